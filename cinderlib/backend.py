@@ -1,0 +1,306 @@
+"""Backends: one Cinder volume driver running in this process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import threading
+from typing import Any, ClassVar, Optional
+
+from cinderlib import cinder_glue
+from cinderlib import exception
+from cinderlib import logs
+from cinderlib import persistence as persistence_loader
+from cinderlib import validation
+from cinderlib.objects import Volume
+
+SECRET_PLACEHOLDER = '***'
+
+
+@dataclasses.dataclass
+class GlobalOptions:
+    """The settings of ``setup()`` that cinderlib itself uses."""
+
+    root_helper: str = 'sudo'
+    disable_logs: bool = True
+    non_uuid_ids: bool = False
+    output_all_backend_info: bool = False
+    serialize_secrets: bool = False
+    project_id: str = 'cinderlib'
+    user_id: str = 'cinderlib'
+    fail_on_missing_backend: bool = True
+    host: str = dataclasses.field(default_factory=socket.gethostname)
+    state_path: str = dataclasses.field(default_factory=os.getcwd)
+    file_locks_path: Optional[str] = None
+    cinder_options: dict = dataclasses.field(default_factory=dict)
+
+
+class Backend:
+    """A storage backend: a Cinder volume driver with its configuration.
+
+    ``Backend(volume_backend_name, volume_driver='dotted.Driver', **opts)``
+    where ``opts`` are the driver's options as in ``cinder.conf``.  There is
+    one instance per name: the same name and configuration return the
+    existing backend, another configuration raises ``ValueError``.
+    Attributes not defined here fall through to the driver.
+    """
+
+    backends: ClassVar[dict[str, 'Backend']] = {}
+    persistence: ClassVar[Any] = None
+    _options: ClassVar[Optional[GlobalOptions]] = None
+    _class_lock: ClassVar[threading.RLock] = threading.RLock()
+
+    def __new__(cls, volume_backend_name: str, **driver_cfg: Any):
+        with cls._class_lock:
+            existing = cls.backends.get(volume_backend_name)
+            if existing is None:
+                return super().__new__(cls)
+            if existing._driver_cfg != driver_cfg:
+                raise exception.InvalidArgument(
+                    'volume_backend_name',
+                    f'backend {volume_backend_name!r} is already loaded with '
+                    f'another configuration; unload() it first')
+            return existing
+
+    def __init__(self, volume_backend_name: str, **driver_cfg: Any) -> None:
+        with self._class_lock:
+            if self.backends.get(volume_backend_name) is self:
+                return
+            if Backend._options is None:
+                Backend.global_setup()
+            options = Backend._options
+            _apply_cinder_options()
+            self.id = cinder_glue.check_backend_name(volume_backend_name)
+            self._driver_cfg = dict(driver_cfg)
+            driver_class = cinder_glue.import_driver_class(
+                driver_cfg.get('volume_driver'))
+            self._config = cinder_glue.DriverConfiguration(
+                self.id, driver_class,
+                {**driver_cfg, 'volume_backend_name': self.id})
+            try:
+                self.context = cinder_glue.make_context(options.user_id,
+                                                        options.project_id)
+                self.host_name = f'{options.host}@{self.id}'
+                self.driver = cinder_glue.build_driver(
+                    driver_class, self._config.configuration,
+                    self.host_name, Backend.persistence.db)
+                cinder_glue.setup_driver(self.driver, self.context)
+                self._stats = self._complete_stats(
+                    self.driver.get_volume_stats(refresh=False))
+            except Exception:
+                self._config.clear()
+                raise
+            Backend.backends[self.id] = self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith('_') or name in ('driver', 'id'):
+            raise AttributeError(name)
+        return getattr(self.driver, name)
+
+    def __repr__(self) -> str:
+        return (f'<Backend {self.id} '
+                f'driver={type(self.driver).__name__}>')
+
+    # -- global set-up -----------------------------------------------------------
+    @classmethod
+    def global_setup(cls, file_locks_path: Optional[str] = None,
+                     root_helper: str = 'sudo',
+                     suppress_requests_ssl_warnings: bool = True,
+                     disable_logs: bool = True, non_uuid_ids: bool = False,
+                     output_all_backend_info: bool = False,
+                     project_id: Optional[str] = None,
+                     user_id: Optional[str] = None,
+                     persistence_config: Optional[dict] = None,
+                     fail_on_missing_backend: bool = True,
+                     host: Optional[str] = None,
+                     serialize_secrets: bool = False,
+                     **cinder_config_params: Any) -> None:
+        """Process-wide set-up; optional, and may be called again.
+
+        Extra keyword arguments are Cinder ``[DEFAULT]`` options.
+        ``serialize_secrets=True`` (with ``output_all_backend_info``) keeps
+        secret driver options in serialized backends; off by default.
+        """
+        with cls._class_lock:
+            state_path = cinder_config_params.pop('state_path', None)
+            options = GlobalOptions(
+                root_helper=validation.text(root_helper, 'root_helper'),
+                disable_logs=bool(disable_logs),
+                non_uuid_ids=bool(non_uuid_ids),
+                output_all_backend_info=bool(output_all_backend_info),
+                serialize_secrets=bool(serialize_secrets),
+                project_id=validation.text(
+                    project_id, 'project_id') or 'cinderlib',
+                user_id=validation.text(user_id, 'user_id') or 'cinderlib',
+                fail_on_missing_backend=bool(fail_on_missing_backend),
+                host=validation.text(host, 'host') or socket.gethostname(),
+                state_path=os.path.abspath(state_path or os.getcwd()),
+                file_locks_path=file_locks_path,
+                cinder_options=cinder_config_params)
+            logs.set_library_logs(not disable_logs)
+            if suppress_requests_ssl_warnings:
+                _suppress_ssl_warnings()
+            cls.set_persistence(persistence_config)
+            cls._options = options
+            if cinder_config_params or cinder_glue._loaded:
+                _apply_cinder_options()
+
+    @classmethod
+    def global_options(cls) -> GlobalOptions:
+        if cls._options is None:
+            cls.global_setup()
+        return cls._options
+
+    @classmethod
+    def set_persistence(cls, persistence_config: Optional[dict]) -> None:
+        """Switch the persistence plugin (see ``setup``)."""
+        plugin = persistence_loader.setup(persistence_config)
+        with cls._class_lock:
+            cls.persistence = plugin
+            for backend in cls.backends.values():
+                cinder_glue.use_db(backend.driver, plugin.db)
+
+    # -- configuration and stats ------------------------------------------------
+    @property
+    def config(self) -> dict:
+        """The backend as serialized: its name, or its whole configuration
+        with ``output_all_backend_info`` (secrets masked unless
+        ``serialize_secrets``)."""
+        options = self.global_options()
+        if not options.output_all_backend_info:
+            return {'volume_backend_name': self.id}
+        secrets = set() if options.serialize_secrets else (
+            self._config.secret_names())
+        config = {key: SECRET_PLACEHOLDER if key in secrets else value
+                  for key, value in self._driver_cfg.items()}
+        config['volume_backend_name'] = self.id
+        return config
+
+    def _complete_stats(self, stats: Optional[dict]) -> dict:
+        stats = dict(stats or {})
+        if not stats.get('pools'):
+            pool = {key: value for key, value in stats.items()
+                    if key != 'pools'}
+            pool['pool_name'] = self.id
+            stats['pools'] = [pool]
+        return stats
+
+    def stats(self, refresh: bool = False) -> dict:
+        """The driver's stats; one pool named after the backend if it
+        reports none."""
+        if refresh:
+            self._stats = self._complete_stats(
+                self.driver.get_volume_stats(refresh=True))
+        return self._stats
+
+    @property
+    def pool_names(self) -> tuple:
+        return tuple(pool['pool_name'] for pool in self._stats['pools'])
+
+    @property
+    def availability_zone(self) -> str:
+        return cinder_glue.get_option('storage_availability_zone')
+
+    def check_pool_name(self, pool_name: Optional[str]) -> str:
+        """The pool to use: ``pool_name`` if it exists, else the first."""
+        pools = self.pool_names
+        if pool_name is None:
+            return pools[0]
+        if pool_name not in pools:
+            raise exception.InvalidArgument(
+                'pool_name', f'{pool_name!r} is not a pool of backend '
+                             f'{self.id!r} (pools: {", ".join(pools)})')
+        return pool_name
+
+    # -- volumes -------------------------------------------------------------------
+    @property
+    def volumes(self) -> list:
+        """This backend's volumes, from persistence."""
+        return self.persistence.get_volumes(backend_name=self.id)
+
+    def volumes_filtered(self, volume_id: Optional[str] = None,
+                         volume_name: Optional[str] = None) -> list:
+        return self.persistence.get_volumes(volume_id=volume_id,
+                                            volume_name=volume_name,
+                                            backend_name=self.id)
+
+    def refresh(self) -> None:
+        """Refresh the stats from the driver."""
+        self.stats(refresh=True)
+
+    def create_volume(self, size: int, name: str = '', description: str = '',
+                      bootable: bool = False, **kwargs: Any) -> Volume:
+        """Create a volume of ``size`` GiB.
+
+        ``kwargs`` may hold ``pool_name``, ``extra_specs``, ``qos_specs``,
+        ``id``, ``metadata`` and other Cinder volume fields.
+        """
+        volume = Volume(self, size=size, name=name, description=description,
+                        bootable=bootable, **kwargs)
+        return volume.create()
+
+    def validate_connector(self, connector_dict: dict) -> None:
+        """Raise if the driver cannot use this connector."""
+        self.driver.validate_connector(validation.connector(connector_dict))
+
+    def unload(self) -> None:
+        """Remove this backend from the process (its volumes stay stored)."""
+        with self._class_lock:
+            if Backend.backends.get(self.id) is self:
+                del Backend.backends[self.id]
+                self._config.clear()
+
+    # -- serialization ---------------------------------------------------------
+    def to_json(self, dump: bool = False) -> dict:
+        volumes = self.volumes
+        return {'class': 'Backend', 'backend': self.config,
+                'volumes': [v.dump if dump else v.json for v in volumes]}
+
+    @property
+    def json(self) -> dict:
+        return self.to_json()
+
+    @property
+    def jsons(self) -> str:
+        return json.dumps(self.json, separators=(',', ':'))
+
+    @property
+    def dump(self) -> dict:
+        return self.to_json(dump=True)
+
+    @property
+    def dumps(self) -> str:
+        return json.dumps(self.dump, separators=(',', ':'))
+
+    @classmethod
+    def load(cls, json_src: Any, save: bool = False) -> Any:
+        from cinderlib import serialization
+        return serialization.load(json_src, save)
+
+    @classmethod
+    def list_supported_drivers(cls, output_version: int = 1) -> dict:
+        from cinderlib import drivers_listing
+        return drivers_listing.list_supported_drivers(output_version)
+
+
+def _apply_cinder_options() -> None:
+    """Push ``setup()``'s Cinder settings into oslo.config (loads Cinder)."""
+    options = Backend._options
+    cinder_glue.load()
+    cinder_glue.install_db_api(lambda: Backend.persistence.db)
+    cinder_glue.set_default_options(
+        {'state_path': options.state_path, 'host': options.host,
+         **options.cinder_options})
+    cinder_glue.set_group_option(
+        'oslo_concurrency', 'lock_path',
+        options.file_locks_path or options.state_path)
+
+
+def _suppress_ssl_warnings() -> None:
+    try:
+        import urllib3
+    except ImportError:
+        return
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)

@@ -1,0 +1,846 @@
+"""Every dependency of cinderlib on Cinder's internals, in one place.
+
+When Cinder changes, this is the module to read.  It owns:
+
+- importing Cinder lazily (``load``) and registering its versioned objects;
+- oslo.config: the ``[DEFAULT]`` options, one option group per backend, and
+  the typing and validation of driver options by the driver's own option
+  definitions;
+- the request context drivers receive;
+- building a driver instance, with our DB shim as its ``db``;
+- the DB shim (``CinderDbShim``), which serves the calls drivers and Cinder's
+  versioned objects make to ``cinder.db.api`` from the persistence plugin.
+  Cinder's objects call the module functions of ``cinder.db.api`` directly,
+  with no way to pass a database in, so ``install_db_api`` points those
+  functions at the shim: the one global change this library makes to Cinder;
+- building, filling and (de)serializing Cinder's versioned objects.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import importlib
+import logging
+import os
+import threading
+import warnings
+from typing import Any, Callable, Iterable, Optional
+
+from cinderlib import exception
+
+LOG = logging.getLogger(__name__)
+
+_load_lock = threading.RLock()
+_loaded = False
+
+# Options some drivers read with getattr/safe_get but Cinder does not register.
+_UNREGISTERED_DRIVER_OPTIONS = (
+    ('rbd_keyring_conf', 'Path to the keyring file of the RBD user.'),
+)
+
+# Option groups that belong to Cinder or oslo, not to a backend.
+_RESERVED_GROUP_NAMES = {'DEFAULT', 'backend_defaults'}
+
+
+def load() -> None:
+    """Import Cinder and prepare it for in-process use; idempotent."""
+    global _loaded
+    with _load_lock:
+        if _loaded:
+            return
+        with warnings.catch_warnings():
+            # Cinder imports eventlet, which warns that it is deprecated; we
+            # never monkey-patch, so the warning says nothing to our callers.
+            warnings.simplefilter('ignore')
+            importlib.import_module('cinder')
+            from cinder import objects
+            # Driver modules use the object classes at import time.
+            objects.register_all()
+            importlib.import_module('cinder.common.config')
+            importlib.import_module('cinder.volume.driver')
+            # Registers the per-backend options of the volume service
+            # (volume_driver, extra_capabilities...).
+            importlib.import_module('cinder.volume.manager')
+        _register_missing_options()
+        _parse_config()
+        _loaded = True
+
+
+def _register_missing_options() -> None:
+    from cinder.volume import configuration
+    from oslo_config import cfg
+    for name, help_text in _UNREGISTERED_DRIVER_OPTIONS:
+        try:
+            cfg.CONF.register_opt(cfg.StrOpt(name, help=help_text),
+                                  group=configuration.SHARED_CONF_GROUP)
+        except cfg.DuplicateOptError:
+            pass
+
+
+def _parse_config() -> None:
+    """Make oslo.config usable without reading sys.argv or /etc/cinder."""
+    from oslo_config import cfg
+    if getattr(cfg.CONF, '_namespace', None) is None:
+        cfg.CONF([], project='cinder', default_config_files=[],
+                 default_config_dirs=[])
+
+
+def conf():
+    """Cinder's global oslo.config object."""
+    from oslo_config import cfg
+    return cfg.CONF
+
+
+def set_default_options(options: dict[str, Any]) -> None:
+    """Set Cinder ``[DEFAULT]`` options, checked against their definitions."""
+    load()
+    cfg_conf = conf()
+    known = {opt_info['opt'].name: opt_info['opt']
+             for opt_info in cfg_conf._opts.values()}
+    for name, value in options.items():
+        if name not in known:
+            raise exception.InvalidArgument(
+                name, f'not a Cinder [DEFAULT] option{_suggest(name, known)}')
+        _set_option(name, value, known[name], group=None)
+
+
+def set_group_option(group: str, name: str, value: Any) -> None:
+    """Set one option of a registered group (e.g. ``oslo_concurrency``)."""
+    conf().set_override(name, value, group=group)
+
+
+def get_option(name: str, group: Optional[str] = None) -> Any:
+    cfg_conf = conf()
+    return getattr(cfg_conf, name) if group is None else getattr(
+        getattr(cfg_conf, group), name)
+
+
+def _set_option(name: str, value: Any, opt: Any,
+                group: Optional[str]) -> None:
+    try:
+        conf().set_override(name, value, group=group)
+    except (ValueError, TypeError) as exc:
+        type_name = type(opt.type).__name__ if opt.type else 'string'
+        raise exception.InvalidDriverOption(
+            name, f'{value!r} is not a valid {type_name} value ({exc})'
+        ) from None
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=3)
+    return f' (did you mean {", ".join(close)}?)' if close else ''
+
+
+def make_context(user_id: str, project_id: str):
+    """An admin request context that is not stored in thread-local state."""
+    load()
+    from cinder import context
+    return context.RequestContext(user_id=user_id, project_id=project_id,
+                                  is_admin=True, overwrite=False)
+
+
+# ---------------------------------------------------------------------------
+# Drivers
+# ---------------------------------------------------------------------------
+
+def import_driver_class(path: Any) -> type:
+    """Import a volume driver class from its dotted path."""
+    if not isinstance(path, str) or '.' not in path:
+        raise exception.InvalidDriverOption(
+            'volume_driver', f'must be a dotted class path, got {path!r}')
+    load()
+    module_name, _, class_name = path.rpartition('.')
+    try:
+        module = importlib.import_module(module_name)
+        driver_class = getattr(module, class_name)
+    except (ImportError, AttributeError) as exc:
+        raise exception.InvalidDriverOption(
+            'volume_driver', f'cannot import {path!r}: {exc}') from None
+    from cinder.volume import driver as cinder_driver
+    if not (isinstance(driver_class, type) and
+            issubclass(driver_class, cinder_driver.BaseVD)):
+        raise exception.InvalidDriverOption(
+            'volume_driver', f'{path!r} is not a Cinder volume driver class')
+    return driver_class
+
+
+def driver_option_definitions(driver_class: type) -> dict[str, Any]:
+    """Options a backend of this driver accepts, by name.
+
+    Drivers register their options in Cinder's shared backend group when
+    their module is imported; ``get_driver_options`` adds the rest.
+    """
+    from cinder.volume import configuration
+    from cinder.volume import driver as cinder_driver
+    cfg_conf = conf()
+    shared = cfg_conf._groups[configuration.SHARED_CONF_GROUP]
+    known = {name: info['opt'] for name, info in shared._opts.items()}
+    extra = getattr(driver_class, 'get_driver_options', lambda: [])() or []
+    for opt in list(extra) + list(cinder_driver.volume_opts):
+        known.setdefault(opt.name, opt)
+    return known
+
+
+def check_backend_name(name: Any) -> str:
+    """Validate a backend name, which is also its oslo.config group."""
+    if not isinstance(name, str) or not name.strip():
+        raise exception.InvalidArgument(
+            'volume_backend_name', f'must be a non-empty string, got {name!r}')
+    bad = [c for c in '@#/ \t\n' if c in name]
+    if bad:
+        raise exception.InvalidArgument(
+            'volume_backend_name',
+            f'{name!r} contains {bad[0]!r}, which Cinder host strings '
+            f'(host@backend#pool) cannot hold')
+    load()
+    if name in _RESERVED_GROUP_NAMES or (
+            name in conf()._groups and not _is_backend_group(name)):
+        raise exception.InvalidArgument(
+            'volume_backend_name',
+            f'{name!r} is the name of a Cinder or oslo option group')
+    return name
+
+
+_backend_groups: set[str] = set()
+
+
+def _is_backend_group(name: str) -> bool:
+    return name in _backend_groups
+
+
+class DriverConfiguration:
+    """A backend's option group: the driver's ``configuration``."""
+
+    def __init__(self, group: str, driver_class: type,
+                 options: dict[str, Any]) -> None:
+        from cinder.volume import configuration
+        self.group = group
+        self.definitions = driver_option_definitions(driver_class)
+        unknown = sorted(set(options) - set(self.definitions))
+        if unknown:
+            name = unknown[0]
+            raise exception.InvalidDriverOption(
+                name, f'{driver_class.__name__} has no option {name!r}'
+                      f'{_suggest(name, self.definitions)}')
+        _backend_groups.add(group)
+        self.configuration = configuration.Configuration(
+            list(self.definitions.values()), config_group=group)
+        try:
+            for name, value in options.items():
+                _set_option(name, value, self.definitions[name], group)
+        except Exception:
+            self.clear()
+            raise
+
+    def secret_names(self) -> set[str]:
+        return {name for name, opt in self.definitions.items() if opt.secret}
+
+    def clear(self) -> None:
+        """Forget every value set for this group."""
+        cfg_conf = conf()
+        group = cfg_conf._groups.get(self.group)
+        if group is not None:
+            for name in list(group._opts):
+                cfg_conf.clear_override(name, group=self.group)
+        _backend_groups.discard(self.group)
+
+
+def build_driver(driver_class: type, configuration: Any, host: str,
+                 db_shim: Any) -> Any:
+    """Instantiate a driver as Cinder's volume manager would, with our db."""
+    driver = driver_class(configuration=configuration, host=host,
+                          cluster_name=None, is_vol_db_empty=False,
+                          active_backend_id=None, db=db_shim)
+    use_db(driver, db_shim)
+    return driver
+
+
+def use_db(driver: Any, db_shim: Any) -> None:
+    """Give a driver our DB shim (its base class ignores the db argument)."""
+    driver.db = db_shim
+    if getattr(driver, 'driver_utils', None) is not None:
+        driver.driver_utils.db = db_shim
+
+
+def setup_driver(driver: Any, context: Any) -> None:
+    """Run the driver's set-up steps and mark it initialized."""
+    if hasattr(driver, 'do_setup'):
+        driver.do_setup(context)
+    else:
+        driver.setup(context)
+    driver.check_for_setup_error()
+    driver.set_initialized()
+    driver.init_capabilities()
+
+
+def use_local_privsep() -> None:
+    """Run Cinder's privileged functions in-process (we are root)."""
+    load()
+    from cinder import privsep
+    privsep.sys_admin_pctxt.set_client_mode(False)
+
+
+# ---------------------------------------------------------------------------
+# Versioned objects
+# ---------------------------------------------------------------------------
+
+def objects_module():
+    load()
+    from cinder import objects
+    return objects
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def fill_unset_fields(ovo: Any) -> Any:
+    """Give every plain field a value: drivers may read any of them, and
+    Cinder objects cannot lazy-load plain fields.  Relationships
+    (``OPTIONAL_FIELDS``) left unset lazy-load through the DB shim."""
+    from oslo_versionedobjects import fields as ovo_fields
+    optional = getattr(ovo, 'OPTIONAL_FIELDS', ())
+    for name, field in ovo.fields.items():
+        if ovo.obj_attr_is_set(name) or name in optional:
+            continue
+        if field.default is not ovo_fields.UnspecifiedDefault:
+            setattr(ovo, name, field.default)
+        elif field.nullable:
+            setattr(ovo, name, None)
+    return ovo
+
+
+def new_volume_type(context: Any, type_id: str, extra_specs: dict,
+                    qos_specs: Optional[dict]) -> Any:
+    """A volume type of its own for one volume, as Cinder would give it."""
+    objects = objects_module()
+    qos = None
+    if qos_specs:
+        qos = fill_unset_fields(objects.QualityOfServiceSpecs(
+            context, id=type_id, name=type_id, consumer='back-end',
+            specs=dict(qos_specs)))
+        qos.obj_reset_changes()
+    volume_type = objects.VolumeType(
+        context, id=type_id, name=type_id, description=None, is_public=True,
+        projects=[], extra_specs=dict(extra_specs),
+        qos_specs_id=qos.id if qos else None, qos_specs=qos,
+        created_at=utcnow(), deleted=False)
+    return fill_unset_fields(volume_type)
+
+
+def new_volume(context: Any, **values: Any) -> Any:
+    objects = objects_module()
+    volume = objects.Volume(context, **values)
+    volume.metadata = volume.metadata if volume.obj_attr_is_set(
+        'metadata') else {}
+    for name in ('admin_metadata', 'glance_metadata'):
+        if not volume.obj_attr_is_set(name):
+            setattr(volume, name, {})
+    volume.volume_attachment = objects.VolumeAttachmentList(context,
+                                                            objects=[])
+    volume.snapshots = objects.SnapshotList(context, objects=[])
+    for name in ('consistencygroup', 'cluster', 'group'):
+        setattr(volume, name, None)
+    fill_unset_fields(volume)
+    volume.obj_reset_changes()
+    return volume
+
+
+def new_snapshot(context: Any, volume_ovo: Any, **values: Any) -> Any:
+    objects = objects_module()
+    snapshot = objects.Snapshot(context, **values)
+    if not snapshot.obj_attr_is_set('metadata'):
+        snapshot.metadata = {}
+    snapshot.volume = volume_ovo
+    snapshot.cgsnapshot = None
+    snapshot.group_snapshot = None
+    fill_unset_fields(snapshot)
+    snapshot.obj_reset_changes()
+    return snapshot
+
+
+def new_attachment(context: Any, volume_ovo: Any, **values: Any) -> Any:
+    objects = objects_module()
+    attachment = objects.VolumeAttachment(context, **values)
+    attachment.volume = volume_ovo
+    fill_unset_fields(attachment)
+    attachment.obj_reset_changes()
+    return attachment
+
+
+def add_to_list(ovo_list: Any, item: Any) -> None:
+    """Append to a Cinder object list without marking it changed."""
+    ovo_list.objects.append(item)
+    ovo_list.obj_reset_changes()
+
+
+def remove_from_list(ovo_list: Any, item_id: str) -> None:
+    ovo_list.objects = [o for o in ovo_list.objects if o.id != item_id]
+    ovo_list.obj_reset_changes()
+
+
+def changed_fields(ovo: Any) -> dict[str, Any]:
+    """The fields of ``ovo`` changed since it was last saved."""
+    return {name: getattr(ovo, name) for name in ovo.obj_what_changed()}
+
+
+def reset_changes(ovo: Any) -> None:
+    ovo.obj_reset_changes()
+
+
+def to_primitive(ovo: Any, skip: Iterable[str] = ()) -> dict:
+    """A JSON-able primitive of ``ovo``, the format ``from_primitive`` reads.
+
+    Unlike ``obj_to_primitive`` it keeps microseconds in datetimes, leaves
+    out the fields named in ``skip``, breaks cycles (a snapshot's volume
+    lists the snapshot again) and leaves out nested volumes' snapshot and
+    attachment lists.
+    """
+    return _primitive(ovo, set(skip), ())
+
+
+_NESTED_SKIP = {'snapshots', 'volume_attachment'}
+
+
+def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
+    from oslo_versionedobjects import base as ovo_base
+    path = path + (ovo,)
+    data = {}
+    for name, field in ovo.fields.items():
+        if name in skip or not ovo.obj_attr_is_set(name):
+            continue
+        value = getattr(ovo, name)
+        if isinstance(value, ovo_base.ObjectListBase):
+            data[name] = _list_primitive(value, path)
+        elif isinstance(value, ovo_base.VersionedObject):
+            if any(value is seen for seen in path):
+                continue
+            data[name] = _primitive(value, _NESTED_SKIP, path)
+        elif isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            data[name] = value.isoformat()
+        else:
+            data[name] = field.to_primitive(ovo, name, value)
+    return _envelope(ovo, data)
+
+
+def _list_primitive(ovo_list: Any, path: tuple) -> dict:
+    items = [_primitive(item, _NESTED_SKIP, path) for item in ovo_list
+             if not any(item is seen for seen in path)]
+    return _envelope(ovo_list, {'objects': items})
+
+
+def _envelope(ovo: Any, data: dict) -> dict:
+    return {'versioned_object.name': ovo.obj_name(),
+            'versioned_object.namespace': ovo.OBJ_PROJECT_NAMESPACE,
+            'versioned_object.version': ovo.VERSION,
+            'versioned_object.data': data}
+
+
+def from_primitive(primitive: Any, context: Any) -> Any:
+    """Rebuild a Cinder versioned object from ``to_primitive`` output."""
+    objects = objects_module()
+    from oslo_versionedobjects import exception as ovo_exc
+    if not isinstance(primitive, dict) or (
+            'versioned_object.name' not in primitive):
+        raise exception.InvalidSerializedData(
+            f'expected a Cinder object primitive, got {primitive!r:.200}')
+    try:
+        return objects.base.CinderObject.obj_from_primitive(primitive,
+                                                            context)
+    except (ovo_exc.VersionedObjectsException, KeyError, ValueError,
+            TypeError, AttributeError) as exc:
+        raise exception.InvalidSerializedData(
+            f'bad {primitive.get("versioned_object.name")} object: '
+            f'{exc}') from None
+
+
+def name_template(kind: str) -> str:
+    """Cinder's storage name template for ``volume`` or ``snapshot``."""
+    return get_option(f'{kind}_name_template')
+
+
+# ---------------------------------------------------------------------------
+# The DB shim
+# ---------------------------------------------------------------------------
+
+class Row(dict):
+    """A database row as Cinder's objects read it: items and attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _row(ovo: Any) -> Row:
+    optional = getattr(ovo, 'OPTIONAL_FIELDS', ())
+    return Row({name: getattr(ovo, name) for name in ovo.fields
+                if name not in optional and ovo.obj_attr_is_set(name)})
+
+
+def _key_values(mapping: dict) -> list[dict]:
+    return [{'key': k, 'value': v} for k, v in (mapping or {}).items()]
+
+
+class CinderDbShim:
+    """The part of Cinder's DB API that drivers and objects use.
+
+    It answers from a persistence plugin (``persistence``: a
+    ``PersistenceDriverBase``), whose objects wrap Cinder objects in
+    ``_ovo``.  Functions return Cinder objects where drivers expect models,
+    and ``Row`` dicts where Cinder's objects build themselves from rows.
+    """
+
+    def __init__(self, persistence: Any) -> None:
+        self.persistence = persistence
+
+    # -- helpers ------------------------------------------------------------
+    def _volume(self, volume_id: str) -> Any:
+        found = self.persistence.get_volumes(volume_id=volume_id)
+        if not found:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        return found[0]
+
+    def _snapshot(self, snapshot_id: str) -> Any:
+        found = self.persistence.get_snapshots(snapshot_id=snapshot_id)
+        if not found:
+            raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
+        return found[0]
+
+    def _connection(self, attachment_id: str) -> Any:
+        found = self.persistence.get_connections(connection_id=attachment_id)
+        if not found:
+            raise exception.ConnectionNotFound(filter=f'id = {attachment_id}')
+        return found[0]
+
+    def _volume_type(self, type_id: str) -> Any:
+        # Each volume has a type of its own, with the volume's id.
+        found = self.persistence.get_volumes(volume_id=type_id)
+        volume_type = found[0]._ovo.volume_type if found else None
+        if volume_type is None:
+            cinder_exception = importlib.import_module('cinder.exception')
+            raise cinder_exception.VolumeTypeNotFound(volume_type_id=type_id)
+        return volume_type
+
+    @staticmethod
+    def _update(resource: Any, values: dict) -> Any:
+        ovo = resource._ovo
+        for name, value in values.items():
+            if name in ovo.fields and (not ovo.obj_attr_is_set(name) or
+                                       getattr(ovo, name) != value):
+                setattr(ovo, name, value)
+        resource.save()
+        return ovo
+
+    # -- rows for Cinder's objects -----------------------------------------
+    def volume_row(self, ovo: Any) -> Row:
+        row = _row(ovo)
+        row['volume_metadata'] = _key_values(ovo.metadata)
+        row['volume_admin_metadata'] = _key_values(ovo.admin_metadata)
+        row['volume_glance_metadata'] = _key_values(ovo.glance_metadata)
+        row['volume_type'] = (self.volume_type_row(ovo.volume_type)
+                              if ovo.volume_type else None)
+        row['volume_attachment'] = [self.attachment_row(a)
+                                    for a in ovo.volume_attachment]
+        row['snapshots'] = [self.snapshot_row(s) for s in ovo.snapshots]
+        row['consistencygroup'] = row['cluster'] = row['group'] = None
+        return row
+
+    @staticmethod
+    def snapshot_row(ovo: Any) -> Row:
+        row = _row(ovo)
+        row['snapshot_metadata'] = _key_values(ovo.metadata)
+        return row
+
+    @staticmethod
+    def attachment_row(ovo: Any) -> Row:
+        from oslo_serialization import jsonutils
+        row = _row(ovo)
+        for name in ('connection_info', 'connector'):
+            row[name] = jsonutils.dumps(row[name]) if row.get(name) else None
+        return row
+
+    def volume_type_row(self, ovo: Any) -> Row:
+        row = _row(ovo)
+        row['extra_specs'] = dict(ovo.extra_specs or {})
+        row['projects'] = list(ovo.projects or [])
+        row['qos_specs'] = (self.qos_specs_row(ovo.qos_specs)
+                            if ovo.qos_specs else None)
+        return row
+
+    @staticmethod
+    def qos_specs_row(ovo: Any) -> Row:
+        return _row(ovo)
+
+    def get_by_id(self, context: Any, model: Any, id: str, *args: Any,
+                  **kwargs: Any) -> Row:
+        name = getattr(model, '__name__', str(model))
+        if name == 'Volume':
+            return self.volume_row(self._volume(id)._ovo)
+        if name == 'Snapshot':
+            return self.snapshot_row(self._snapshot(id)._ovo)
+        if name == 'VolumeAttachment':
+            return self.attachment_row(self._connection(id)._ovo)
+        if name == 'VolumeType':
+            return self.volume_type_row(self._volume_type(id))
+        if name == 'QualityOfServiceSpecs':
+            return self.qos_specs_get(context, id)
+        raise NotImplementedError(f'cinderlib does not store {name} objects')
+
+    def resource_exists(self, context: Any, model: Any, resource_id: str):
+        try:
+            self.get_by_id(context, model, resource_id)
+        except (exception.NotFound, NotImplementedError):
+            return False
+        return True
+
+    # -- volumes --------------------------------------------------------------
+    def volume_get(self, context: Any, volume_id: str) -> Any:
+        return self._volume(volume_id)._ovo
+
+    def volume_get_all_by_host(self, context: Any, host: str,
+                               filters: Optional[dict] = None) -> list:
+        from cinder.volume import volume_utils
+        result = []
+        for volume in self.persistence.get_volumes():
+            if volume_utils.hosts_are_equivalent(
+                    volume_utils.extract_host(volume._ovo.host), host) and (
+                    not filters or all(volume._ovo.get(k) == v
+                                       for k, v in filters.items())):
+                result.append(volume._ovo)
+        return result
+
+    def volume_update(self, context: Any, volume_id: str,
+                      values: dict) -> Any:
+        return self._update(self._volume(volume_id), values)
+
+    def volume_metadata_get(self, context: Any, volume_id: str) -> dict:
+        return dict(self._volume(volume_id)._ovo.metadata)
+
+    def volume_metadata_update(self, context: Any, volume_id: str,
+                               metadata: dict, delete: bool,
+                               *args: Any, **kwargs: Any) -> dict:
+        return self._update_mapping(self._volume(volume_id), 'metadata',
+                                    metadata, delete)
+
+    def volume_metadata_delete(self, context: Any, volume_id: str, key: str,
+                               *args: Any, **kwargs: Any) -> None:
+        self._delete_key(self._volume(volume_id), 'metadata', key)
+
+    def volume_admin_metadata_get(self, context: Any, volume_id: str) -> dict:
+        return dict(self._volume(volume_id)._ovo.admin_metadata)
+
+    def volume_admin_metadata_update(self, context: Any, volume_id: str,
+                                     metadata: dict, delete: bool,
+                                     add: bool = True,
+                                     update: bool = True) -> dict:
+        volume = self._volume(volume_id)
+        current = volume._ovo.admin_metadata
+        wanted = {k: v for k, v in metadata.items()
+                  if (add or k in current) and (update or k not in current)}
+        return self._update_mapping(volume, 'admin_metadata', wanted, delete)
+
+    def volume_admin_metadata_delete(self, context: Any, volume_id: str,
+                                     key: str) -> None:
+        self._delete_key(self._volume(volume_id), 'admin_metadata', key)
+
+    def volume_glance_metadata_get(self, context: Any, volume_id: str):
+        cinder_exception = importlib.import_module('cinder.exception')
+        raise cinder_exception.GlanceMetadataNotFound(id=volume_id)
+
+    def volume_encryption_metadata_get(self, context: Any,
+                                       volume_id: str) -> dict:
+        return {'encryption_key_id':
+                self._volume(volume_id)._ovo.encryption_key_id}
+
+    def image_volume_cache_get_by_volume_id(self, context: Any,
+                                            volume_id: str) -> None:
+        return None
+
+    @staticmethod
+    def _update_mapping(resource: Any, field: str, values: dict,
+                        delete: bool) -> dict:
+        ovo = resource._ovo
+        merged = {} if delete else dict(getattr(ovo, field))
+        merged.update({k: str(v) for k, v in values.items()})
+        setattr(ovo, field, merged)
+        resource.save()
+        return dict(merged)
+
+    @staticmethod
+    def _delete_key(resource: Any, field: str, key: str) -> None:
+        mapping = dict(getattr(resource._ovo, field))
+        mapping.pop(key, None)
+        setattr(resource._ovo, field, mapping)
+        resource.save()
+
+    # -- snapshots ------------------------------------------------------------
+    def snapshot_get(self, context: Any, snapshot_id: str) -> Any:
+        return self._snapshot(snapshot_id)._ovo
+
+    def snapshot_update(self, context: Any, snapshot_id: str,
+                        values: dict) -> Any:
+        return self._update(self._snapshot(snapshot_id), values)
+
+    def snapshot_get_all_for_volume(self, context: Any,
+                                    volume_id: str) -> list[Row]:
+        return [self.snapshot_row(s._ovo) for s in
+                self.persistence.get_snapshots(volume_id=volume_id)]
+
+    def snapshot_metadata_update(self, context: Any, snapshot_id: str,
+                                 metadata: dict, delete: bool) -> dict:
+        return self._update_mapping(self._snapshot(snapshot_id), 'metadata',
+                                    metadata, delete)
+
+    def snapshot_metadata_delete(self, context: Any, snapshot_id: str,
+                                 key: str) -> None:
+        self._delete_key(self._snapshot(snapshot_id), 'metadata', key)
+
+    # -- volume types and QoS -------------------------------------------------
+    def volume_type_get(self, context: Any, id: str, inactive: bool = False,
+                        expected_fields: Optional[Iterable[str]] = None):
+        row = self.volume_type_row(self._volume_type(id))
+        if not expected_fields or 'qos_specs' not in expected_fields:
+            row.pop('qos_specs')
+        return row
+
+    def volume_type_get_by_name(self, context: Any, name: str) -> Row:
+        return self.volume_type_get(context, name)
+
+    def volume_type_extra_specs_get(self, context: Any, type_id: str):
+        return dict(self._volume_type(type_id).extra_specs or {})
+
+    def volume_type_qos_specs_get(self, context: Any, type_id: str) -> dict:
+        qos = self._volume_type(type_id).qos_specs
+        if qos is None:
+            return {'qos_specs': None}
+        return {'qos_specs': {'id': qos.id, 'name': qos.name,
+                              'consumer': qos.consumer,
+                              'specs': dict(qos.specs or {})}}
+
+    def qos_specs_get(self, context: Any, qos_specs_id: str, *args: Any):
+        qos = self._volume_type(qos_specs_id).qos_specs
+        if qos is None:
+            cinder_exception = importlib.import_module('cinder.exception')
+            raise cinder_exception.QoSSpecsNotFound(specs_id=qos_specs_id)
+        return self.qos_specs_row(qos)
+
+    def volume_type_access_get_all(self, context: Any, type_id: str):
+        return []
+
+    def qos_specs_associations_get(self, context: Any, qos_specs_id: str):
+        return []
+
+    def project_default_volume_type_get(self, context: Any,
+                                        project_id: Any = None) -> None:
+        return None
+
+    # -- attachments ----------------------------------------------------------
+    def volume_attachment_get(self, context: Any, attachment_id: str) -> Any:
+        return self._connection(attachment_id)._ovo
+
+    def volume_attachment_get_all_by_volume_id(self, context: Any,
+                                               volume_id: str) -> list[Row]:
+        return [self.attachment_row(c._ovo) for c in
+                self.persistence.get_connections(volume_id=volume_id)]
+
+    def volume_attachment_update(self, context: Any, attachment_id: str,
+                                 values: dict) -> Any:
+        return self._update(self._connection(attachment_id), values)
+
+    def attachment_specs_get(self, context: Any, attachment_id: str) -> dict:
+        return {}
+
+    # -- services ---------------------------------------------------------------
+    def is_backend_frozen(self, context: Any, host: str,
+                          cluster_name: Optional[str]) -> bool:
+        return False
+
+
+SHIM_FUNCTIONS = tuple(
+    name for name, value in vars(CinderDbShim).items()
+    if callable(value) and not name.startswith('_') and
+    not name.endswith('_row'))
+
+_active_shim: Callable[[], Any] = lambda: None  # noqa: E731
+_installed = False
+
+
+def install_db_api(current_shim: Callable[[], CinderDbShim]) -> None:
+    """Route ``cinder.db.api`` calls to ``current_shim()``; idempotent."""
+    global _active_shim, _installed
+    load()
+    _active_shim = current_shim
+    if _installed:
+        return
+    db_api = importlib.import_module('cinder.db.api')
+    for name in SHIM_FUNCTIONS:
+        setattr(db_api, name, _dispatcher(name))
+    _installed = True
+
+
+def _dispatcher(name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(_active_shim(), name)(*args, **kwargs)
+    call.__name__ = name
+    return call
+
+
+# ---------------------------------------------------------------------------
+# Driver listing
+# ---------------------------------------------------------------------------
+
+def list_supported_drivers_in_this_process(output_version: int) -> dict:
+    """Import every driver module (run this in a throw-away process)."""
+    import pkgutil
+    load()
+    from cinder import interface
+    from cinder.interface import util
+    drivers_pkg = importlib.import_module('cinder.volume.drivers')
+    for module_info in pkgutil.walk_packages(drivers_pkg.__path__,
+                                             drivers_pkg.__name__ + '.'):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                importlib.import_module(module_info.name)
+        except Exception as exc:  # a driver's optional dependency missing
+            LOG.debug('Skipping %s: %s', module_info.name, exc)
+    result = {}
+    for driver_class in interface._volume_register:
+        info = util.DriverInfo(driver_class)
+        result[info.class_name] = {
+            'version': info.version,
+            'class_name': info.class_name,
+            'supported': info.supported,
+            'ci_wiki_name': info.ci_wiki_name,
+            'driver_options': [_describe_option(opt, output_version)
+                               for opt in info.driver_options or []],
+            'class_fqn': info.class_fqn,
+            'desc': info.desc,
+        }
+    return result
+
+
+def _describe_option(opt: Any, output_version: int) -> dict:
+    described = {}
+    for key, value in vars(opt).items():
+        if key.startswith('_'):
+            continue
+        if output_version == 1:
+            value = str(value)
+        elif not isinstance(value, (str, int, float, bool, type(None), list,
+                                    dict, tuple)):
+            value = str(value)
+        described[key] = value
+    return described
+
+
+def env_without_cinder_noise() -> dict[str, str]:
+    """Environment for a child Python that imports Cinder quietly."""
+    env = dict(os.environ)
+    env['PYTHONWARNINGS'] = 'ignore'
+    return env

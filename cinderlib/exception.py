@@ -1,0 +1,94 @@
+"""Exceptions raised by cinderlib.
+
+``NotFound``, ``VolumeNotFound``, ``SnapshotNotFound``, ``ConnectionNotFound``
+and ``InvalidVolume`` are Cinder's own classes (callers may catch either
+name); they are resolved on first access so that importing this module does
+not import Cinder.  Everything else is defined here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names served from ``cinder.exception`` on first access.
+_CINDER_ALIASES = {
+    'NotFound': 'NotFound',
+    'VolumeNotFound': 'VolumeNotFound',
+    'SnapshotNotFound': 'SnapshotNotFound',
+    'ConnectionNotFound': 'VolumeAttachmentNotFound',
+    'InvalidVolume': 'InvalidVolume',
+    'InvalidInput': 'InvalidInput',
+    'VolumeDriverException': 'VolumeDriverException',
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        cinder_name = _CINDER_ALIASES[name]
+    except KeyError:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module('cinder.exception'), cinder_name)
+    globals()[name] = value
+    return value
+
+
+class CinderlibError(Exception):
+    """Base class of the exceptions defined by cinderlib itself."""
+
+
+class InvalidArgument(CinderlibError, ValueError):
+    """An argument has a wrong value; ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f'Invalid {field}: {reason}')
+
+
+class InvalidArgumentType(CinderlibError, TypeError):
+    """An argument has a wrong type; ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f'Invalid {field}: {reason}')
+
+
+class InvalidDriverOption(InvalidArgument):
+    """A driver option is unknown to the driver or has a bad value."""
+
+
+class InvalidPersistence(CinderlibError, ValueError):
+    """The persistence configuration cannot be used."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f'Invalid persistence configuration: {reason}')
+
+
+class InvalidSerializedData(CinderlibError, ValueError):
+    """``load()`` was given data that is not a serialized cinderlib object."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f'Cannot load serialized data: {reason}')
+
+
+class BackendNotLoaded(CinderlibError, LookupError):
+    """An object refers to a backend that is not loaded in this process."""
+
+    def __init__(self, name: str) -> None:
+        self.backend_name = name
+        super().__init__(
+            f'Backend {name!r} is not loaded in this process; create it with '
+            f'cinderlib.Backend(volume_backend_name={name!r}, ...) first, or '
+            f'call setup(fail_on_missing_backend=False)')
+
+
+class NotLocal(CinderlibError):
+    """The volume is not attached to this host."""
+
+    def __init__(self, volume_id: str) -> None:
+        self.volume_id = volume_id
+        super().__init__(f'Volume {volume_id} is not locally attached')

@@ -1,0 +1,235 @@
+"""Connections: a volume exported to a host, and its local attachment."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from cinderlib import cinder_glue
+from cinderlib import connectors
+from cinderlib import exception
+from cinderlib import locks
+from cinderlib import validation
+from cinderlib.objects import base
+
+LOG = logging.getLogger(__name__)
+
+
+class Connection(base.Resource):
+    """A volume's export to one host, wrapping ``objects.VolumeAttachment``.
+
+    ``connection_info`` is ``{'conn': <driver's initialize_connection
+    result>, 'connector': <host's connector dict>, 'device': <os-brick
+    connect_volume result, or None while not attached>}``.
+    """
+
+    _SKIP_IN_JSON = ('volume',)
+
+    def __init__(self, backend: Any, ovo: Any,
+                 volume: Optional[Any] = None,
+                 use_multipath: Optional[bool] = None,
+                 device_scan_attempts: int = 3) -> None:
+        super().__init__(backend, ovo)
+        self._volume: Optional[Any] = None
+        self._connector: Optional[Any] = None
+        self.use_multipath = use_multipath
+        self.device_scan_attempts = device_scan_attempts
+        if volume is not None:
+            self._bind_volume(volume)
+
+    @classmethod
+    def connect(cls, volume: Any, connector: dict,
+                **kwargs: Any) -> 'Connection':
+        """Export ``volume`` to the host ``connector`` describes."""
+        connector = validation.connector(connector)
+        use_multipath = kwargs.pop('use_multipath', None)
+        scan_attempts = kwargs.pop('device_scan_attempts', 3)
+        attach_mode = kwargs.pop('attach_mode', None)
+        if attach_mode not in (None, 'rw', 'ro'):
+            raise exception.InvalidArgument(
+                'attach_mode', f"must be 'rw' or 'ro', got {attach_mode!r}")
+        unknown = set(kwargs) - set(
+            cinder_glue.objects_module().VolumeAttachment.fields)
+        if unknown:
+            raise exception.InvalidArgument(sorted(unknown)[0],
+                                            'not a connection attribute')
+        with locks.locked(volume.id):
+            conn_info = volume._export(connector)
+            data = conn_info.setdefault('data', {})
+            attach_mode = attach_mode or data.get('access_mode') or 'rw'
+            data['access_mode'] = attach_mode
+            kwargs.setdefault('id', cls._new_id(None))
+            ovo = cinder_glue.new_attachment(
+                volume.backend.context, volume._ovo, volume_id=volume.id,
+                attached_host=connector.get('host'),
+                attach_status='attached', attach_mode=attach_mode,
+                attach_time=cinder_glue.utcnow(), connector=connector,
+                connection_info={'conn': conn_info, 'connector': connector,
+                                 'device': None},
+                **kwargs)
+            connection = cls(volume.backend, ovo, volume,
+                             use_multipath=use_multipath,
+                             device_scan_attempts=scan_attempts)
+            connection.save()
+            volume._add_connection(connection)
+            volume._ovo.status = 'in-use'
+            volume._ovo.attach_status = 'attached'
+            volume.save()
+        return connection
+
+    @classmethod
+    def _from_ovo(cls, backend: Any, ovo: Any,
+                  volume: Optional[Any] = None) -> 'Connection':
+        return cls(backend, ovo, volume)
+
+    def _bind_volume(self, volume: Any) -> None:
+        self._volume = volume
+        self._ovo.volume = volume._ovo
+
+    # -- attributes ------------------------------------------------------------
+    @property
+    def volume_id(self) -> str:
+        return self._ovo.volume_id
+
+    @property
+    def volume(self) -> Any:
+        if self._volume is None:
+            from cinderlib.objects.volume import Volume
+            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
+        return self._volume
+
+    @property
+    def connection_info(self) -> dict:
+        return self._ovo.connection_info
+
+    @property
+    def conn_info(self) -> dict:
+        """The driver's ``initialize_connection`` result."""
+        return self.connection_info.get('conn') or {}
+
+    @property
+    def connector_info(self) -> dict:
+        return self.connection_info.get('connector') or {}
+
+    @property
+    def protocol(self) -> Optional[str]:
+        return self.conn_info.get('driver_volume_type')
+
+    @property
+    def device(self) -> Optional[dict]:
+        return self.connection_info.get('device')
+
+    @property
+    def path(self) -> Optional[str]:
+        device = self.device
+        return device.get('path') if device else None
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.device)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.conn_info)
+
+    @property
+    def attach_mode(self) -> str:
+        return self._ovo.attach_mode or self.conn_info.get(
+            'data', {}).get('access_mode') or 'rw'
+
+    @property
+    def connector(self) -> Any:
+        """The os-brick connector for this connection's protocol."""
+        if self._connector is None:
+            self._connector = connectors.brick_connector(
+                self.protocol, self.connector_info, self.use_multipath,
+                self.device_scan_attempts, self.backend.global_options())
+        return self._connector
+
+    # -- operations --------------------------------------------------------------
+    def attach(self) -> 'Connection':
+        """Attach the volume on this host through os-brick."""
+        with locks.locked(self.volume_id):
+            device = self.connector.connect_volume(self.conn_info['data'])
+            self.connection_info['device'] = device
+            self._ovo.connection_info = dict(self.connection_info)
+            try:
+                if not self.device_attached(device):
+                    raise exception.VolumeDriverException(
+                        message=f'device {device} of volume '
+                                f'{self.volume_id} is not usable')
+            except Exception:
+                self.detach(force=True, ignore_errors=True)
+                raise
+            self.save()
+            self.volume.local_attach = self
+        return self
+
+    def detach(self, force: bool = False, ignore_errors: bool = False,
+               exc: Optional[Any] = None) -> None:
+        """Undo ``attach`` on this host."""
+        if not self.attached:
+            return
+        with locks.locked(self.volume_id):
+            self.connector.disconnect_volume(
+                self.conn_info['data'], self.device, force=force,
+                ignore_errors=ignore_errors)
+            self.connection_info['device'] = None
+            self._ovo.connection_info = dict(self.connection_info)
+            self.save()
+
+    def disconnect(self, force: bool = False) -> None:
+        """Terminate the export; the last one also removes the export."""
+        volume = self.volume
+        with locks.locked(volume.id):
+            try:
+                volume._unexport(self, force)
+            except Exception as exc:
+                self._ovo.attach_status = 'error_detaching'
+                self._fail_connection(exc)
+                raise
+            self.persistence.delete_connection(self)
+            volume._remove_connection(self)
+            if not volume.connections:
+                volume._ovo.status = 'available'
+                volume._ovo.attach_status = 'detached'
+            volume.save()
+
+    def _fail_connection(self, exc: BaseException) -> None:
+        try:
+            exc.resource = self  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        self.save()
+
+    def extend(self) -> int:
+        """Grow the local device after the volume grew; returns bytes."""
+        return connectors.extend_device(self.connector, self.conn_info,
+                                        self.device)
+
+    def device_attached(self, device: dict) -> bool:
+        """Whether os-brick sees ``device`` as a usable device."""
+        return connectors.device_usable(self.connector, device)
+
+    def refresh(self) -> None:
+        found = self.persistence.get_connections(connection_id=self.id)
+        if not found:
+            raise exception.ConnectionNotFound(filter=f'id = {self.id}')
+        if found[0] is not self:
+            self._ovo = found[0]._ovo
+            if self._volume is not None:
+                self._ovo.volume = self._volume._ovo
+
+    def save(self) -> None:
+        self.persistence.set_connection(self)
+
+    def _load_lazy(self) -> None:
+        self.volume
+
+    @classmethod
+    def get_by_id(cls, connection_id: str) -> 'Connection':
+        found = base.persistence().get_connections(
+            connection_id=connection_id)
+        if not found:
+            raise exception.ConnectionNotFound(filter=f'id = {connection_id}')
+        return found[0]

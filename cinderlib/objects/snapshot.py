@@ -1,0 +1,162 @@
+"""Snapshots of volumes, and volumes created from them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from cinderlib import cinder_glue
+from cinderlib import exception
+from cinderlib import locks
+from cinderlib import validation
+from cinderlib.objects import base
+
+
+class Snapshot(base.Resource):
+    """A snapshot of a volume, wrapping Cinder's ``objects.Snapshot``."""
+
+    _SKIP_IN_JSON = ('volume',)
+
+    def __init__(self, volume: Any, **kwargs: Any) -> None:
+        """A snapshot of ``volume`` not yet created: call ``create()``."""
+        name = validation.text(kwargs.pop('name', ''), 'name')
+        description = validation.text(kwargs.pop('description', ''),
+                                      'description', max_length=65535)
+        snapshot_id = self._new_id(kwargs.pop('id', None))
+        metadata = validation.string_dict(kwargs.pop('metadata', None),
+                                          'metadata')
+        unknown = set(kwargs) - set(
+            cinder_glue.objects_module().Snapshot.fields)
+        if unknown:
+            raise exception.InvalidArgument(sorted(unknown)[0],
+                                            'not a snapshot attribute')
+        vol_ovo = volume._ovo
+        context = volume.backend.context
+        ovo = cinder_glue.new_snapshot(
+            context, vol_ovo, id=snapshot_id, display_name=name,
+            display_description=description, metadata=metadata,
+            status='creating', volume_id=volume.id,
+            volume_size=vol_ovo.size, volume_type_id=vol_ovo.volume_type_id,
+            user_id=context.user_id, project_id=context.project_id,
+            created_at=cinder_glue.utcnow(), deleted=False, **kwargs)
+        super().__init__(volume.backend, ovo)
+        self._volume: Optional[Any] = volume
+
+    @classmethod
+    def _from_ovo(cls, backend: Any, ovo: Any,
+                  volume: Optional[Any] = None) -> 'Snapshot':
+        snapshot = cls.__new__(cls)
+        base.Resource.__init__(snapshot, backend, ovo)
+        snapshot._volume = None
+        if volume is not None:
+            snapshot._bind_volume(volume)
+        return snapshot
+
+    def _bind_volume(self, volume: Any) -> None:
+        self._volume = volume
+        self._ovo.volume = volume._ovo
+
+    @property
+    def name(self) -> str:
+        return self._ovo.display_name
+
+    @property
+    def description(self) -> str:
+        return self._ovo.display_description
+
+    @property
+    def volume_id(self) -> str:
+        return self._ovo.volume_id
+
+    @property
+    def volume(self) -> Any:
+        """The snapshot's volume (loaded from persistence on first use)."""
+        if self._volume is None:
+            from cinderlib.objects.volume import Volume
+            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
+        return self._volume
+
+    def create(self) -> 'Snapshot':
+        """Create the snapshot; a failure never changes the volume."""
+        volume = self.volume
+        with locks.locked(volume.id, self.id):
+            if volume.status not in ('available', 'in-use'):
+                raise exception.InvalidVolume(
+                    reason=f'cannot snapshot volume {volume.id} in status '
+                           f'{volume.status!r}')
+            self.save()
+            volume._add_snapshot(self)
+            try:
+                update = self.backend.driver.create_snapshot(self._ovo)
+                for field, value in (update or {}).items():
+                    if field in self._ovo.fields:
+                        setattr(self._ovo, field, value)
+                self._ovo.status = 'available'
+                self._ovo.progress = '100%'
+            except Exception as exc:
+                self._fail(exc, 'error')
+                raise
+            self.save()
+        return self
+
+    def delete(self) -> None:
+        """Delete the snapshot; deleting twice does nothing."""
+        volume = self.volume
+        with locks.locked(volume.id, self.id):
+            if self._ovo.deleted:
+                return
+            self._ovo.status = 'deleting'
+            self.save()
+            try:
+                self.backend.driver.delete_snapshot(self._ovo)
+            except Exception as exc:
+                self._fail(exc, 'error_deleting')
+                raise
+            self.persistence.delete_snapshot(self)
+            volume._remove_snapshot(self)
+
+    def create_volume(self, **new_vol_params: Any) -> Any:
+        """A new volume with this snapshot's data.
+
+        ``size`` defaults to the snapshot's volume size and may be larger;
+        ``pool_name`` picks the pool.
+        """
+        from cinderlib.objects.volume import Volume
+        volume = self.volume
+        new_vol_params.setdefault('size', self._ovo.volume_size)
+        new_volume = Volume(volume, **new_vol_params)
+        if new_volume.size < self._ovo.volume_size:
+            raise exception.InvalidArgument(
+                'size', f'cannot be smaller than the snapshot '
+                        f'({self._ovo.volume_size} GiB), got '
+                        f'{new_volume.size}')
+        new_volume._ovo.snapshot_id = self.id
+        return new_volume._create(
+            lambda driver: driver.create_volume_from_snapshot(
+                new_volume._ovo, self._ovo),
+            self.id)
+
+    def refresh(self) -> None:
+        found = self.persistence.get_snapshots(snapshot_id=self.id)
+        if not found:
+            raise exception.SnapshotNotFound(snapshot_id=self.id)
+        if found[0] is not self:
+            self._ovo = found[0]._ovo
+            if self._volume is not None:
+                self._ovo.volume = self._volume._ovo
+
+    def save(self) -> None:
+        self.persistence.set_snapshot(self)
+
+    def _load_lazy(self) -> None:
+        self.volume
+
+    @classmethod
+    def get_by_id(cls, snapshot_id: str) -> 'Snapshot':
+        found = base.persistence().get_snapshots(snapshot_id=snapshot_id)
+        if not found:
+            raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
+        return found[0]
+
+    @classmethod
+    def get_by_name(cls, snapshot_name: str) -> list:
+        return base.persistence().get_snapshots(snapshot_name=snapshot_name)

@@ -1,0 +1,389 @@
+"""Volumes: create, delete, extend, clone, snapshot, connect and attach."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from cinderlib import cinder_glue
+from cinderlib import exception
+from cinderlib import locks
+from cinderlib import validation
+from cinderlib.objects import base
+
+LOG = logging.getLogger(__name__)
+GiB = 1024 ** 3
+
+# Keyword arguments that are not Cinder Volume fields.
+_CREATE_ARGUMENTS = {'name', 'description', 'pool_name', 'extra_specs',
+                     'qos_specs', 'size', 'id', 'metadata', 'bootable'}
+# Fields the library manages; callers may not set them.
+_MANAGED_FIELDS = {'status', 'attach_status', 'host', 'volume_type_id',
+                   'volume_type', 'snapshots', 'volume_attachment',
+                   'deleted', 'deleted_at', 'created_at', 'updated_at',
+                   'user_id', 'project_id', 'display_name',
+                   'display_description'}
+
+
+class Volume(base.Resource):
+    """A volume on a backend, wrapping Cinder's ``objects.Volume``."""
+
+    _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
+
+    def __init__(self, backend_or_vol: Any, pool_name: Optional[str] = None,
+                 **kwargs: Any) -> None:
+        """A volume not yet created: call ``create()``.
+
+        ``backend_or_vol`` is a ``Backend``, or a ``Volume`` whose backend,
+        size, pool and specs the new volume takes unless given in kwargs.
+        """
+        if isinstance(backend_or_vol, Volume):
+            source = backend_or_vol
+            backend = source.backend
+            kwargs.setdefault('size', source.size)
+            kwargs.setdefault('extra_specs', source._extra_specs())
+            kwargs.setdefault('qos_specs', source._qos_specs())
+            pool_name = pool_name or source.pool_name
+        else:
+            backend = backend_or_vol
+        super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
+        self._snapshots: Optional[list] = []
+        self._connections: Optional[list] = []
+        self.local_attach: Optional[Any] = None
+
+    @classmethod
+    def _new_ovo(cls, backend: Any, pool_name: Optional[str],
+                 kwargs: dict) -> Any:
+        unknown = set(kwargs) - _CREATE_ARGUMENTS - (
+            set(cinder_glue.objects_module().Volume.fields) - _MANAGED_FIELDS)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise exception.InvalidArgument(name, 'not a volume attribute')
+        volume_id = cls._new_id(kwargs.pop('id', None))
+        size = validation.size(kwargs.pop('size', None))
+        name = validation.text(kwargs.pop('name', ''), 'name')
+        description = validation.text(kwargs.pop('description', ''),
+                                      'description', max_length=65535)
+        metadata = validation.string_dict(kwargs.pop('metadata', None),
+                                          'metadata')
+        extra_specs = validation.string_dict(kwargs.pop('extra_specs', None),
+                                             'extra_specs')
+        qos_specs = validation.string_dict(kwargs.pop('qos_specs', None),
+                                           'qos_specs')
+        bootable = kwargs.pop('bootable', False)
+        if not isinstance(bootable, bool):
+            raise exception.InvalidArgumentType(
+                'bootable', f'must be True or False, got {bootable!r}')
+        pool = backend.check_pool_name(pool_name)
+        context = backend.context
+        volume_type = cinder_glue.new_volume_type(context, volume_id,
+                                                  extra_specs, qos_specs)
+        return cinder_glue.new_volume(
+            context, id=volume_id, size=size, display_name=name,
+            display_description=description, metadata=metadata,
+            bootable=bootable, status='creating', attach_status='detached',
+            host=f'{backend.host_name}#{pool}', user_id=context.user_id,
+            project_id=context.project_id, created_at=cinder_glue.utcnow(),
+            deleted=False, volume_type_id=volume_id, volume_type=volume_type,
+            availability_zone=backend.availability_zone,
+            multiattach=extra_specs.get('multiattach') == '<is> True',
+            **kwargs)
+
+    @classmethod
+    def _from_ovo(cls, backend: Any, ovo: Any) -> 'Volume':
+        """Wrap an existing Cinder object (loading, persistence)."""
+        volume = cls.__new__(cls)
+        base.Resource.__init__(volume, backend, ovo)
+        volume._snapshots = None
+        volume._connections = None
+        volume.local_attach = None
+        return volume
+
+    # -- attributes ------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._ovo.display_name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._ovo.display_name = validation.text(value, 'name')
+
+    @property
+    def description(self) -> str:
+        return self._ovo.display_description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._ovo.display_description = validation.text(
+            value, 'description', max_length=65535)
+
+    @property
+    def name_in_storage(self) -> str:
+        """The volume's name on the storage (Cinder's ``volume-<id>``)."""
+        return self._ovo.name
+
+    @property
+    def pool_name(self) -> str:
+        return self._ovo.host.partition('#')[2]
+
+    def _extra_specs(self) -> dict:
+        volume_type = self._ovo.volume_type
+        return dict(volume_type.extra_specs or {}) if volume_type else {}
+
+    def _qos_specs(self) -> Optional[dict]:
+        volume_type = self._ovo.volume_type
+        if volume_type is None or volume_type.qos_specs is None:
+            return None
+        return dict(volume_type.qos_specs.specs or {})
+
+    @property
+    def snapshots(self) -> list:
+        """This volume's snapshots (loaded from persistence on first use)."""
+        if self._snapshots is None:
+            self._snapshots = self.persistence.get_snapshots(
+                volume_id=self.id)
+            for snapshot in self._snapshots:
+                snapshot._bind_volume(self)
+        return self._snapshots
+
+    @property
+    def connections(self) -> list:
+        """This volume's connections (loaded from persistence on first use)."""
+        if self._connections is None:
+            self._connections = self.persistence.get_connections(
+                volume_id=self.id)
+            for connection in self._connections:
+                connection._bind_volume(self)
+        return self._connections
+
+    # -- operations --------------------------------------------------------------
+    def create(self) -> 'Volume':
+        """Create the volume on the backend."""
+        return self._create(lambda driver: driver.create_volume(self._ovo))
+
+    def _create(self, driver_call: Any, *lock_ids: str) -> 'Volume':
+        with locks.locked(self.id, *lock_ids):
+            self._ovo.status = 'creating'
+            self.save()
+            try:
+                self._apply_update(driver_call(self.backend.driver))
+                self._ovo.status = 'available'
+            except Exception as exc:
+                self._fail(exc, 'error')
+                raise
+            self.save()
+        return self
+
+    def _apply_update(self, model_update: Optional[dict]) -> None:
+        for field, value in (model_update or {}).items():
+            if field in self._ovo.fields:
+                setattr(self._ovo, field, value)
+            else:
+                LOG.debug('Ignoring unknown model update %s of volume %s',
+                          field, self.id)
+
+    def delete(self) -> None:
+        """Delete the volume; refused while it has snapshots or connections.
+
+        Deleting a volume that is already deleted does nothing.
+        """
+        with locks.locked(self.id):
+            if self._ovo.deleted:
+                return
+            if self.snapshots:
+                raise exception.InvalidVolume(
+                    reason=f'volume {self.id} has snapshots; delete them '
+                           f'first')
+            if self.connections:
+                raise exception.InvalidVolume(
+                    reason=f'volume {self.id} is connected; disconnect it '
+                           f'first')
+            self._ovo.status = 'deleting'
+            self.save()
+            try:
+                self.backend.driver.delete_volume(self._ovo)
+            except Exception as exc:
+                self._fail(exc, 'error_deleting')
+                raise
+            self.persistence.delete_volume(self)
+
+    def extend(self, size: int) -> int:
+        """Grow the volume to ``size`` GiB; returns the new size in bytes.
+
+        A locally attached volume's device is grown too, and its size as
+        seen by this host is returned.
+        """
+        validation.size(size)
+        with locks.locked(self.id):
+            if size <= self._ovo.size:
+                raise exception.InvalidArgument(
+                    'size', f'must be larger than the current size '
+                            f'({self._ovo.size} GiB), got {size}')
+            previous_status = self._ovo.status
+            self._ovo.status = 'extending'
+            self.save()
+            try:
+                self.backend.driver.extend_volume(self._ovo, size)
+            except Exception as exc:
+                self._fail(exc, 'error')
+                raise
+            self._ovo.size = size
+            self._ovo.status = previous_status
+            self.save()
+            if self.local_attach:
+                return self.local_attach.extend()
+            return size * GiB
+
+    def clone(self, **new_vol_attrs: Any) -> 'Volume':
+        """A new volume with this one's data; ``size`` may be larger."""
+        new_volume = Volume(self, **new_vol_attrs)
+        if new_volume.size < self._ovo.size:
+            raise exception.InvalidArgument(
+                'size', f'a clone cannot be smaller than its source '
+                        f'({self._ovo.size} GiB), got {new_volume.size}')
+        new_volume._ovo.source_volid = self.id
+        return new_volume._create(
+            lambda driver: driver.create_cloned_volume(new_volume._ovo,
+                                                       self._ovo),
+            self.id)
+
+    def create_snapshot(self, name: str = '', description: str = '',
+                        **kwargs: Any) -> Any:
+        """Create a snapshot of this volume."""
+        from cinderlib.objects.snapshot import Snapshot
+        snapshot = Snapshot(self, name=name, description=description,
+                            **kwargs)
+        snapshot.create()
+        return snapshot
+
+    def connect(self, connector_dict: dict, **ovo_fields: Any) -> Any:
+        """Export the volume to the host ``connector_dict`` describes."""
+        from cinderlib.objects.connection import Connection
+        return Connection.connect(self, connector_dict, **ovo_fields)
+
+    def disconnect(self, connection: Any, force: bool = False) -> None:
+        connection.disconnect(force)
+
+    def attach(self) -> Any:
+        """Connect the volume to this host and attach it through os-brick."""
+        from cinderlib import connectors
+        if self.local_attach is not None:
+            return self.local_attach
+        connector = connectors.local_connector_properties(
+            self.backend.global_options())
+        connection = self.connect(connector)
+        try:
+            connection.attach()
+        except Exception:
+            connection.disconnect(force=True)
+            raise
+        self.local_attach = connection
+        return connection
+
+    def detach(self, force: bool = False,
+               ignore_errors: bool = False) -> None:
+        """Detach the local attachment and disconnect it."""
+        if self.local_attach is None:
+            raise exception.NotLocal(self.id)
+        connection = self.local_attach
+        connection.detach(force=force, ignore_errors=ignore_errors)
+        connection.disconnect(force=force)
+        self.local_attach = None
+
+    def cleanup(self) -> None:
+        """Detach and disconnect everything, ignoring errors."""
+        if self.local_attach is not None:
+            self.detach(force=True, ignore_errors=True)
+        for connection in list(self.connections):
+            connection.disconnect(force=True)
+
+    def refresh(self) -> None:
+        """Reload this volume from persistence."""
+        found = self.persistence.get_volumes(volume_id=self.id)
+        if not found:
+            raise exception.VolumeNotFound(volume_id=self.id)
+        if found[0] is not self:
+            self._ovo = found[0]._ovo
+            self._snapshots = None
+            self._connections = None
+
+    def save(self) -> None:
+        self.persistence.set_volume(self)
+
+    # -- exports, used by Connection ---------------------------------------------
+    def _export(self, connector: dict) -> dict:
+        """create_export + initialize_connection, as Cinder's manager does."""
+        driver = self.backend.driver
+        context = self.backend.context
+        first = not self.connections
+        try:
+            driver.validate_connector(connector)
+            self._apply_update(driver.create_export(context, self._ovo,
+                                                    connector))
+            try:
+                return driver.initialize_connection(self._ovo, connector)
+            except Exception:
+                if first:
+                    self._remove_export_quietly()
+                raise
+        except Exception as exc:
+            exc.resource = self  # type: ignore[attr-defined]
+            self.save()
+            raise
+
+    def _remove_export_quietly(self) -> None:
+        try:
+            self.backend.driver.remove_export(self.backend.context, self._ovo)
+        except Exception:
+            LOG.warning('Could not remove the export of volume %s', self.id,
+                        exc_info=True)
+
+    def _unexport(self, connection: Any, force: bool) -> None:
+        """terminate_connection; remove_export only for the last one."""
+        driver = self.backend.driver
+        driver.terminate_connection(self._ovo, connection.connector_info,
+                                    force=force)
+        if all(other.id == connection.id for other in self.connections):
+            driver.remove_export(self.backend.context, self._ovo)
+
+    # -- bookkeeping used by Snapshot and Connection --------------------------
+    def _add_snapshot(self, snapshot: Any) -> None:
+        if self._snapshots is not None and snapshot not in self._snapshots:
+            self._snapshots.append(snapshot)
+        cinder_glue.add_to_list(self._ovo.snapshots, snapshot._ovo)
+
+    def _remove_snapshot(self, snapshot: Any) -> None:
+        if self._snapshots is not None and snapshot in self._snapshots:
+            self._snapshots.remove(snapshot)
+        cinder_glue.remove_from_list(self._ovo.snapshots, snapshot.id)
+
+    def _add_connection(self, connection: Any) -> None:
+        if self._connections is not None:
+            self._connections.append(connection)
+        cinder_glue.add_to_list(self._ovo.volume_attachment,
+                                connection._ovo)
+
+    def _remove_connection(self, connection: Any) -> None:
+        if self._connections is not None and connection in self._connections:
+            self._connections.remove(connection)
+        cinder_glue.remove_from_list(self._ovo.volume_attachment,
+                                     connection.id)
+        if self.local_attach is connection:
+            self.local_attach = None
+
+    # -- serialization ---------------------------------------------------------
+    def _load_lazy(self) -> None:
+        self.snapshots
+        self.connections
+
+    # -- queries ---------------------------------------------------------------
+    @classmethod
+    def get_by_id(cls, volume_id: str) -> 'Volume':
+        found = base.persistence().get_volumes(volume_id=volume_id)
+        if not found:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        return found[0]
+
+    @classmethod
+    def get_by_name(cls, volume_name: str) -> list:
+        return base.persistence().get_volumes(volume_name=volume_name)

@@ -1,0 +1,64 @@
+"""Loading persistence plugins by name, class or instance."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from cinderlib import exception
+from cinderlib.persistence.base import PersistenceDriverBase
+
+NAMESPACE = 'cinderlib.persistence.storage'
+DEFAULT_STORAGE = 'memory'
+
+__all__ = ['NAMESPACE', 'PersistenceDriverBase', 'setup']
+
+
+def setup(config: Optional[dict] = None) -> PersistenceDriverBase:
+    """Build the plugin ``config`` describes.
+
+    ``config`` is ``{'storage': NAME_OR_CLASS_OR_INSTANCE, **plugin_kwargs}``;
+    ``None`` or a missing ``storage`` mean ``memory``.
+    """
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise exception.InvalidPersistence(
+            f'persistence_config must be a dict, got {config!r}')
+    kwargs = dict(config)
+    storage = kwargs.pop('storage', DEFAULT_STORAGE)
+    if isinstance(storage, PersistenceDriverBase):
+        if kwargs:
+            raise exception.InvalidPersistence(
+                f'arguments {sorted(kwargs)} given with a plugin instance')
+        return storage
+    if isinstance(storage, str):
+        storage = _load_entry_point(storage)
+    if not (isinstance(storage, type) and
+            issubclass(storage, PersistenceDriverBase)):
+        raise exception.InvalidPersistence(
+            f'storage must be a plugin name, a PersistenceDriverBase '
+            f'subclass or instance, got {storage!r}')
+    try:
+        return storage(**kwargs)
+    except TypeError as exc:
+        raise exception.InvalidPersistence(
+            f'{storage.__name__} rejected its arguments: {exc}') from None
+
+
+def _load_entry_point(name: str) -> type:
+    from stevedore import driver
+    try:
+        manager = driver.DriverManager(namespace=NAMESPACE, name=name,
+                                       invoke_on_load=False)
+    except Exception as exc:
+        available = ', '.join(sorted(available_plugins())) or 'none'
+        raise exception.InvalidPersistence(
+            f'no persistence plugin named {name!r} (installed: '
+            f'{available}): {exc}') from None
+    return manager.driver
+
+
+def available_plugins() -> list[str]:
+    """Names of the installed persistence plugins."""
+    from importlib import metadata
+    return [ep.name for ep in metadata.entry_points(group=NAMESPACE)]

@@ -1,0 +1,97 @@
+"""The contract every persistence plugin fulfils.
+
+A plugin stores cinderlib's ``Volume``, ``Snapshot``, ``Connection`` and
+``KeyValue`` objects.  Subclasses implement the ``get_*`` methods and the
+storage part of ``set_*``/``delete_*``, then call the base method, which
+does the bookkeeping every plugin shares (marking an object saved or
+deleted).  ``db`` is the Cinder DB shim drivers are given: it answers from
+this plugin, so a plugin never deals with Cinder's database API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from cinderlib import cinder_glue
+
+
+class PersistenceDriverBase:
+    """Base class of persistence plugins; see the module docstring."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f'{type(self).__name__} takes no arguments '
+                            f'{sorted(kwargs)}')
+        self._db_shim: Optional[cinder_glue.CinderDbShim] = None
+
+    @property
+    def db(self) -> 'cinder_glue.CinderDbShim':
+        """The DB shim drivers call as ``self.db``; served from this plugin."""
+        if getattr(self, '_db_shim', None) is None:
+            self._db_shim = cinder_glue.CinderDbShim(self)
+        return self._db_shim
+
+    # -- queries: filters AND together; unknown ids give [] --------------------
+    def get_volumes(self, volume_id: Optional[str] = None,
+                    volume_name: Optional[str] = None,
+                    backend_name: Optional[str] = None) -> list:
+        raise NotImplementedError
+
+    def get_snapshots(self, snapshot_id: Optional[str] = None,
+                      snapshot_name: Optional[str] = None,
+                      volume_id: Optional[str] = None) -> list:
+        raise NotImplementedError
+
+    def get_connections(self, connection_id: Optional[str] = None,
+                        volume_id: Optional[str] = None) -> list:
+        raise NotImplementedError
+
+    def get_key_values(self, key: Optional[str] = None) -> list:
+        raise NotImplementedError
+
+    # -- upserts ---------------------------------------------------------------
+    def set_volume(self, volume: Any) -> None:
+        self.reset_change_tracker(volume)
+
+    def set_snapshot(self, snapshot: Any) -> None:
+        self.reset_change_tracker(snapshot)
+
+    def set_connection(self, connection: Any) -> None:
+        self.reset_change_tracker(connection)
+
+    def set_key_value(self, key_value: Any) -> None:
+        pass
+
+    # -- deletions -------------------------------------------------------------
+    def delete_volume(self, volume: Any) -> None:
+        self._set_deleted(volume)
+
+    def delete_snapshot(self, snapshot: Any) -> None:
+        self._set_deleted(snapshot)
+
+    def delete_connection(self, connection: Any) -> None:
+        self._set_deleted(connection)
+
+    def delete_key_value(self, key_value: Any) -> None:
+        pass
+
+    # -- helpers for subclasses -----------------------------------------------
+    @staticmethod
+    def get_changed_fields(resource: Any) -> dict[str, Any]:
+        """Fields of ``resource`` changed since it was last stored."""
+        return cinder_glue.changed_fields(resource._ovo)
+
+    @staticmethod
+    def reset_change_tracker(resource: Any) -> None:
+        cinder_glue.reset_changes(resource._ovo)
+
+    @staticmethod
+    def _set_deleted(resource: Any) -> None:
+        ovo = resource._ovo
+        ovo.deleted = True
+        ovo.deleted_at = cinder_glue.utcnow()
+        if 'status' in ovo.fields and ovo.status != 'error_deleting':
+            ovo.status = 'deleted'
+        if 'attach_status' in ovo.fields and 'volume_id' in ovo.fields:
+            ovo.attach_status = 'detached'
+        cinder_glue.reset_changes(ovo)

@@ -1,0 +1,92 @@
+"""The ``memory`` persistence plugin: objects live as long as the process."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from cinderlib.persistence import base
+
+
+class MemoryPersistence(base.PersistenceDriverBase):
+    """Keeps every object in dictionaries; thread-safe."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.RLock()
+        self.volumes: dict[str, Any] = {}
+        self.snapshots: dict[str, Any] = {}
+        self.connections: dict[str, Any] = {}
+        self.key_values: dict[str, Any] = {}
+
+    @staticmethod
+    def _matching(store: dict, object_id: Optional[str], **filters: Any):
+        if object_id is not None:
+            found = store.get(object_id)
+            candidates = [found] if found is not None else []
+        else:
+            candidates = list(store.values())
+        return [item for item in candidates
+                if all(value is None or getattr(item, name) == value
+                       for name, value in filters.items())]
+
+    def get_volumes(self, volume_id=None, volume_name=None,
+                    backend_name=None):
+        with self._lock:
+            return self._matching(self.volumes, volume_id, name=volume_name,
+                                  backend_name=backend_name)
+
+    def get_snapshots(self, snapshot_id=None, snapshot_name=None,
+                      volume_id=None):
+        with self._lock:
+            return self._matching(self.snapshots, snapshot_id,
+                                  name=snapshot_name, volume_id=volume_id)
+
+    def get_connections(self, connection_id=None, volume_id=None):
+        with self._lock:
+            return self._matching(self.connections, connection_id,
+                                  volume_id=volume_id)
+
+    def get_key_values(self, key=None):
+        with self._lock:
+            return self._matching(self.key_values, key)
+
+    def set_volume(self, volume):
+        with self._lock:
+            self.volumes[volume.id] = volume
+        super().set_volume(volume)
+
+    def set_snapshot(self, snapshot):
+        with self._lock:
+            self.snapshots[snapshot.id] = snapshot
+        super().set_snapshot(snapshot)
+
+    def set_connection(self, connection):
+        with self._lock:
+            self.connections[connection.id] = connection
+        super().set_connection(connection)
+
+    def set_key_value(self, key_value):
+        with self._lock:
+            self.key_values[key_value.key] = key_value
+        super().set_key_value(key_value)
+
+    def delete_volume(self, volume):
+        with self._lock:
+            self.volumes.pop(volume.id, None)
+        super().delete_volume(volume)
+
+    def delete_snapshot(self, snapshot):
+        with self._lock:
+            self.snapshots.pop(snapshot.id, None)
+        super().delete_snapshot(snapshot)
+
+    def delete_connection(self, connection):
+        with self._lock:
+            self.connections.pop(connection.id, None)
+        super().delete_connection(connection)
+
+    def delete_key_value(self, key_value):
+        with self._lock:
+            self.key_values.pop(key_value.key, None)
+        super().delete_key_value(key_value)

@@ -1,0 +1,148 @@
+"""Loading what ``json``/``jsons``/``dump``/``dumps`` produce."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cinderlib import cinder_glue
+from cinderlib import exception
+
+
+class UnloadedBackend:
+    """Stands for a backend that is not loaded (``fail_on_missing_backend``
+    is False): it knows its name and configuration, and nothing else."""
+
+    def __init__(self, config: dict) -> None:
+        self.id = config['volume_backend_name']
+        self.config = config
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith('_'):
+            raise AttributeError(name)
+        raise exception.BackendNotLoaded(self.id)
+
+    def __repr__(self) -> str:
+        return f'<UnloadedBackend {self.id}>'
+
+
+def load(json_src: Any, save: bool = False) -> Any:
+    """Objects from a JSON string, a dict or a list of them.
+
+    ``save=True`` also writes every loaded object to persistence.
+    """
+    if isinstance(json_src, (str, bytes, bytearray)):
+        try:
+            json_src = json.loads(json_src)
+        except ValueError as exc:
+            raise exception.InvalidSerializedData(
+                f'not valid JSON: {exc}') from None
+    if isinstance(json_src, list):
+        return [load(item, save) for item in json_src]
+    if not isinstance(json_src, dict):
+        raise exception.InvalidSerializedData(
+            f'expected a JSON object or list, got {type(json_src).__name__}')
+    loader = _LOADERS.get(json_src.get('class'))
+    if loader is None:
+        raise exception.InvalidSerializedData(
+            f'unknown "class" {json_src.get("class")!r}; expected one of '
+            f'{", ".join(sorted(_LOADERS))}')
+    return loader(json_src, save)
+
+
+def backend_for(config: Any) -> Any:
+    """The live backend a serialized ``backend`` entry names."""
+    from cinderlib.backend import Backend
+    if not isinstance(config, dict) or not isinstance(
+            config.get('volume_backend_name'), str):
+        raise exception.InvalidSerializedData(
+            f'"backend" must be a dict with a volume_backend_name, got '
+            f'{config!r:.200}')
+    backend = Backend.backends.get(config['volume_backend_name'])
+    if backend is not None:
+        return backend
+    if Backend.global_options().fail_on_missing_backend:
+        raise exception.BackendNotLoaded(config['volume_backend_name'])
+    return UnloadedBackend(config)
+
+
+def _context() -> Any:
+    from cinderlib.backend import Backend
+    options = Backend.global_options()
+    return cinder_glue.make_context(options.user_id, options.project_id)
+
+
+def _ovo(data: dict, expected: str) -> Any:
+    ovo = cinder_glue.from_primitive(data['ovo'], _context())
+    if ovo.obj_name() != expected:
+        raise exception.InvalidSerializedData(
+            f'a serialized {data["class"]} holds a {ovo.obj_name()}')
+    return ovo
+
+
+def load_volume(data: dict, save: bool = False) -> Any:
+    from cinderlib.objects import Connection, Snapshot, Volume
+    Volume._check_class(data)
+    ovo = _ovo(data, 'Volume')
+    backend = backend_for(data['backend'])
+    for name in ('snapshots', 'volume_attachment'):
+        if not ovo.obj_attr_is_set(name):
+            setattr(ovo, name, getattr(cinder_glue.objects_module(),
+                                       _LIST_CLASSES[name])(objects=[]))
+    cinder_glue.fill_unset_fields(ovo)
+    volume = Volume._from_ovo(backend, ovo)
+    volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
+                         for s in ovo.snapshots]
+    volume._connections = [Connection._from_ovo(backend, c, volume)
+                           for c in ovo.volume_attachment]
+    if save:
+        volume.save()
+        for child in volume._snapshots + volume._connections:
+            child.save()
+    return volume
+
+
+_LIST_CLASSES = {'snapshots': 'SnapshotList',
+                 'volume_attachment': 'VolumeAttachmentList'}
+
+
+def _load_child(cls: type, ovo_name: str) -> Any:
+    def loader(data: dict, save: bool = False) -> Any:
+        cls._check_class(data)
+        ovo = _ovo(data, ovo_name)
+        backend = backend_for(data['backend'])
+        volume = None
+        if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
+            from cinderlib.objects import Volume
+            cinder_glue.fill_unset_fields(ovo.volume)
+            volume = Volume._from_ovo(backend, ovo.volume)
+        obj = cls._from_ovo(backend, ovo, volume)
+        if save:
+            obj.save()
+        return obj
+    return loader
+
+
+def load_backend(data: dict, save: bool = False) -> Any:
+    volumes = data.get('volumes')
+    if not isinstance(volumes, list):
+        raise exception.InvalidSerializedData(
+            'serialized Backend has no "volumes" list')
+    backend = backend_for(data.get('backend'))
+    for volume in volumes:
+        load_volume(volume, save)
+    return backend
+
+
+def _snapshot_loader(data: dict, save: bool = False) -> Any:
+    from cinderlib.objects import Snapshot
+    return _load_child(Snapshot, 'Snapshot')(data, save)
+
+
+def _connection_loader(data: dict, save: bool = False) -> Any:
+    from cinderlib.objects import Connection
+    return _load_child(Connection, 'VolumeAttachment')(data, save)
+
+
+_LOADERS = {'Volume': load_volume, 'Snapshot': _snapshot_loader,
+            'Connection': _connection_loader, 'Backend': load_backend}
