@@ -39,6 +39,8 @@ _UNREGISTERED_DRIVER_OPTIONS = (
     ('rbd_keyring_conf', 'Path to the keyring file of the RBD user.'),
 )
 
+_SECRET_SUFFIXES = ('password', '_token', '_secret', '_passwd')
+
 # Option groups that belong to Cinder or oslo, not to a backend.
 _RESERVED_GROUP_NAMES = {'DEFAULT', 'backend_defaults'}
 
@@ -202,6 +204,7 @@ def check_backend_name(name: Any) -> str:
     return name
 
 
+# Option groups created for backends, loaded or unloaded since.
 _backend_groups: set[str] = set()
 
 
@@ -234,7 +237,10 @@ class DriverConfiguration:
             raise
 
     def secret_names(self) -> set[str]:
-        return {name for name, opt in self.definitions.items() if opt.secret}
+        """Options marked secret, and those whose names say they are (some
+        drivers forget the flag on their API tokens)."""
+        return {name for name, opt in self.definitions.items()
+                if opt.secret or name.endswith(_SECRET_SUFFIXES)}
 
     def clear(self) -> None:
         """Forget every value set for this group."""
@@ -243,7 +249,6 @@ class DriverConfiguration:
         if group is not None:
             for name in list(group._opts):
                 cfg_conf.clear_override(name, group=self.group)
-        _backend_groups.discard(self.group)
 
 
 def build_driver(driver_class: type, configuration: Any, host: str,
@@ -385,8 +390,20 @@ def changed_fields(ovo: Any) -> dict[str, Any]:
     return {name: getattr(ovo, name) for name in ovo.obj_what_changed()}
 
 
-def reset_changes(ovo: Any) -> None:
+def reset_changes(ovo: Any, _seen: Optional[set] = None) -> None:
+    """Mark ``ovo`` and the objects it holds as saved."""
+    from oslo_versionedobjects import base as ovo_base
+    seen = set() if _seen is None else _seen
+    if id(ovo) in seen:
+        return
+    seen.add(id(ovo))
     ovo.obj_reset_changes()
+    children = (ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else
+                [getattr(ovo, name) for name in ovo.fields
+                 if ovo.obj_attr_is_set(name)])
+    for child in children:
+        if isinstance(child, ovo_base.VersionedObject):
+            reset_changes(child, seen)
 
 
 def to_primitive(ovo: Any, skip: Iterable[str] = ()) -> dict:

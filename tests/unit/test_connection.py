@@ -1,0 +1,145 @@
+"""Connections to remote hosts and local attachments."""
+
+import os
+
+import pytest
+
+import cinderlib
+from cinderlib import exception
+
+
+def calls(driver, method):
+    return [c for c in driver.calls if c[0] == method]
+
+
+def test_connect_exports_and_marks_volume_in_use(driver, volume, connector):
+    connection = volume.connect(connector)
+    assert volume.status == 'in-use'
+    assert volume.attach_status == 'attached'
+    assert connection.connected
+    assert not connection.attached
+    assert connection.protocol == 'local'
+    assert connection.connector_info == connector
+    assert connection.conn_info['data']['device_path']
+    assert connection.connection_info['connector'] == connector
+    assert connection.connection_info['device'] is None
+    assert connection.attach_mode == 'rw'
+    assert connection.volume is volume
+    assert volume.connections == [connection]
+    assert cinderlib.Connection.get_by_id(connection.id) is connection
+    assert len(calls(driver, 'create_export')) == 1
+
+
+def test_connect_read_only(volume, connector):
+    connection = volume.connect(connector, attach_mode='ro')
+    assert connection.attach_mode == 'ro'
+    assert connection.conn_info['data']['access_mode'] == 'ro'
+
+
+@pytest.mark.parametrize('bad', [None, 'host-1', ['host'], {1: 'x'}])
+def test_connector_must_be_a_dict(driver, volume, bad):
+    with pytest.raises(TypeError) as error:
+        volume.connect(bad)
+    assert error.value.field == 'connector'
+    assert volume.status == 'available'
+    assert not calls(driver, 'create_export')
+
+
+def test_connector_rejected_by_driver_changes_nothing(driver, volume):
+    with pytest.raises(Exception) as error:
+        volume.connect({'initiator': 'no host'})
+    assert error.value.resource is volume
+    assert volume.connections == []
+    assert volume.status == 'available'
+
+
+def test_validate_connector(backend, connector):
+    backend.validate_connector(connector)
+    with pytest.raises(Exception):
+        backend.validate_connector({'initiator': 'x'})
+    with pytest.raises(TypeError):
+        backend.validate_connector('node-1')
+
+
+def test_remove_export_only_when_last_connection_goes(driver, volume,
+                                                      connector):
+    first = volume.connect(connector)
+    second = volume.connect(dict(connector, host='node-2'))
+    first.disconnect()
+    assert calls(driver, 'terminate_connection') == [
+        ('terminate_connection', volume.id)]
+    assert calls(driver, 'remove_export') == []
+    assert volume.status == 'in-use'
+    second.disconnect()
+    assert calls(driver, 'remove_export') == [('remove_export', volume.id)]
+    assert volume.status == 'available'
+    assert volume.attach_status == 'detached'
+    assert volume.connections == []
+    assert cinderlib.Backend.persistence.get_connections(
+        volume_id=volume.id) == []
+
+
+def test_failed_initialize_connection_removes_first_export(driver, volume,
+                                                           connector):
+    driver.fail_on['initialize_connection'] = RuntimeError('target down')
+    with pytest.raises(RuntimeError) as error:
+        volume.connect(connector)
+    assert error.value.resource is volume
+    assert calls(driver, 'remove_export') == [('remove_export', volume.id)]
+    assert volume.status == 'available'
+    assert volume.connections == []
+
+
+def test_failed_disconnect_keeps_the_connection(driver, volume, connector):
+    connection = volume.connect(connector)
+    driver.fail_on['terminate_connection'] = RuntimeError('timeout')
+    with pytest.raises(RuntimeError) as error:
+        connection.disconnect()
+    assert error.value.resource is connection
+    assert cinderlib.Connection.get_by_id(connection.id).attach_status == (
+        'error_detaching')
+    assert volume.status == 'in-use'
+    del driver.fail_on['terminate_connection']
+    volume.disconnect(connection)
+    assert volume.status == 'available'
+
+
+def test_local_attach_and_detach(driver, volume):
+    connection = volume.attach()
+    assert volume.local_attach is connection
+    assert connection.attached
+    assert os.path.exists(connection.path)
+    assert connection.device['path'] == connection.path
+    assert connection.device_attached(connection.device)
+    assert volume.attach() is connection
+    volume.detach()
+    assert volume.local_attach is None
+    assert not connection.attached
+    assert volume.status == 'available'
+    assert calls(driver, 'remove_export') == [('remove_export', volume.id)]
+
+
+def test_detach_when_not_attached_raises_not_local(volume):
+    with pytest.raises(exception.NotLocal):
+        volume.detach()
+
+
+def test_extend_attached_volume_grows_local_device(driver, volume):
+    volume.attach()
+    assert volume.extend(2) == os.path.getsize(volume.local_attach.path)
+    volume.detach()
+
+
+def test_cleanup_disconnects_everything(driver, volume, connector):
+    volume.connect(connector)
+    volume.attach()
+    volume.cleanup()
+    assert volume.connections == []
+    assert volume.local_attach is None
+    assert volume.status == 'available'
+    volume.delete()
+
+
+def test_connection_not_found(backend):
+    with pytest.raises(exception.ConnectionNotFound):
+        cinderlib.Connection.get_by_id('5e3b1c4e-27a4-4b8a-9d38-7a8f1c1c2d11')

@@ -1,0 +1,233 @@
+"""Volumes: operations, statuses, validation and failures."""
+
+import uuid
+
+import pytest
+
+import cinderlib
+from cinderlib import exception
+from tests import memory_driver
+
+
+def stored(volume):
+    found = cinderlib.Backend.persistence.get_volumes(volume_id=volume.id)
+    return found[0] if found else None
+
+
+def test_create_volume_is_available_and_stored(backend, driver):
+    volume = backend.create_volume(2, name='data', description='d',
+                                   metadata={'k': 'v'})
+    assert volume.status == 'available'
+    assert volume.size == 2
+    assert volume.name == 'data'
+    assert volume.description == 'd'
+    assert volume.metadata == {'k': 'v'}
+    assert volume.provider_location == f'memory://{volume.name_in_storage}'
+    assert volume.name_in_storage == f'volume-{volume.id}'
+    assert driver.volumes[volume.name_in_storage] == 2
+    assert stored(volume) is volume
+    assert volume.host == f'{backend.host_name}#memory'
+
+
+def test_create_volume_reaches_driver_through_db_shim(backend, driver):
+    volume = backend.create_volume(1, extra_specs={'thin': 'true'},
+                                   qos_specs={'maxIOPS': '100'})
+    seen = driver.seen_specs[volume.id]
+    assert seen['extra_specs'] == {'thin': 'true'}
+    assert seen['type_extra_specs'] == {'thin': 'true'}
+    assert seen['qos_specs']['specs'] == {'maxIOPS': '100'}
+    assert seen['qos_specs']['consumer'] == 'back-end'
+    assert volume.admin_metadata == {'memory': 'yes'}
+    assert volume.volume_type.extra_specs == {'thin': 'true'}
+
+
+def test_volume_without_specs_has_a_usable_volume_type(volume):
+    assert volume.volume_type.extra_specs == {}
+    assert volume.volume_type_id == volume.volume_type.id
+
+
+@pytest.mark.parametrize('size', [0, -1, '1', 1.5, True, None])
+def test_bad_sizes_are_rejected_naming_the_field(backend, size):
+    with pytest.raises((ValueError, TypeError)) as error:
+        backend.create_volume(size)
+    assert error.value.field == 'size'
+    assert backend.volumes == []
+
+
+def test_ids_must_be_uuids_by_default(backend):
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, id='my-volume')
+    assert 'UUID' in str(error.value)
+    assert backend.volumes == []
+
+
+def test_non_uuid_ids_when_enabled(tmp_path):
+    cinderlib.setup(non_uuid_ids=True, state_path=str(tmp_path))
+    backend = cinderlib.Backend('memory', volume_driver=(
+        'tests.memory_driver.MemoryVolumeDriver'))
+    volume = backend.create_volume(1, id='my-volume')
+    assert volume.id == 'my-volume'
+    with pytest.raises(exception.InvalidArgument):
+        backend.create_volume(1, id='../etc')
+
+
+def test_given_uuid_is_used(backend):
+    volume_id = str(uuid.uuid4())
+    assert backend.create_volume(1, id=volume_id).id == volume_id
+
+
+def test_unknown_attributes_and_bad_names_are_rejected(backend):
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, colour='red')
+    assert error.value.field == 'colour'
+    with pytest.raises(TypeError):
+        backend.create_volume(1, name=42)
+    with pytest.raises(ValueError):
+        backend.create_volume(1, name='x' * 256)
+    with pytest.raises(TypeError):
+        backend.create_volume(1, extra_specs=['a'])
+    with pytest.raises(exception.InvalidArgument):
+        backend.create_volume(1, status='available')
+    assert backend.volumes == []
+
+
+def test_unknown_pool_is_rejected(backend):
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, pool_name='nope')
+    assert error.value.field == 'pool_name'
+    assert 'memory' in str(error.value)
+    assert backend.volumes == []
+
+
+def test_driver_failure_sets_error_saves_and_reraises(backend, driver):
+    failure = memory_driver.MemoryDriverError(reason='boom')
+    driver.fail_on['create_volume'] = failure
+    with pytest.raises(memory_driver.MemoryDriverError) as error:
+        backend.create_volume(1)
+    volume = error.value.resource
+    assert error.value is failure
+    assert volume.status == 'error'
+    assert stored(volume).status == 'error'
+
+
+def test_delete_removes_volume_and_twice_is_harmless(backend, driver, volume):
+    volume.delete()
+    assert volume.status == 'deleted'
+    assert volume.deleted
+    assert stored(volume) is None
+    assert volume.name_in_storage not in driver.volumes
+    volume.delete()
+    assert [c for c in driver.calls if c[0] == 'delete_volume'] == [
+        ('delete_volume', volume.id)]
+
+
+def test_delete_failure_sets_error_deleting(backend, driver, volume):
+    driver.fail_on['delete_volume'] = RuntimeError('array offline')
+    with pytest.raises(RuntimeError) as error:
+        volume.delete()
+    assert error.value.resource is volume
+    assert stored(volume).status == 'error_deleting'
+    del driver.fail_on['delete_volume']
+    volume.delete()
+    assert stored(volume) is None
+
+
+def test_delete_refused_while_snapshots_exist(volume):
+    snapshot = volume.create_snapshot()
+    with pytest.raises(exception.InvalidVolume):
+        volume.delete()
+    assert volume.status == 'available'
+    snapshot.delete()
+    volume.delete()
+
+
+def test_delete_refused_while_connected(volume, connector):
+    connection = volume.connect(connector)
+    with pytest.raises(exception.InvalidVolume):
+        volume.delete()
+    connection.disconnect()
+    volume.delete()
+
+
+def test_extend_grows_and_returns_bytes(driver, volume):
+    assert volume.extend(3) == 3 * 1024 ** 3
+    assert volume.size == 3
+    assert volume.status == 'available'
+    assert driver.volumes[volume.name_in_storage] == 3
+    assert stored(volume).size == 3
+
+
+@pytest.mark.parametrize('size', [1, 0, '5'])
+def test_extend_must_grow(driver, volume, size):
+    with pytest.raises((ValueError, TypeError)) as error:
+        volume.extend(size)
+    assert error.value.field == 'size'
+    assert volume.size == 1
+    assert not [c for c in driver.calls if c[0] == 'extend_volume']
+
+
+def test_extend_failure_keeps_size_and_sets_error(driver, volume):
+    driver.fail_on['extend_volume'] = RuntimeError('no space')
+    with pytest.raises(RuntimeError):
+        volume.extend(2)
+    assert volume.size == 1
+    assert stored(volume).status == 'error'
+
+
+def test_clone_copies_size_specs_and_can_be_larger(backend, driver):
+    source = backend.create_volume(1, extra_specs={'a': 'b'})
+    clone = source.clone(name='copy', size=2)
+    assert clone.id != source.id
+    assert clone.status == 'available'
+    assert clone.size == 2
+    assert clone.source_volid == source.id
+    assert clone.name == 'copy'
+    assert clone.volume_type.extra_specs == {'a': 'b'}
+    assert clone.created_at > source.created_at
+    assert driver.volumes[clone.name_in_storage] == 2
+    assert source.clone().size == 1
+
+
+def test_clone_smaller_than_source_is_rejected(backend):
+    source = backend.create_volume(2)
+    with pytest.raises(exception.InvalidArgument):
+        source.clone(size=1)
+    assert len(backend.volumes) == 1
+
+
+def test_clone_failure_marks_only_the_clone(driver, volume):
+    driver.fail_on['create_cloned_volume'] = RuntimeError('nope')
+    with pytest.raises(RuntimeError) as error:
+        volume.clone()
+    assert error.value.resource.status == 'error'
+    assert volume.status == 'available'
+
+
+def test_get_by_id_and_name(backend):
+    volume = backend.create_volume(1, name='findme')
+    assert cinderlib.Volume.get_by_id(volume.id) is volume
+    assert cinderlib.Volume.get_by_name('findme') == [volume]
+    assert cinderlib.Volume.get_by_name('other') == []
+    with pytest.raises(exception.VolumeNotFound):
+        cinderlib.Volume.get_by_id(str(uuid.uuid4()))
+
+
+def test_unknown_attributes_fall_through_to_cinder_object(volume):
+    assert volume._ovo.id == volume.id
+    assert volume.attach_status == 'detached'
+    assert volume.bootable is False
+    with pytest.raises(AttributeError):
+        volume.no_such_attribute
+
+
+def test_caller_may_change_cinder_fields_and_save(volume):
+    volume._ovo.display_name = 'renamed'
+    volume.save()
+    assert stored(volume).name == 'renamed'
+    assert not volume._ovo.obj_what_changed()
+
+
+def test_refresh_of_a_deleted_volume_raises(volume):
+    volume.delete()
+    with pytest.raises(exception.VolumeNotFound):
+        volume.refresh()
