@@ -103,7 +103,7 @@ class Backend:
         return (f'<Backend {self.id} '
                 f'driver={type(self.driver).__name__}>')
 
-    # -- global set-up -----------------------------------------------------------
+    # -- global set-up --------------------------------------------------------
     @classmethod
     def global_setup(cls, file_locks_path: Optional[str] = None,
                      root_helper: str = 'sudo',
@@ -162,7 +162,7 @@ class Backend:
             for backend in cls.backends.values():
                 cinder_glue.use_db(backend.driver, plugin.db)
 
-    # -- configuration and stats ------------------------------------------------
+    # -- configuration and stats ----------------------------------------------
     @property
     def config(self) -> dict:
         """The backend as serialized: its name, or its whole configuration
@@ -214,7 +214,7 @@ class Backend:
                              f'{self.id!r} (pools: {", ".join(pools)})')
         return pool_name
 
-    # -- volumes -------------------------------------------------------------------
+    # -- volumes --------------------------------------------------------------
     @property
     def volumes(self) -> list:
         """This backend's volumes, from persistence."""
@@ -252,7 +252,7 @@ class Backend:
                 del Backend.backends[self.id]
                 self._config.clear()
 
-    # -- serialization ---------------------------------------------------------
+    # -- serialization --------------------------------------------------------
     def to_json(self, dump: bool = False) -> dict:
         volumes = self.volumes
         return {'class': 'Backend', 'backend': self.config,

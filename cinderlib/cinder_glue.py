@@ -344,7 +344,9 @@ def new_volume(context: Any, **values: Any) -> Any:
             setattr(volume, name, {})
     volume.volume_attachment = objects.VolumeAttachmentList(context,
                                                             objects=[])
-    volume.snapshots = objects.SnapshotList(context, objects=[])
+    # ``snapshots`` stays unset: a snapshot holds its volume, and a cycle
+    # sends Cinder's change tracking into endless recursion.  Cinder
+    # lazy-loads it through the DB shim when a driver reads it.
     for name in ('consistencygroup', 'cluster', 'group'):
         setattr(volume, name, None)
     fill_unset_fields(volume)
@@ -365,10 +367,11 @@ def new_snapshot(context: Any, volume_ovo: Any, **values: Any) -> Any:
     return snapshot
 
 
-def new_attachment(context: Any, volume_ovo: Any, **values: Any) -> Any:
+def new_attachment(context: Any, **values: Any) -> Any:
+    """An attachment; its ``volume`` stays unset (lazy-loaded through the
+    DB shim), as the volume lists the attachment: no cycle."""
     objects = objects_module()
     attachment = objects.VolumeAttachment(context, **values)
-    attachment.volume = volume_ovo
     fill_unset_fields(attachment)
     attachment.obj_reset_changes()
     return attachment
@@ -380,8 +383,18 @@ def add_to_list(ovo_list: Any, item: Any) -> None:
     ovo_list.obj_reset_changes()
 
 
+def forget_field(ovo: Any, name: str) -> None:
+    """Unset a lazy field so that it is loaded afresh when next read."""
+    if ovo.obj_attr_is_set(name):
+        delattr(ovo, name)
+
+
 def remove_from_list(ovo_list: Any, item_id: str) -> None:
-    ovo_list.objects = [o for o in ovo_list.objects if o.id != item_id]
+    """Remove in place: assigning a new list re-checks every item."""
+    items = ovo_list.objects
+    for index in range(len(items) - 1, -1, -1):
+        if items[index].id == item_id:
+            del items[index]
     ovo_list.obj_reset_changes()
 
 
@@ -390,20 +403,46 @@ def changed_fields(ovo: Any) -> dict[str, Any]:
     return {name: getattr(ovo, name) for name in ovo.obj_what_changed()}
 
 
-def reset_changes(ovo: Any, _seen: Optional[set] = None) -> None:
-    """Mark ``ovo`` and the objects it holds as saved."""
-    from oslo_versionedobjects import base as ovo_base
-    seen = set() if _seen is None else _seen
-    if id(ovo) in seen:
-        return
-    seen.add(id(ovo))
+def reset_changes(ovo: Any) -> None:
+    """Mark ``ovo`` and the objects it owns (a volume's type and QoS, the
+    list containers of its snapshots and attachments) as saved.  The
+    related objects themselves are saved on their own and not walked: that
+    would make every save cost as much as the volume has snapshots."""
     ovo.obj_reset_changes()
-    children = (ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else
-                [getattr(ovo, name) for name in ovo.fields
-                 if ovo.obj_attr_is_set(name)])
-    for child in children:
-        if isinstance(child, ovo_base.VersionedObject):
-            reset_changes(child, seen)
+    owned, lists = _object_fields(type(ovo))
+    for name in owned + lists:
+        if ovo.obj_attr_is_set(name):
+            child = getattr(ovo, name)
+            if child is None:
+                continue
+            if name in lists:
+                child.obj_reset_changes()
+            else:
+                reset_changes(child)
+
+
+_RELATIONSHIPS = {'snapshots', 'volume_attachment', 'volume'}
+_fields_cache: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _object_fields(ovo_class: type) -> tuple[tuple[str, ...],
+                                             tuple[str, ...]]:
+    """Names of an object class's owned object fields and of its
+    relationship lists, computed once per class."""
+    cached = _fields_cache.get(ovo_class)
+    if cached is None:
+        from oslo_versionedobjects import fields as ovo_fields
+        objects_fields = {
+            name: field.AUTO_TYPE._obj_name
+            for name, field in ovo_class.fields.items()
+            if isinstance(field, ovo_fields.ObjectField)}
+        owned = tuple(name for name, obj_name in objects_fields.items()
+                      if name not in _RELATIONSHIPS and
+                      not obj_name.endswith('List'))
+        lists = tuple(name for name, obj_name in objects_fields.items()
+                      if name in _RELATIONSHIPS and obj_name.endswith('List'))
+        cached = _fields_cache[ovo_class] = (owned, lists)
+    return cached
 
 
 def to_primitive(ovo: Any, skip: Iterable[str] = ()) -> dict:
@@ -447,6 +486,12 @@ def _list_primitive(ovo_list: Any, path: tuple) -> dict:
     items = [_primitive(item, _NESTED_SKIP, path) for item in ovo_list
              if not any(item is seen for seen in path)]
     return _envelope(ovo_list, {'objects': items})
+
+
+def list_primitive(list_class: str, items: list) -> dict:
+    """The primitive of a Cinder object list holding ``items``."""
+    return _envelope(getattr(objects_module(), list_class), {
+        'objects': items})
 
 
 def _envelope(ovo: Any, data: dict) -> dict:
@@ -563,7 +608,6 @@ class CinderDbShim:
                               if ovo.volume_type else None)
         row['volume_attachment'] = [self.attachment_row(a)
                                     for a in ovo.volume_attachment]
-        row['snapshots'] = [self.snapshot_row(s) for s in ovo.snapshots]
         row['consistencygroup'] = row['cluster'] = row['group'] = None
         return row
 
@@ -772,7 +816,7 @@ class CinderDbShim:
     def attachment_specs_get(self, context: Any, attachment_id: str) -> dict:
         return {}
 
-    # -- services ---------------------------------------------------------------
+    # -- services -------------------------------------------------------------
     def is_backend_frozen(self, context: Any, host: str,
                           cluster_name: Optional[str]) -> bool:
         return False

@@ -85,25 +85,37 @@ def load_volume(data: dict, save: bool = False) -> Any:
     Volume._check_class(data)
     ovo = _ovo(data, 'Volume')
     backend = backend_for(data['backend'])
-    for name in ('snapshots', 'volume_attachment'):
-        if not ovo.obj_attr_is_set(name):
-            setattr(ovo, name, getattr(cinder_glue.objects_module(),
-                                       _LIST_CLASSES[name])(objects=[]))
+    # Snapshots and attachments left out (simplified form) load lazily
+    # from persistence.  The Cinder object must not hold its snapshots
+    # (see cinder_glue.new_volume).
+    snapshot_ovos = _take_list(ovo, 'snapshots')
+    attachment_ovos = _take_list(ovo, 'volume_attachment')
+    ovo.volume_attachment = getattr(
+        cinder_glue.objects_module(), 'VolumeAttachmentList')(
+            objects=attachment_ovos or [])
     cinder_glue.fill_unset_fields(ovo)
     volume = Volume._from_ovo(backend, ovo)
-    volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
-                         for s in ovo.snapshots]
-    volume._connections = [Connection._from_ovo(backend, c, volume)
-                           for c in ovo.volume_attachment]
+    if snapshot_ovos is not None:
+        volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
+                             for s in snapshot_ovos]
+    if attachment_ovos is not None:
+        volume._connections = [Connection._from_ovo(backend, c, volume)
+                               for c in attachment_ovos]
     if save:
         volume.save()
-        for child in volume._snapshots + volume._connections:
+        for child in (volume._snapshots or []) + (volume._connections or []):
             child.save()
     return volume
 
 
-_LIST_CLASSES = {'snapshots': 'SnapshotList',
-                 'volume_attachment': 'VolumeAttachmentList'}
+def _take_list(ovo: Any, name: str) -> Any:
+    """The objects of a serialized list field (None if it was left out),
+    leaving the field unset."""
+    if not ovo.obj_attr_is_set(name):
+        return None
+    items = list(getattr(ovo, name))
+    cinder_glue.forget_field(ovo, name)
+    return items
 
 
 def _load_child(cls: type, ovo_name: str) -> Any:
@@ -116,6 +128,8 @@ def _load_child(cls: type, ovo_name: str) -> Any:
             from cinderlib.objects import Volume
             cinder_glue.fill_unset_fields(ovo.volume)
             volume = Volume._from_ovo(backend, ovo.volume)
+            if ovo_name == 'VolumeAttachment':
+                cinder_glue.forget_field(ovo, 'volume')
         obj = cls._from_ovo(backend, ovo, volume)
         if save:
             obj.save()

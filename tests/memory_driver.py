@@ -29,6 +29,9 @@ memory_opts = [
                help='Where connections create a file to attach.'),
     cfg.StrOpt('memory_password', secret=True, default=None,
                help='A secret option, to test that secrets stay secret.'),
+    cfg.BoolOpt('memory_read_db', default=True,
+                help='Read the volume, its type and QoS through the DB on '
+                     'create, as many real drivers do.'),
 ]
 cfg.CONF.register_opts(memory_opts, group=configuration.SHARED_CONF_GROUP)
 
@@ -60,7 +63,7 @@ class MemoryVolumeDriver(driver.VolumeDriver):
     def get_driver_options():
         return memory_opts
 
-    # -- helpers ---------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------
     def _call(self, method, *ids):
         with self.lock:
             self.calls.append((method,) + ids)
@@ -73,7 +76,7 @@ class MemoryVolumeDriver(driver.VolumeDriver):
             raise MemoryDriverError(reason=f'{what} {key} does not exist')
         return store[key]
 
-    # -- set-up and stats ------------------------------------------------------
+    # -- set-up and stats -----------------------------------------------------
     def do_setup(self, context):
         self._call('do_setup')
         self.context = context
@@ -102,11 +105,17 @@ class MemoryVolumeDriver(driver.VolumeDriver):
                               for name in pools]
         self._stats = stats
 
-    # -- volumes ---------------------------------------------------------------
+    # -- volumes --------------------------------------------------------------
     def create_volume(self, volume):
         self._call('create_volume', volume.id)
         if volume.name in self.volumes:
             raise MemoryDriverError(reason=f'{volume.name} exists')
+        if self.configuration.memory_read_db:
+            self._read_db(volume)
+        self.volumes[volume.name] = volume.size
+        return {'provider_location': f'memory://{volume.name}'}
+
+    def _read_db(self, volume):
         db_volume = self.db.volume_get(self.context, volume.id)
         if db_volume.size != volume.size:
             raise MemoryDriverError(reason='DB and object sizes differ')
@@ -119,8 +128,6 @@ class MemoryVolumeDriver(driver.VolumeDriver):
         }
         self.db.volume_admin_metadata_update(
             self.context, volume.id, {'memory': 'yes'}, False)
-        self.volumes[volume.name] = volume.size
-        return {'provider_location': f'memory://{volume.name}'}
 
     def delete_volume(self, volume):
         self._call('delete_volume', volume.id)
@@ -141,7 +148,7 @@ class MemoryVolumeDriver(driver.VolumeDriver):
         self.volumes[volume.name] = volume.size
         return {'provider_location': f'memory://{volume.name}'}
 
-    # -- snapshots ---------------------------------------------------------------
+    # -- snapshots ------------------------------------------------------------
     def create_snapshot(self, snapshot):
         self._call('create_snapshot', snapshot.id)
         size = self._require(self.volumes, snapshot.volume.name, 'volume')
@@ -160,7 +167,7 @@ class MemoryVolumeDriver(driver.VolumeDriver):
             raise MemoryDriverError(reason=f'bad volume {volume.name}')
         self.volumes[volume.name] = volume.size
 
-    # -- exports and connections -----------------------------------------------
+    # -- exports and connections ----------------------------------------------
     def create_export(self, context, volume, connector):
         self._call('create_export', volume.id)
         self._require(self.volumes, volume.name, 'volume')

@@ -89,7 +89,7 @@ class Resource:
     def save(self) -> None:
         raise NotImplementedError
 
-    # -- serialization ---------------------------------------------------------
+    # -- serialization --------------------------------------------------------
     def _to_primitive(self, simplified: bool) -> dict:
         skip = self._SKIP_IN_JSON if simplified else ()
         return cinder_glue.to_primitive(self._ovo, skip)

@@ -60,7 +60,7 @@ class Connection(base.Resource):
             data['access_mode'] = attach_mode
             kwargs.setdefault('id', cls._new_id(None))
             ovo = cinder_glue.new_attachment(
-                volume.backend.context, volume._ovo, volume_id=volume.id,
+                volume.backend.context, volume_id=volume.id,
                 attached_host=connector.get('host'),
                 attach_status='attached', attach_mode=attach_mode,
                 attach_time=cinder_glue.utcnow(), connector=connector,
@@ -84,9 +84,8 @@ class Connection(base.Resource):
 
     def _bind_volume(self, volume: Any) -> None:
         self._volume = volume
-        self._ovo.volume = volume._ovo
 
-    # -- attributes ------------------------------------------------------------
+    # -- attributes -----------------------------------------------------------
     @property
     def volume_id(self) -> str:
         return self._ovo.volume_id
@@ -146,7 +145,7 @@ class Connection(base.Resource):
                 self.device_scan_attempts, self.backend.global_options())
         return self._connector
 
-    # -- operations --------------------------------------------------------------
+    # -- operations -----------------------------------------------------------
     def attach(self) -> 'Connection':
         """Attach the volume on this host through os-brick."""
         with locks.locked(self.volume_id):
@@ -217,14 +216,19 @@ class Connection(base.Resource):
             raise exception.ConnectionNotFound(filter=f'id = {self.id}')
         if found[0] is not self:
             self._ovo = found[0]._ovo
-            if self._volume is not None:
-                self._ovo.volume = self._volume._ovo
 
     def save(self) -> None:
         self.persistence.set_connection(self)
 
     def _load_lazy(self) -> None:
         self.volume
+
+    def _to_primitive(self, simplified: bool) -> dict:
+        primitive = super()._to_primitive(simplified)
+        if not simplified:
+            primitive['versioned_object.data']['volume'] = (
+                self.volume._to_primitive(simplified=True))
+        return primitive
 
     @classmethod
     def get_by_id(cls, connection_id: str) -> 'Connection':

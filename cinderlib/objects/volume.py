@@ -99,7 +99,7 @@ class Volume(base.Resource):
         volume.local_attach = None
         return volume
 
-    # -- attributes ------------------------------------------------------------
+    # -- attributes -----------------------------------------------------------
     @property
     def name(self) -> str:
         return self._ovo.display_name
@@ -156,7 +156,7 @@ class Volume(base.Resource):
                 connection._bind_volume(self)
         return self._connections
 
-    # -- operations --------------------------------------------------------------
+    # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
         """Create the volume on the backend."""
         return self._create(lambda driver: driver.create_volume(self._ovo))
@@ -310,7 +310,7 @@ class Volume(base.Resource):
     def save(self) -> None:
         self.persistence.set_volume(self)
 
-    # -- exports, used by Connection ---------------------------------------------
+    # -- exports, used by Connection ------------------------------------------
     def _export(self, connector: dict) -> dict:
         """create_export + initialize_connection, as Cinder's manager does."""
         driver = self.backend.driver
@@ -350,12 +350,12 @@ class Volume(base.Resource):
     def _add_snapshot(self, snapshot: Any) -> None:
         if self._snapshots is not None and snapshot not in self._snapshots:
             self._snapshots.append(snapshot)
-        cinder_glue.add_to_list(self._ovo.snapshots, snapshot._ovo)
+        cinder_glue.forget_field(self._ovo, 'snapshots')
 
     def _remove_snapshot(self, snapshot: Any) -> None:
         if self._snapshots is not None and snapshot in self._snapshots:
             self._snapshots.remove(snapshot)
-        cinder_glue.remove_from_list(self._ovo.snapshots, snapshot.id)
+        cinder_glue.forget_field(self._ovo, 'snapshots')
 
     def _add_connection(self, connection: Any) -> None:
         if self._connections is not None:
@@ -371,12 +371,23 @@ class Volume(base.Resource):
         if self.local_attach is connection:
             self.local_attach = None
 
-    # -- serialization ---------------------------------------------------------
+    # -- serialization --------------------------------------------------------
     def _load_lazy(self) -> None:
         self.snapshots
         self.connections
 
-    # -- queries ---------------------------------------------------------------
+    def _to_primitive(self, simplified: bool) -> dict:
+        """Cinder's primitive, with this volume's snapshots (from ours: the
+        Cinder object does not hold them) unless ``simplified``."""
+        primitive = super()._to_primitive(simplified)
+        if not simplified and self._snapshots is not None:
+            primitive['versioned_object.data']['snapshots'] = (
+                cinder_glue.list_primitive(
+                    'SnapshotList', [s._to_primitive(simplified=True)
+                                     for s in self._snapshots]))
+        return primitive
+
+    # -- queries --------------------------------------------------------------
     @classmethod
     def get_by_id(cls, volume_id: str) -> 'Volume':
         found = base.persistence().get_volumes(volume_id=volume_id)

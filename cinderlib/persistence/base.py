@@ -31,7 +31,7 @@ class PersistenceDriverBase:
             self._db_shim = cinder_glue.CinderDbShim(self)
         return self._db_shim
 
-    # -- queries: filters AND together; unknown ids give [] --------------------
+    # -- queries: filters AND together; unknown ids give [] -------------------
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list:
@@ -49,7 +49,7 @@ class PersistenceDriverBase:
     def get_key_values(self, key: Optional[str] = None) -> list:
         raise NotImplementedError
 
-    # -- upserts ---------------------------------------------------------------
+    # -- upserts --------------------------------------------------------------
     def set_volume(self, volume: Any) -> None:
         self.reset_change_tracker(volume)
 
@@ -62,7 +62,7 @@ class PersistenceDriverBase:
     def set_key_value(self, key_value: Any) -> None:
         pass
 
-    # -- deletions -------------------------------------------------------------
+    # -- deletions ------------------------------------------------------------
     def delete_volume(self, volume: Any) -> None:
         self._set_deleted(volume)
 

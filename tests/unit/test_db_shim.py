@@ -121,3 +121,12 @@ def test_exceptions_are_cinders_own():
     assert issubclass(exception.ConnectionNotFound, exception.NotFound)
     with pytest.raises(AttributeError):
         exception.NoSuchError
+
+
+def test_ovo_save_after_snapshots_and_connections(volume, connector):
+    volume.create_snapshot()
+    volume.connect(connector)
+    assert not volume._ovo.obj_what_changed()
+    volume._ovo.provider_auth = 'chap a b'
+    volume._ovo.save()
+    assert cinderlib.Volume.get_by_id(volume.id).provider_auth == 'chap a b'

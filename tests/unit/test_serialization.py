@@ -162,3 +162,10 @@ def test_missing_backend_keeps_the_name_when_allowed(volume, tmp_path):
     assert loaded.size == 1
     with pytest.raises(exception.BackendNotLoaded):
         loaded.backend.driver
+
+
+def test_simplified_volume_loads_children_from_persistence(populated):
+    volume, snapshot, connection = populated
+    loaded = cinderlib.load(volume.to_json(simplified=True))
+    assert [s.id for s in loaded.snapshots] == [snapshot.id]
+    assert [c.id for c in loaded.connections] == [connection.id]

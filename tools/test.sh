@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh machine, then run it:
+# a virtualenv in .venv with the project and its test tools, the flake8
+# style check, the Sphinx docs (warnings are errors) and pytest.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test,docs]'
+
+echo '== flake8'
+.venv/bin/python -m flake8 cinderlib tests bench tools
+
+echo '== docs'
+.venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html
+
+echo '== pytest'
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
