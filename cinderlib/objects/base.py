@@ -77,9 +77,10 @@ class Resource:
     def _context(self) -> Any:
         return self.backend.context
 
-    def _fail(self, exc: BaseException, status: str) -> None:
+    def _fail(self, exc: BaseException, status: Optional[str]) -> None:
         """Record a failed operation, then let the caller re-raise."""
-        self._ovo.status = status
+        if status is not None:
+            self._ovo.status = status
         try:
             exc.resource = self  # type: ignore[attr-defined]
         except AttributeError:
@@ -134,3 +135,24 @@ class Resource:
                 raise exception.InvalidSerializedData(
                     f'serialized {cls.__name__} has no {key!r} key')
         return data
+
+
+class VolumeChild(Resource):
+    """A snapshot or connection: it belongs to one volume."""
+
+    _volume: Optional[Any] = None
+
+    def _bind_volume(self, volume: Any) -> None:
+        self._volume = volume
+
+    @property
+    def volume_id(self) -> str:
+        return self._ovo.volume_id
+
+    @property
+    def volume(self) -> Any:
+        """The volume (loaded from persistence on first use)."""
+        if self._volume is None:
+            from cinderlib.objects.volume import Volume
+            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
+        return self._volume

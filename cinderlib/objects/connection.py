@@ -15,7 +15,7 @@ from cinderlib.objects import base
 LOG = logging.getLogger(__name__)
 
 
-class Connection(base.Resource):
+class Connection(base.VolumeChild):
     """A volume's export to one host, wrapping ``objects.VolumeAttachment``.
 
     ``connection_info`` is ``{'conn': <driver's initialize_connection
@@ -82,21 +82,7 @@ class Connection(base.Resource):
                   volume: Optional[Any] = None) -> 'Connection':
         return cls(backend, ovo, volume)
 
-    def _bind_volume(self, volume: Any) -> None:
-        self._volume = volume
-
     # -- attributes -----------------------------------------------------------
-    @property
-    def volume_id(self) -> str:
-        return self._ovo.volume_id
-
-    @property
-    def volume(self) -> Any:
-        if self._volume is None:
-            from cinderlib.objects.volume import Volume
-            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
-        return self._volume
-
     @property
     def connection_info(self) -> dict:
         return self._ovo.connection_info
@@ -185,7 +171,7 @@ class Connection(base.Resource):
                 volume._unexport(self, force)
             except Exception as exc:
                 self._ovo.attach_status = 'error_detaching'
-                self._fail_connection(exc)
+                self._fail(exc, None)
                 raise
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
@@ -193,13 +179,6 @@ class Connection(base.Resource):
                 volume._ovo.status = 'available'
                 volume._ovo.attach_status = 'detached'
             volume.save()
-
-    def _fail_connection(self, exc: BaseException) -> None:
-        try:
-            exc.resource = self  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-        self.save()
 
     def extend(self) -> int:
         """Grow the local device after the volume grew; returns bytes."""

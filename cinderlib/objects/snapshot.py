@@ -11,7 +11,7 @@ from cinderlib import validation
 from cinderlib.objects import base
 
 
-class Snapshot(base.Resource):
+class Snapshot(base.VolumeChild):
     """A snapshot of a volume, wrapping Cinder's ``objects.Snapshot``."""
 
     _SKIP_IN_JSON = ('volume',)
@@ -52,6 +52,7 @@ class Snapshot(base.Resource):
         return snapshot
 
     def _bind_volume(self, volume: Any) -> None:
+        """Drivers read ``snapshot.volume``: the Cinder object holds it."""
         self._volume = volume
         self._ovo.volume = volume._ovo
 
@@ -62,18 +63,6 @@ class Snapshot(base.Resource):
     @property
     def description(self) -> str:
         return self._ovo.display_description
-
-    @property
-    def volume_id(self) -> str:
-        return self._ovo.volume_id
-
-    @property
-    def volume(self) -> Any:
-        """The snapshot's volume (loaded from persistence on first use)."""
-        if self._volume is None:
-            from cinderlib.objects.volume import Volume
-            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
-        return self._volume
 
     def create(self) -> 'Snapshot':
         """Create the snapshot; a failure never changes the volume."""
