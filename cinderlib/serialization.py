@@ -66,6 +66,15 @@ def backend_for(config: Any) -> Any:
     return UnloadedBackend(config)
 
 
+def backend_or_placeholder(name: str) -> Any:
+    """The live backend called ``name``, or an ``UnloadedBackend`` (for
+    persistence plugins rebuilding stored objects: never raises)."""
+    from cinderlib.backend import Backend
+    backend = Backend.backends.get(name)
+    return backend if backend is not None else UnloadedBackend(
+        {'volume_backend_name': name})
+
+
 def _context() -> Any:
     from cinderlib.backend import Backend
     options = Backend.global_options()
