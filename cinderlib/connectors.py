@@ -8,11 +8,15 @@ sudo resets ``PATH`` and would not find a virtualenv's ``privsep-helper``.
 
 from __future__ import annotations
 
+import logging
 import os
+import platform
 import socket
 import sys
 import threading
 from typing import Any, Callable, Optional
+
+LOG = logging.getLogger(__name__)
 
 _privsep_lock = threading.Lock()
 _privsep_ready = False
@@ -58,13 +62,34 @@ _local_properties: dict = {}
 
 
 def local_connector_properties(options: Any) -> dict:
-    """This host's connector dict, computed once per set of options."""
+    """This host's connector dict, computed once per set of options.
+
+    Without root, os-brick needs ``root_helper`` to read some properties
+    (e.g. the NVMe host NQN).  If that fails, the basic properties are used:
+    enough for protocols that need no privileges (``LOCAL``, RBD through
+    librbd), so the file backend attaches without root.
+    """
     key = (options.root_helper, options.host)
     if key not in _local_properties:
-        _local_properties[key] = get_connector_properties(
-            options.root_helper, _my_ip(), multipath=False,
-            enforce_multipath=False, host=options.host)
+        try:
+            properties = get_connector_properties(
+                options.root_helper, _my_ip(), multipath=False,
+                enforce_multipath=False, host=options.host)
+        except Exception as exc:
+            if os.geteuid() == 0:
+                raise
+            LOG.warning('Privileged connector properties unavailable '
+                        '(%s: %s); only protocols needing no privileges '
+                        'can attach', type(exc).__name__, exc)
+            properties = _basic_properties(options.host)
+        _local_properties[key] = properties
     return dict(_local_properties[key])
+
+
+def _basic_properties(host: Optional[str]) -> dict:
+    return {'platform': platform.machine(), 'os_type': sys.platform,
+            'ip': _my_ip(), 'host': host or socket.gethostname(),
+            'multipath': False, 'enforce_multipath': False}
 
 
 def _my_ip() -> str:

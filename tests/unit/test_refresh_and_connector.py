@@ -61,3 +61,34 @@ def test_get_connector_properties_describes_this_host():
     named = cinderlib.get_connector_properties(
         'sudo', '192.0.2.5', False, False, host='node-9')
     assert named['host'] == 'node-9'
+
+
+def test_attach_without_root_falls_back_to_basic_properties(
+        monkeypatch, volume):
+    from cinderlib import connectors
+
+    def no_privileges(*args, **kwargs):
+        raise FileNotFoundError("No such file or directory: 'sudo'")
+
+    monkeypatch.setattr(connectors, '_local_properties', {})
+    monkeypatch.setattr(connectors, 'get_connector_properties',
+                        no_privileges)
+    monkeypatch.setattr(connectors.os, 'geteuid', lambda: 1000)
+    connection = volume.attach()
+    assert connection.connector_info['host'] == socket.gethostname()
+    assert connection.connector_info['multipath'] is False
+    volume.detach()
+
+
+def test_privilege_failures_as_root_are_raised(monkeypatch, volume):
+    from cinderlib import connectors
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('privsep daemon died')
+
+    monkeypatch.setattr(connectors, '_local_properties', {})
+    monkeypatch.setattr(connectors, 'get_connector_properties', broken)
+    monkeypatch.setattr(connectors.os, 'geteuid', lambda: 0)
+    with pytest.raises(RuntimeError):
+        volume.attach()
+    assert volume.connections == []
