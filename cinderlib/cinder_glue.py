@@ -377,25 +377,10 @@ def new_attachment(context: Any, **values: Any) -> Any:
     return attachment
 
 
-def add_to_list(ovo_list: Any, item: Any) -> None:
-    """Append to a Cinder object list without marking it changed."""
-    ovo_list.objects.append(item)
-    ovo_list.obj_reset_changes()
-
-
 def forget_field(ovo: Any, name: str) -> None:
     """Unset a lazy field so that it is loaded afresh when next read."""
     if ovo.obj_attr_is_set(name):
         delattr(ovo, name)
-
-
-def remove_from_list(ovo_list: Any, item_id: str) -> None:
-    """Remove in place: assigning a new list re-checks every item."""
-    items = ovo_list.objects
-    for index in range(len(items) - 1, -1, -1):
-        if items[index].id == item_id:
-            del items[index]
-    ovo_list.obj_reset_changes()
 
 
 def changed_fields(ovo: Any) -> dict[str, Any]:
@@ -517,6 +502,42 @@ def from_primitive(primitive: Any, context: Any) -> Any:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+
+
+_classes_by_name: dict[str, type] = {}
+
+
+def trusted_from_primitive(primitive: dict, context: Any) -> Any:
+    """Rebuild an object from a primitive ``to_primitive`` wrote.
+
+    For data this library stored itself (the ``db`` plugin): it skips the
+    type checks ``from_primitive`` repeats on every field, which makes it
+    several times faster.  Never use it on data from callers.
+    """
+    cls = _classes_by_name.get(primitive['versioned_object.name'])
+    if cls is None:
+        from oslo_versionedobjects import base as ovo_base
+        load()
+        name = primitive['versioned_object.name']
+        cls = ovo_base.VersionedObjectRegistry.obj_classes()[name][0]
+        _classes_by_name[name] = cls
+    obj = cls(context)
+    fields = cls.fields
+    for name, value in primitive['versioned_object.data'].items():
+        if isinstance(value, dict) and 'versioned_object.name' in value:
+            value = trusted_from_primitive(value, context)
+        elif name == 'objects' and isinstance(value, list):
+            value = [trusted_from_primitive(item, context) for item in value]
+        elif value is not None and _is_datetime_field(fields[name]):
+            value = datetime.datetime.fromisoformat(value)
+        setattr(obj, '_obj_' + name, value)
+    obj.obj_reset_changes()
+    return obj
+
+
+def _is_datetime_field(field: Any) -> bool:
+    from oslo_versionedobjects import fields as ovo_fields
+    return isinstance(field, ovo_fields.DateTimeField)
 
 
 def name_template(kind: str) -> str:

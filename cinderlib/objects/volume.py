@@ -360,14 +360,12 @@ class Volume(base.Resource):
     def _add_connection(self, connection: Any) -> None:
         if self._connections is not None:
             self._connections.append(connection)
-        cinder_glue.add_to_list(self._ovo.volume_attachment,
-                                connection._ovo)
+        cinder_glue.forget_field(self._ovo, 'volume_attachment')
 
     def _remove_connection(self, connection: Any) -> None:
         if self._connections is not None and connection in self._connections:
             self._connections.remove(connection)
-        cinder_glue.remove_from_list(self._ovo.volume_attachment,
-                                     connection.id)
+        cinder_glue.forget_field(self._ovo, 'volume_attachment')
         if self.local_attach is connection:
             self.local_attach = None
 
@@ -377,14 +375,20 @@ class Volume(base.Resource):
         self.connections
 
     def _to_primitive(self, simplified: bool) -> dict:
-        """Cinder's primitive, with this volume's snapshots (from ours: the
-        Cinder object does not hold them) unless ``simplified``."""
-        primitive = super()._to_primitive(simplified)
-        if not simplified and self._snapshots is not None:
-            primitive['versioned_object.data']['snapshots'] = (
-                cinder_glue.list_primitive(
-                    'SnapshotList', [s._to_primitive(simplified=True)
-                                     for s in self._snapshots]))
+        """Cinder's primitive; unless ``simplified``, with this volume's
+        snapshots and connections as loaded here (the Cinder object
+        lazy-loads them, so it may not hold them)."""
+        primitive = super()._to_primitive(True)
+        data = primitive['versioned_object.data']
+        if not simplified:
+            for field, list_class, children in (
+                    ('snapshots', 'SnapshotList', self._snapshots),
+                    ('volume_attachment', 'VolumeAttachmentList',
+                     self._connections)):
+                if children is not None:
+                    data[field] = cinder_glue.list_primitive(
+                        list_class, [child._to_primitive(simplified=True)
+                                     for child in children])
         return primitive
 
     # -- queries --------------------------------------------------------------

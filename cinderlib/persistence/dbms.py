@@ -1,0 +1,355 @@
+"""The ``db`` and ``memory_db`` persistence plugins (SQLAlchemy 2).
+
+They store objects in cinderlib's own small schema (``schema.py``, managed
+by Alembic migrations that run when the plugin starts), on any database
+SQLAlchemy reaches: SQLite, PostgreSQL, MySQL/MariaDB.
+
+Within a process, the plugin hands out the live object the library is
+working on when one exists (an identity map), so updates drivers make
+through the DB shim land on that object.  Across processes, every write is
+one transaction, and a row's ``version`` detects a write made from an
+outdated copy: it raises ``PersistenceConflict`` instead of undoing the
+other write.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from typing import Any, Callable
+
+from cinderlib import cinder_glue
+from cinderlib import exception
+from cinderlib.persistence import base
+from cinderlib.persistence import migrations
+from cinderlib.persistence import schema
+
+# Relationships stored in their own tables, not in an object's ``data``.
+_SKIP = {'volume': ('snapshots', 'volume_attachment', 'volume_type'),
+         'snapshot': ('volume',), 'connection': ('volume',)}
+
+
+class PersistenceConflict(exception.CinderlibError):
+    """An object was written from an outdated copy; refresh() and retry."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        self.object_id = object_id
+        super().__init__(f'{kind} {object_id} was changed by another writer '
+                         f'since it was read; refresh it and retry')
+
+
+class DBPersistence(base.PersistenceDriverBase):
+    """Objects in a SQL database given by an SQLAlchemy URL."""
+
+    def __init__(self, connection: str, sqlite_synchronous: bool = True,
+                 soft_deletes: bool = False) -> None:
+        super().__init__()
+        self.soft_deletes = bool(soft_deletes)
+        self.engine = _create_engine(connection, sqlite_synchronous)
+        self.url = self.engine.url.render_as_string(hide_password=True)
+        try:
+            migrations.upgrade(self.engine)
+        except exception.InvalidPersistence:
+            raise
+        except Exception as exc:
+            raise exception.InvalidPersistence(
+                f'cannot use database {self.url}: '
+                f'{type(exc).__name__}: {_first_line(exc)}') from None
+        self._lock = threading.RLock()
+        self._live: dict[str, weakref.WeakValueDictionary] = {
+            kind: weakref.WeakValueDictionary() for kind in _SKIP}
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} {self.url}>'
+
+    # -- queries --------------------------------------------------------------
+    def get_volumes(self, volume_id=None, volume_name=None,
+                    backend_name=None):
+        table = schema.volumes
+        rows = self._select(table, id=volume_id, name=volume_name,
+                            backend_name=backend_name)
+        types = self._volume_types([row.id for row in rows])
+        return [self._object('volume', row, self._volume_builder(
+            row, types.get(row.id))) for row in rows]
+
+    def get_snapshots(self, snapshot_id=None, snapshot_name=None,
+                      volume_id=None):
+        from cinderlib.objects import Snapshot
+        rows = self._select(schema.snapshots, id=snapshot_id,
+                            name=snapshot_name, volume_id=volume_id)
+        return [self._object('snapshot', row, self._child_builder(
+            Snapshot, row)) for row in rows]
+
+    def get_connections(self, connection_id=None, volume_id=None):
+        from cinderlib.objects import Connection
+        rows = self._select(schema.connections, id=connection_id,
+                            volume_id=volume_id)
+        return [self._object('connection', row, self._child_builder(
+            Connection, row)) for row in rows]
+
+    def get_key_values(self, key=None):
+        from cinderlib.objects import KeyValue
+        table = schema.key_values
+        query = table.select().order_by(table.c.key)
+        if key is not None:
+            query = query.where(table.c.key == key)
+        with self.engine.connect() as conn:
+            return [KeyValue(row.key, row.value) for row in conn.execute(
+                query)]
+
+    def _select(self, table: Any, **filters: Any) -> list:
+        query = table.select().where(table.c.deleted.is_(False))
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(table.c.created_at,
+                                                    table.c.id)))
+
+    def _volume_types(self, volume_ids: list) -> dict:
+        if not volume_ids:
+            return {}
+        table = schema.volume_types
+        query = table.select()
+        if len(volume_ids) < 500:
+            query = query.where(table.c.volume_id.in_(volume_ids))
+        with self.engine.connect() as conn:
+            return {row.volume_id: row for row in conn.execute(query)}
+
+    def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
+        """The live object of this row, or a new one built from it."""
+        with self._lock:
+            live = self._live[kind].get(row.id)
+            if live is not None and live._db_version == row.version:
+                return live
+            obj = build()
+            obj._db_version = row.version
+            if live is not None:  # changed by another process: update it
+                live._ovo, live._db_version = obj._ovo, row.version
+                return live
+            self._live[kind][row.id] = obj
+            return obj
+
+    def _volume_builder(self, row: Any, type_row: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            from cinderlib.objects import Volume
+            from cinderlib import serialization
+            context = _context()
+            ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
+                                                     context)
+            if type_row is not None:
+                ovo.volume_type = cinder_glue.trusted_from_primitive(
+                    json.loads(type_row.data), context)
+                ovo.obj_reset_changes(['volume_type'])
+            return Volume._from_ovo(
+                serialization.backend_or_placeholder(row.backend_name), ovo)
+        return build
+
+    @staticmethod
+    def _child_builder(cls: type, row: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            from cinderlib import serialization
+            ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
+                                                     _context())
+            return cls._from_ovo(serialization.backend_or_placeholder(
+                row.backend_name), ovo)
+        return build
+
+    # -- writes ---------------------------------------------------------------
+    def set_volume(self, volume):
+        ovo = volume._ovo
+        values = {'name': ovo.display_name,
+                  'backend_name': volume.backend_name, 'status': ovo.status}
+        with self.engine.begin() as conn:
+            inserted = self._write(conn, 'volume', schema.volumes, volume,
+                                   values)
+            if inserted or 'volume_type' in ovo.obj_what_changed():
+                self._write_volume_type(conn, volume)
+        self._remember('volume', volume)
+        super().set_volume(volume)
+
+    def set_snapshot(self, snapshot):
+        ovo = snapshot._ovo
+        values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
+                  'status': ovo.status,
+                  'backend_name': snapshot.backend_name}
+        with self.engine.begin() as conn:
+            self._write(conn, 'snapshot', schema.snapshots, snapshot, values)
+        self._remember('snapshot', snapshot)
+        super().set_snapshot(snapshot)
+
+    def set_connection(self, connection):
+        ovo = connection._ovo
+        values = {'volume_id': ovo.volume_id,
+                  'attached_host': ovo.attached_host,
+                  'status': ovo.attach_status,
+                  'backend_name': connection.backend_name}
+        with self.engine.begin() as conn:
+            self._write(conn, 'connection', schema.connections, connection,
+                        values)
+        self._remember('connection', connection)
+        super().set_connection(connection)
+
+    def set_key_value(self, key_value):
+        table = schema.key_values
+        with self.engine.begin() as conn:
+            updated = conn.execute(table.update().where(
+                table.c.key == key_value.key).values(value=key_value.value))
+            if not updated.rowcount:
+                conn.execute(table.insert().values(key=key_value.key,
+                                                   value=key_value.value))
+        super().set_key_value(key_value)
+
+    def _write(self, conn: Any, kind: str, table: Any, obj: Any,
+               values: dict) -> bool:
+        """Insert or update ``obj``'s row; returns True on insert."""
+        ovo = obj._ovo
+        values = dict(values, created_at=_naive(ovo.created_at),
+                      deleted=False, deleted_at=None,
+                      data=json.dumps(cinder_glue.to_primitive(
+                          ovo, _SKIP[kind]), separators=(',', ':')))
+        version = getattr(obj, '_db_version', None)
+        if version is not None:
+            done = conn.execute(table.update().where(
+                table.c.id == obj.id, table.c.version == version).values(
+                    version=version + 1, **values))
+            if done.rowcount:
+                obj._db_version = version + 1
+                return False
+            if conn.execute(table.select().where(
+                    table.c.id == obj.id)).first() is not None:
+                raise PersistenceConflict(kind, obj.id)
+        elif conn.execute(table.update().where(table.c.id == obj.id).values(
+                version=table.c.version + 1, **values)).rowcount:
+            # A copy that never read the row (e.g. load(save=True)).
+            obj._db_version = conn.execute(table.select().where(
+                table.c.id == obj.id)).first().version
+            return False
+        conn.execute(table.insert().values(id=obj.id, version=1, **values))
+        obj._db_version = 1
+        return True
+
+    def _write_volume_type(self, conn: Any, volume: Any) -> None:
+        table = schema.volume_types
+        volume_type = volume._ovo.volume_type
+        conn.execute(table.delete().where(table.c.volume_id == volume.id))
+        if volume_type is None:
+            return
+        qos = volume_type.qos_specs
+        conn.execute(table.insert().values(
+            id=volume_type.id, volume_id=volume.id,
+            extra_specs=json.dumps(dict(volume_type.extra_specs or {})),
+            qos_specs=json.dumps(dict(qos.specs or {})) if qos else None,
+            data=json.dumps(cinder_glue.to_primitive(volume_type),
+                            separators=(',', ':'))))
+
+    def _remember(self, kind: str, obj: Any) -> None:
+        with self._lock:
+            self._live[kind][obj.id] = obj
+
+    # -- deletions ------------------------------------------------------------
+    def delete_volume(self, volume):
+        with self.engine.begin() as conn:
+            self._delete(conn, schema.volumes, volume)
+            if not self.soft_deletes:
+                conn.execute(schema.volume_types.delete().where(
+                    schema.volume_types.c.volume_id == volume.id))
+        self._forget('volume', volume)
+        super().delete_volume(volume)
+
+    def delete_snapshot(self, snapshot):
+        with self.engine.begin() as conn:
+            self._delete(conn, schema.snapshots, snapshot)
+        self._forget('snapshot', snapshot)
+        super().delete_snapshot(snapshot)
+
+    def delete_connection(self, connection):
+        with self.engine.begin() as conn:
+            self._delete(conn, schema.connections, connection)
+        self._forget('connection', connection)
+        super().delete_connection(connection)
+
+    def delete_key_value(self, key_value):
+        table = schema.key_values
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.key == key_value.key))
+        super().delete_key_value(key_value)
+
+    def _delete(self, conn: Any, table: Any, obj: Any) -> None:
+        query = table.c.id == obj.id
+        if self.soft_deletes:
+            conn.execute(table.update().where(query).values(
+                deleted=True, deleted_at=_naive(cinder_glue.utcnow()),
+                version=table.c.version + 1))
+        else:
+            conn.execute(table.delete().where(query))
+
+    def _forget(self, kind: str, obj: Any) -> None:
+        with self._lock:
+            if self._live[kind].get(obj.id) is obj:
+                del self._live[kind][obj.id]
+
+
+class MemoryDBPersistence(DBPersistence):
+    """The ``db`` plugin on an in-memory SQLite database."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(connection='sqlite://', **kwargs)
+
+
+def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
+    import sqlalchemy
+    from sqlalchemy import event, exc as sa_exc, pool
+    if not isinstance(url, str) or not url:
+        raise exception.InvalidPersistence(
+            f'connection must be an SQLAlchemy URL string, got {url!r}')
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sa_exc.ArgumentError:
+        raise exception.InvalidPersistence(
+            'connection is not an SQLAlchemy URL') from None
+    safe = parsed.render_as_string(hide_password=True)
+    options: dict = {}
+    if parsed.get_backend_name() == 'sqlite':
+        options['connect_args'] = {'check_same_thread': False}
+        if parsed.database in (None, '', ':memory:'):
+            options['poolclass'] = pool.StaticPool
+    else:
+        options['pool_pre_ping'] = True
+    try:
+        engine = sqlalchemy.create_engine(parsed, **options)
+    except Exception as exc:  # unknown dialect, missing DB driver...
+        raise exception.InvalidPersistence(
+            f'cannot use database {safe}: {type(exc).__name__}: '
+            f'{_first_line(exc)}') from None
+    if parsed.get_backend_name() == 'sqlite':
+        synchronous = 'NORMAL' if sqlite_synchronous else 'OFF'
+
+        @event.listens_for(engine, 'connect')
+        def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if parsed.database not in (None, '', ':memory:'):
+                cursor.execute('PRAGMA journal_mode=WAL')
+            cursor.execute(f'PRAGMA synchronous={synchronous}')
+            cursor.execute('PRAGMA busy_timeout=30000')
+            cursor.close()
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [''])[0]
+
+
+def _naive(value: Any) -> Any:
+    """Datetimes are stored as naive UTC (portable across databases)."""
+    if value is not None and value.tzinfo is not None:
+        value = value.astimezone(cinder_glue.datetime.timezone.utc)
+        value = value.replace(tzinfo=None)
+    return value
+
+
+def _context() -> Any:
+    from cinderlib.backend import Backend
+    options = Backend.global_options()
+    return cinder_glue.make_context(options.user_id, options.project_id)

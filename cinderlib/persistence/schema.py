@@ -1,0 +1,66 @@
+"""The ``db`` plugin's tables (SQLAlchemy Core).
+
+Each object's full state is the JSON text of its Cinder object primitive
+(``data``); the columns beside it are the ones queries filter on, all
+indexed.  ``version`` counts the writes of a row, so that a write based on
+an outdated copy is detected instead of silently undoing another one.
+Changing a table means adding an Alembic revision under ``migrations/``.
+"""
+
+from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String,
+                        Table, Text)
+
+ID = 255  # ids are UUIDs unless setup(non_uuid_ids=True)
+
+metadata = MetaData()
+
+
+def _state_columns():
+    return [
+        Column('created_at', DateTime),
+        Column('deleted', Boolean, nullable=False, default=False,
+               index=True),
+        Column('deleted_at', DateTime),
+        Column('version', Integer, nullable=False),
+        Column('data', Text, nullable=False),
+    ]
+
+
+volumes = Table(
+    'cinderlib_volumes', metadata,
+    Column('id', String(ID), primary_key=True),
+    Column('name', String(255), index=True),
+    Column('backend_name', String(255), nullable=False, index=True),
+    Column('status', String(36), index=True),
+    *_state_columns())
+
+volume_types = Table(
+    'cinderlib_volume_types', metadata,
+    Column('id', String(ID), primary_key=True),
+    Column('volume_id', String(ID), nullable=False, index=True),
+    Column('extra_specs', Text, nullable=False),
+    Column('qos_specs', Text),
+    Column('data', Text, nullable=False))
+
+snapshots = Table(
+    'cinderlib_snapshots', metadata,
+    Column('id', String(ID), primary_key=True),
+    Column('backend_name', String(255), nullable=False, index=True),
+    Column('name', String(255), index=True),
+    Column('volume_id', String(ID), nullable=False, index=True),
+    Column('status', String(36), index=True),
+    *_state_columns())
+
+connections = Table(
+    'cinderlib_connections', metadata,
+    Column('id', String(ID), primary_key=True),
+    Column('backend_name', String(255), nullable=False, index=True),
+    Column('volume_id', String(ID), nullable=False, index=True),
+    Column('attached_host', String(255), index=True),
+    Column('status', String(36), index=True),
+    *_state_columns())
+
+key_values = Table(
+    'cinderlib_key_values', metadata,
+    Column('key', String(255), primary_key=True),
+    Column('value', Text, nullable=False))

@@ -1,0 +1,184 @@
+"""A conformance test suite for persistence plugins (pytest).
+
+Plugin authors subclass ``PersistenceConformance`` in their own tests and
+give it a ``persistence_config`` fixture::
+
+    import pytest
+    from cinderlib.persistence.testing import PersistenceConformance
+
+    class TestMyStore(PersistenceConformance):
+        durable = True          # objects survive a new plugin instance
+
+        @pytest.fixture
+        def persistence_config(self, tmp_path):
+            return {'storage': 'mystore', 'path': str(tmp_path)}
+
+The suite drives the plugin through the public library with a real driver
+(the file driver shipped with cinderlib), so what it checks is what callers
+and drivers see.  Each test uses a backend of its own and unique keys, so
+one database may serve every test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import cinderlib
+
+FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
+CONNECTOR = {'host': 'conformance-node', 'initiator': 'iqn.conformance'}
+
+
+class PersistenceConformance:
+    """What every persistence plugin must do; see the module docstring."""
+
+    #: True if a new plugin built from the same config sees stored objects.
+    durable = False
+
+    @pytest.fixture
+    def plugin(self, persistence_config: dict, tmp_path: Any) -> Any:
+        cinderlib.setup(state_path=str(tmp_path),
+                        persistence_config=persistence_config)
+        yield cinderlib.Backend.persistence
+        for backend in list(cinderlib.Backend.backends.values()):
+            backend.unload()
+
+    @pytest.fixture
+    def backend(self, plugin: Any, tmp_path: Any) -> Any:
+        return cinderlib.Backend(
+            f'conformance-{uuid.uuid4().hex[:8]}', volume_driver=FILE_DRIVER,
+            file_volumes_dir=str(tmp_path / 'volumes'))
+
+    # -- volumes --------------------------------------------------------------
+    def test_created_volume_is_stored(self, plugin, backend):
+        volume = backend.create_volume(1, name='stored',
+                                       metadata={'k': 'v'})
+        found = plugin.get_volumes(volume_id=volume.id)
+        assert [v.id for v in found] == [volume.id]
+        assert found[0].status == 'available'
+        assert found[0].metadata == {'k': 'v'}
+        assert found[0].size == 1
+
+    def test_filters_and_together(self, plugin, backend):
+        a = backend.create_volume(1, name='a')
+        b = backend.create_volume(1, name='b')
+        assert [v.id for v in plugin.get_volumes(volume_name='a')] == [a.id]
+        assert plugin.get_volumes(volume_id=a.id, volume_name='b') == []
+        assert plugin.get_volumes(volume_name='a',
+                                  backend_name='other') == []
+        assert sorted(v.id for v in plugin.get_volumes(
+            backend_name=backend.id)) == sorted([a.id, b.id])
+
+    def test_unknown_ids_give_empty_lists(self, plugin, backend):
+        missing = str(uuid.uuid4())
+        assert plugin.get_volumes(volume_id=missing) == []
+        assert plugin.get_snapshots(snapshot_id=missing) == []
+        assert plugin.get_connections(connection_id=missing) == []
+        assert plugin.get_key_values(missing) == []
+
+    def test_updates_are_stored(self, plugin, backend):
+        volume = backend.create_volume(1)
+        volume.extend(2)
+        assert plugin.get_volumes(volume_id=volume.id)[0].size == 2
+
+    def test_deleted_volume_is_gone(self, plugin, backend):
+        volume = backend.create_volume(1)
+        volume.delete()
+        assert plugin.get_volumes(volume_id=volume.id) == []
+        assert backend.volumes == []
+
+    def test_specs_reach_the_driver_through_the_db_shim(self, plugin,
+                                                        backend):
+        volume = backend.create_volume(1, extra_specs={'e': '1'},
+                                       qos_specs={'q': '2'})
+        db = plugin.db
+        context = backend.context
+        assert db.volume_type_extra_specs_get(
+            context, volume.volume_type_id) == {'e': '1'}
+        assert db.volume_type_qos_specs_get(
+            context, volume.volume_type_id)['qos_specs']['specs'] == {
+                'q': '2'}
+
+    def test_driver_db_updates_are_kept(self, plugin, backend):
+        volume = backend.create_volume(1)
+        db = plugin.db
+        db.volume_admin_metadata_update(backend.context, volume.id,
+                                        {'driver': 'data'}, False)
+        db.volume_update(backend.context, volume.id,
+                         {'provider_id': 'array-1'})
+        volume.extend(2)  # the library saves the volume afterwards
+        stored = plugin.get_volumes(volume_id=volume.id)[0]
+        assert stored.admin_metadata == {'driver': 'data'}
+        assert stored.provider_id == 'array-1'
+        assert stored.size == 2
+
+    # -- snapshots and connections --------------------------------------------
+    def test_snapshots(self, plugin, backend):
+        volume = backend.create_volume(1)
+        snapshot = volume.create_snapshot(name='s')
+        found = plugin.get_snapshots(volume_id=volume.id)
+        assert [s.id for s in found] == [snapshot.id]
+        assert plugin.get_snapshots(snapshot_name='s',
+                                    volume_id=str(uuid.uuid4())) == []
+        assert found[0].volume.id == volume.id
+        restored = found[0].create_volume(size=2)
+        assert restored.size == 2
+        snapshot.delete()
+        assert plugin.get_snapshots(snapshot_id=snapshot.id) == []
+
+    def test_connections(self, plugin, backend):
+        volume = backend.create_volume(1)
+        connection = volume.connect(CONNECTOR)
+        found = plugin.get_connections(volume_id=volume.id)
+        assert [c.id for c in found] == [connection.id]
+        assert found[0].connector_info == CONNECTOR
+        assert found[0].conn_info == connection.conn_info
+        assert plugin.get_volumes(volume_id=volume.id)[0].status == 'in-use'
+        connection.disconnect()
+        assert plugin.get_connections(connection_id=connection.id) == []
+        assert plugin.get_volumes(
+            volume_id=volume.id)[0].status == 'available'
+
+    # -- key-values -----------------------------------------------------------
+    def test_key_values(self, plugin):
+        # Unique keys: a database may be shared with other tests.
+        one, two = (f'node-{uuid.uuid4()}' for _ in range(2))
+        plugin.set_key_value(cinderlib.KeyValue(one, 'a'))
+        plugin.set_key_value(cinderlib.KeyValue(one, 'b'))
+        plugin.set_key_value(cinderlib.KeyValue(two, 'c'))
+        assert plugin.get_key_values(one) == [cinderlib.KeyValue(one, 'b')]
+        everything = plugin.get_key_values()
+        assert cinderlib.KeyValue(one, 'b') in everything
+        assert cinderlib.KeyValue(two, 'c') in everything
+        plugin.delete_key_value(cinderlib.KeyValue(one))
+        assert plugin.get_key_values(one) == []
+        assert plugin.get_key_values(two) == [cinderlib.KeyValue(two, 'c')]
+
+    # -- durability -----------------------------------------------------------
+    def test_objects_survive_a_new_plugin(self, plugin, backend,
+                                          persistence_config):
+        if not self.durable:
+            pytest.skip('this plugin does not keep objects across '
+                        'instances')
+        volume = backend.create_volume(1, extra_specs={'e': '1'},
+                                       metadata={'m': '1'})
+        snapshot = volume.create_snapshot()
+        connection = volume.connect(CONNECTOR)
+        cinderlib.Backend.set_persistence(dict(persistence_config))
+        fresh = cinderlib.Backend.persistence
+        assert fresh is not plugin
+        loaded = fresh.get_volumes(volume_id=volume.id)[0]
+        assert loaded is not volume
+        assert loaded.backend is backend
+        assert loaded.metadata == {'m': '1'}
+        assert loaded.volume_type.extra_specs == {'e': '1'}
+        assert loaded.created_at == volume.created_at
+        assert [s.id for s in loaded.snapshots] == [snapshot.id]
+        assert [c.id for c in loaded.connections] == [connection.id]
+        loaded.connections[0].disconnect()
+        loaded.snapshots[0].delete()
+        loaded.delete()
+        assert fresh.get_volumes(backend_name=backend.id) == []
