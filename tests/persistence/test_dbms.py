@@ -1,0 +1,228 @@
+"""The db plugin's own behaviour: errors, migrations, deletes, conflicts,
+and state shared between processes."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import sqlalchemy
+
+import cinderlib
+from cinderlib import exception
+from cinderlib.persistence import dbms
+from cinderlib.persistence import migrations
+
+MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def url(tmp_path):
+    return f'sqlite:///{tmp_path}/state.sqlite'
+
+
+def use_db(url, tmp_path, **kwargs):
+    cinderlib.setup(state_path=str(tmp_path), persistence_config={
+        'storage': 'db', 'connection': url, **kwargs})
+    return cinderlib.Backend.persistence
+
+
+def test_bad_url_is_a_clear_error():
+    with pytest.raises(exception.InvalidPersistence) as error:
+        cinderlib.setup(persistence_config={'storage': 'db',
+                                            'connection': 'not a url'})
+    assert 'SQLAlchemy URL' in str(error.value)
+    with pytest.raises(exception.InvalidPersistence):
+        cinderlib.setup(persistence_config={'storage': 'db'})
+
+
+def test_unreachable_database_names_url_without_password():
+    url = 'postgresql+psycopg://admin:hunter2@127.0.0.1:1/cinderlib'
+    with pytest.raises(exception.InvalidPersistence) as error:
+        cinderlib.setup(persistence_config={'storage': 'db',
+                                            'connection': url})
+    message = str(error.value)
+    assert 'hunter2' not in message
+    assert 'admin:***@127.0.0.1:1/cinderlib' in message
+
+
+def test_unknown_dialect_is_a_clear_error():
+    with pytest.raises(exception.InvalidPersistence) as error:
+        cinderlib.setup(persistence_config={
+            'storage': 'db', 'connection': 'nosuchdb://u:pw@host/db'})
+    assert 'pw' not in str(error.value)
+
+
+def test_schema_created_at_head(url, tmp_path):
+    plugin = use_db(url, tmp_path)
+    with plugin.engine.connect() as conn:
+        assert migrations.current_revision(conn) == migrations.revisions()[-1]
+        tables = set(sqlalchemy.inspect(conn).get_table_names())
+    assert {'cinderlib_volumes', 'cinderlib_snapshots',
+            'cinderlib_connections', 'cinderlib_volume_types',
+            'cinderlib_key_values'} <= tables
+
+
+@pytest.mark.parametrize('start', migrations.revisions())
+def test_upgrade_from_every_revision(tmp_path, start):
+    engine = sqlalchemy.create_engine(f'sqlite:///{tmp_path}/old.sqlite')
+    migrations.upgrade(engine, start)
+    migrations.upgrade(engine)
+    with engine.connect() as conn:
+        assert migrations.current_revision(conn) == migrations.revisions()[-1]
+
+
+def test_newer_schema_is_refused_untouched(url, tmp_path):
+    plugin = use_db(url, tmp_path)
+    with plugin.engine.begin() as conn:
+        conn.execute(sqlalchemy.text(
+            f"UPDATE {migrations.VERSION_TABLE} SET version_num = 'future'"))
+    with pytest.raises(exception.InvalidPersistence) as error:
+        use_db(url, tmp_path)
+    assert "'future'" in str(error.value)
+    with plugin.engine.connect() as conn:
+        assert migrations.current_revision(conn) == 'future'
+
+
+def test_sqlite_file_uses_wal(url, tmp_path):
+    plugin = use_db(url, tmp_path)
+    with plugin.engine.connect() as conn:
+        assert conn.exec_driver_sql('PRAGMA journal_mode').scalar() == 'wal'
+        assert conn.exec_driver_sql('PRAGMA synchronous').scalar() == 1
+    plugin = use_db(url, tmp_path, sqlite_synchronous=False)
+    with plugin.engine.connect() as conn:
+        assert conn.exec_driver_sql('PRAGMA synchronous').scalar() == 0
+
+
+def test_soft_deletes_keep_rows_hidden(url, tmp_path):
+    plugin = use_db(url, tmp_path, soft_deletes=True)
+    backend = cinderlib.Backend('soft', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1)
+    volume.delete()
+    assert plugin.get_volumes(volume_id=volume.id) == []
+    with plugin.engine.connect() as conn:
+        row = conn.execute(dbms.schema.volumes.select()).one()
+    assert row.id == volume.id and row.deleted
+    assert json.loads(row.data)['versioned_object.data']['id'] == volume.id
+
+
+def test_outdated_copy_is_a_conflict_not_a_lost_update(url, tmp_path):
+    use_db(url, tmp_path)
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1)
+    other = dbms.DBPersistence(url)  # as another process would see it
+    theirs = other.get_volumes(volume_id=volume.id)[0]
+    assert theirs is not volume
+    theirs._ovo.display_name = 'theirs'
+    other.set_volume(theirs)
+    volume._ovo.display_name = 'ours'
+    with pytest.raises(dbms.PersistenceConflict):
+        volume.save()
+    volume.refresh()
+    assert volume.name == 'theirs'
+    volume._ovo.display_name = 'ours'
+    volume.save()
+    assert other.get_volumes(volume_id=volume.id)[0].name == 'ours'
+
+
+def test_memory_db_is_fresh_per_plugin():
+    cinderlib.setup(persistence_config={'storage': 'memory_db'})
+    first = cinderlib.Backend.persistence
+    cinderlib.Backend('m', volume_driver=MEMORY_DRIVER).create_volume(1)
+    cinderlib.setup(persistence_config={'storage': 'memory_db'})
+    assert len(first.get_volumes()) == 1
+    assert cinderlib.Backend.persistence.get_volumes() == []
+
+
+def run_python(code, tmp_path):
+    done = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=ROOT, STATE=str(tmp_path)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+SETUP = '''
+    import os, cinderlib
+    cinderlib.setup(state_path=os.environ['STATE'], persistence_config={
+        'storage': 'db',
+        'connection': f"sqlite:///{os.environ['STATE']}/shared.sqlite"})
+'''
+
+
+def test_driver_data_survives_a_process_restart(tmp_path):
+    volume_id = run_python(SETUP + f'''
+    backend = cinderlib.Backend('mem', volume_driver='{MEMORY_DRIVER}')
+    volume = backend.create_volume(1, name='kept', metadata={{'m': '1'}},
+                                   extra_specs={{'e': '2'}},
+                                   qos_specs={{'q': '3'}})
+    volume.create_snapshot(name='snap')
+    volume.connect({{'host': 'node'}})
+    print(volume.id)
+    ''', tmp_path).strip()
+    out = run_python(SETUP + f'''
+    import json
+    backend = cinderlib.Backend('mem', volume_driver='{MEMORY_DRIVER}')
+    volume = cinderlib.Volume.get_by_id('{volume_id}')
+    db = cinderlib.Backend.persistence.db
+    print(json.dumps({{
+        'name': volume.name, 'status': volume.status,
+        'metadata': volume.metadata, 'admin': volume.admin_metadata,
+        'extra': db.volume_type_extra_specs_get(
+            backend.context, volume.volume_type_id),
+        'qos': db.volume_type_qos_specs_get(
+            backend.context, volume.volume_type_id)['qos_specs']['specs'],
+        'snapshots': [s.name for s in volume.snapshots],
+        'hosts': [c.connector_info['host'] for c in volume.connections],
+        'same_backend': volume.backend is backend}}))
+    ''', tmp_path)
+    assert json.loads(out) == {
+        'name': 'kept', 'status': 'in-use', 'metadata': {'m': '1'},
+        'admin': {'memory': 'yes'}, 'extra': {'e': '2'}, 'qos': {'q': '3'},
+        'snapshots': ['snap'], 'hosts': ['node'], 'same_backend': True}
+
+
+def test_file_volumes_survive_a_process_restart(tmp_path):
+    backend = ('''backend = cinderlib.Backend('files', volume_driver=
+        'cinderlib.drivers.file.FileVolumeDriver',
+        file_volumes_dir=os.environ['STATE'] + '/volumes')''')
+    volume_id = run_python(SETUP + f'''
+    {backend}
+    volume = backend.create_volume(1)
+    path = volume.attach().path
+    with open(path, 'r+b') as device:
+        device.write(b'persisted')
+    volume.detach()
+    print(volume.id)
+    ''', tmp_path).strip()
+    out = run_python(SETUP + f'''
+    {backend}
+    [volume] = backend.volumes
+    assert volume.id == '{volume_id}'
+    clone = volume.clone()
+    with open(clone.attach().path, 'rb') as device:
+        print(device.read(9).decode())
+    clone.detach()
+    clone.delete()
+    volume.delete()
+    print(len(backend.volumes), os.listdir(os.environ['STATE'] + '/volumes'))
+    ''', tmp_path)
+    assert out.split() == ['persisted', '0', '[]']
+
+
+def test_processes_with_other_backends_do_not_see_each_other(tmp_path):
+    for name in ('one', 'two'):
+        run_python(SETUP + f'''
+        cinderlib.Backend('{name}', volume_driver='{MEMORY_DRIVER}'
+                          ).create_volume(1, name='{name}')
+        '''.replace('\n        ', '\n    '), tmp_path)
+    out = run_python(SETUP + f'''
+    backend = cinderlib.Backend('one', volume_driver='{MEMORY_DRIVER}')
+    print([v.name for v in backend.volumes])
+    ''', tmp_path)
+    assert out.strip() == "['one']"
