@@ -140,21 +140,28 @@ class Volume(base.Resource):
     def snapshots(self) -> list:
         """This volume's snapshots (loaded from persistence on first use)."""
         if self._snapshots is None:
-            self._snapshots = self.persistence.get_snapshots(
-                volume_id=self.id)
-            for snapshot in self._snapshots:
-                snapshot._bind_volume(self)
+            self._set_children(
+                self.persistence.get_snapshots(volume_id=self.id), None)
         return self._snapshots
 
     @property
     def connections(self) -> list:
         """This volume's connections (loaded from persistence on first use)."""
         if self._connections is None:
-            self._connections = self.persistence.get_connections(
-                volume_id=self.id)
-            for connection in self._connections:
-                connection._bind_volume(self)
+            self._set_children(
+                None, self.persistence.get_connections(volume_id=self.id))
         return self._connections
+
+    def _set_children(self, snapshots: Any, connections: Any) -> None:
+        """Adopt snapshots and connections loaded from persistence."""
+        if self._snapshots is None and snapshots is not None:
+            self._snapshots = snapshots
+            for snapshot in snapshots:
+                snapshot._bind_volume(self)
+        if self._connections is None and connections is not None:
+            self._connections = connections
+            for connection in connections:
+                connection._bind_volume(self)
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':

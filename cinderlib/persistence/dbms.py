@@ -66,27 +66,33 @@ class DBPersistence(base.PersistenceDriverBase):
     # -- queries --------------------------------------------------------------
     def get_volumes(self, volume_id=None, volume_name=None,
                     backend_name=None):
-        table = schema.volumes
-        rows = self._select(table, id=volume_id, name=volume_name,
-                            backend_name=backend_name)
-        types = self._volume_types([row.id for row in rows])
+        volumes, types = schema.volumes, schema.volume_types
+        query = self._filtered(
+            volumes.outerjoin(types, types.c.volume_id == volumes.c.id),
+            volumes, [volumes, types.c.data.label('type_data')],
+            id=volume_id, name=volume_name, backend_name=backend_name)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        context = _context()
         return [self._object('volume', row, self._volume_builder(
-            row, types.get(row.id))) for row in rows]
+            row, context)) for row in rows]
 
     def get_snapshots(self, snapshot_id=None, snapshot_name=None,
                       volume_id=None):
         from cinderlib.objects import Snapshot
         rows = self._select(schema.snapshots, id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
+        context = _context()
         return [self._object('snapshot', row, self._child_builder(
-            Snapshot, row)) for row in rows]
+            Snapshot, row, context)) for row in rows]
 
     def get_connections(self, connection_id=None, volume_id=None):
         from cinderlib.objects import Connection
         rows = self._select(schema.connections, id=connection_id,
                             volume_id=volume_id)
+        context = _context()
         return [self._object('connection', row, self._child_builder(
-            Connection, row)) for row in rows]
+            Connection, row, context)) for row in rows]
 
     def get_key_values(self, key=None):
         from cinderlib.objects import KeyValue
@@ -99,23 +105,22 @@ class DBPersistence(base.PersistenceDriverBase):
                 query)]
 
     def _select(self, table: Any, **filters: Any) -> list:
-        query = table.select().where(table.c.deleted.is_(False))
+        with self.engine.connect() as conn:
+            return list(conn.execute(self._filtered(table, table, [table],
+                                                    **filters)))
+
+    @staticmethod
+    def _filtered(source: Any, table: Any, columns: list,
+                  **filters: Any) -> Any:
+        """SELECT columns FROM source for the rows of ``table`` matching
+        every filter given (None means no filter), oldest first."""
+        from sqlalchemy import select
+        query = select(*columns).select_from(source).where(
+            table.c.deleted.is_(False))
         for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
-        with self.engine.connect() as conn:
-            return list(conn.execute(query.order_by(table.c.created_at,
-                                                    table.c.id)))
-
-    def _volume_types(self, volume_ids: list) -> dict:
-        if not volume_ids:
-            return {}
-        table = schema.volume_types
-        query = table.select()
-        if len(volume_ids) < 500:
-            query = query.where(table.c.volume_id.in_(volume_ids))
-        with self.engine.connect() as conn:
-            return {row.volume_id: row for row in conn.execute(query)}
+        return query.order_by(table.c.created_at, table.c.id)
 
     def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
         """The live object of this row, or a new one built from it."""
@@ -131,27 +136,28 @@ class DBPersistence(base.PersistenceDriverBase):
             self._live[kind][row.id] = obj
             return obj
 
-    def _volume_builder(self, row: Any, type_row: Any) -> Callable[[], Any]:
+    @staticmethod
+    def _volume_builder(row: Any, context: Any) -> Callable[[], Any]:
         def build() -> Any:
             from cinderlib.objects import Volume
             from cinderlib import serialization
-            context = _context()
             ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
                                                      context)
-            if type_row is not None:
-                ovo.volume_type = cinder_glue.trusted_from_primitive(
-                    json.loads(type_row.data), context)
-                ovo.obj_reset_changes(['volume_type'])
+            if row.type_data is not None:
+                cinder_glue.set_loaded_field(
+                    ovo, 'volume_type', cinder_glue.trusted_from_primitive(
+                        json.loads(row.type_data), context))
             return Volume._from_ovo(
                 serialization.backend_or_placeholder(row.backend_name), ovo)
         return build
 
     @staticmethod
-    def _child_builder(cls: type, row: Any) -> Callable[[], Any]:
+    def _child_builder(cls: type, row: Any,
+                       context: Any) -> Callable[[], Any]:
         def build() -> Any:
             from cinderlib import serialization
             ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
-                                                     _context())
+                                                     context)
             return cls._from_ovo(serialization.backend_or_placeholder(
                 row.backend_name), ovo)
         return build
@@ -164,7 +170,7 @@ class DBPersistence(base.PersistenceDriverBase):
         with self.engine.begin() as conn:
             inserted = self._write(conn, 'volume', schema.volumes, volume,
                                    values)
-            if inserted or 'volume_type' in ovo.obj_what_changed():
+            if inserted:  # a volume's type never changes afterwards
                 self._write_volume_type(conn, volume)
         self._remember('volume', volume)
         super().set_volume(volume)
@@ -209,24 +215,29 @@ class DBPersistence(base.PersistenceDriverBase):
                       deleted=False, deleted_at=None,
                       data=json.dumps(cinder_glue.to_primitive(
                           ovo, _SKIP[kind]), separators=(',', ':')))
+        statements = _statements(table)
         version = getattr(obj, '_db_version', None)
         if version is not None:
-            done = conn.execute(table.update().where(
-                table.c.id == obj.id, table.c.version == version).values(
-                    version=version + 1, **values))
-            if done.rowcount:
+            if conn.execute(statements['update'], dict(
+                    values, b_id=obj.id, b_version=version,
+                    version=version + 1)).rowcount:
                 obj._db_version = version + 1
                 return False
-            if conn.execute(table.select().where(
-                    table.c.id == obj.id)).first() is not None:
+            if conn.execute(statements['version'],
+                            {'b_id': obj.id}).first() is not None:
                 raise PersistenceConflict(kind, obj.id)
-        elif conn.execute(table.update().where(table.c.id == obj.id).values(
-                version=table.c.version + 1, **values)).rowcount:
+        else:
             # A copy that never read the row (e.g. load(save=True)).
-            obj._db_version = conn.execute(table.select().where(
-                table.c.id == obj.id)).first().version
-            return False
-        conn.execute(table.insert().values(id=obj.id, version=1, **values))
+            row = conn.execute(statements['version'],
+                               {'b_id': obj.id}).first()
+            if row is not None:
+                conn.execute(statements['update'], dict(
+                    values, b_id=obj.id, b_version=row.version,
+                    version=row.version + 1))
+                obj._db_version = row.version + 1
+                return False
+        conn.execute(statements['insert'], dict(values, id=obj.id,
+                                                version=1))
         obj._db_version = 1
         return True
 
@@ -335,6 +346,25 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
             cursor.execute('PRAGMA busy_timeout=30000')
             cursor.close()
     return engine
+
+
+_statement_cache: dict = {}
+
+
+def _statements(table: Any) -> dict:
+    """Prepared statements of a table (built once: cheaper to execute)."""
+    statements = _statement_cache.get(table.name)
+    if statements is None:
+        from sqlalchemy import bindparam
+        row_id = table.c.id == bindparam('b_id')
+        statements = _statement_cache[table.name] = {
+            'update': table.update().where(
+                row_id, table.c.version == bindparam('b_version')),
+            'version': table.select().with_only_columns(
+                table.c.version).where(row_id),
+            'insert': table.insert(),
+        }
+    return statements
 
 
 def _first_line(exc: BaseException) -> str:

@@ -18,8 +18,7 @@ metadata = MetaData()
 def _state_columns():
     return [
         Column('created_at', DateTime),
-        Column('deleted', Boolean, nullable=False, default=False,
-               index=True),
+        Column('deleted', Boolean, nullable=False, default=False),
         Column('deleted_at', DateTime),
         Column('version', Integer, nullable=False),
         Column('data', Text, nullable=False),

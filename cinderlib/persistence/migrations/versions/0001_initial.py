@@ -18,8 +18,7 @@ ID = 255
 def _state_columns():
     return [
         sa.Column('created_at', sa.DateTime),
-        sa.Column('deleted', sa.Boolean, nullable=False, default=False,
-                  index=True),
+        sa.Column('deleted', sa.Boolean, nullable=False, default=False),
         sa.Column('deleted_at', sa.DateTime),
         sa.Column('version', sa.Integer, nullable=False),
         sa.Column('data', sa.Text, nullable=False),
