@@ -9,7 +9,7 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -27,36 +27,91 @@ def global_options() -> Any:
     return Backend.global_options()
 
 
+class StoredState:
+    """An object's state as a persistence plugin stored it: its id, its
+    primitive (loaded when first needed) and how to rebuild the Cinder
+    object from the primitive."""
+
+    __slots__ = ('id', '_load', '_primitive', '_build')
+
+    def __init__(self, object_id: str, load: Callable[[], dict],
+                 build: Callable[[dict], Any]) -> None:
+        self.id = object_id
+        self._load = load
+        self._primitive: Optional[dict] = None
+        self._build = build
+
+    @property
+    def primitive(self) -> dict:
+        if self._primitive is None:
+            self._primitive = self._load()
+        return self._primitive
+
+    def build(self) -> Any:
+        return self._build(self.primitive)
+
+
 class Resource:
-    """Base of the objects that wrap a Cinder versioned object."""
+    """Base of the objects that wrap a Cinder versioned object.
+
+    ``_ovo`` is the Cinder object.  Objects a plugin loads may start with a
+    ``StoredState`` instead: the Cinder object is rebuilt on first use, and
+    serializing an unused object reuses the stored primitive.
+    """
 
     # Fields left out of the primitive: back-references or lazy lists.
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, backend: Any, ovo: Any) -> None:
         self.backend = backend
-        self._ovo = ovo
+        if isinstance(ovo, StoredState):
+            self._stored = ovo
+        else:
+            self._ovo = ovo
 
     def __getattr__(self, name: str) -> Any:
+        if name == '_ovo':
+            return self._build_ovo()
         if name.startswith('_'):
             raise AttributeError(name)
         return getattr(self._ovo, name)
 
+    def _build_ovo(self) -> Any:
+        stored = self.__dict__.get('_stored')
+        if stored is None:
+            raise AttributeError('_ovo')
+        ovo = self.__dict__['_ovo'] = stored.build()
+        self.__dict__.pop('_stored', None)
+        self._ovo_built()
+        return ovo
+
+    def _ovo_built(self) -> None:
+        """Called when the Cinder object was rebuilt from stored state."""
+
+    def _adopt_state(self, other: 'Resource') -> None:
+        """Take the state of another copy of this object (a newer row)."""
+        for name in ('_ovo', '_stored'):
+            self.__dict__.pop(name, None)
+            if name in other.__dict__:
+                self.__dict__[name] = other.__dict__[name]
+        if '_ovo' in self.__dict__:
+            self._ovo_built()
+
     def __repr__(self) -> str:
-        return (f'<{type(self).__name__} {self._ovo.id} '
+        return (f'<{type(self).__name__} {self.id} '
                 f'status={self._ovo.get("status", None)!r} '
                 f'backend={self.backend_name!r}>')
 
     def __eq__(self, other: Any) -> bool:
-        return (type(self) is type(other) and
-                self._ovo.id == other._ovo.id)
+        return type(self) is type(other) and self.id == other.id
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._ovo.id))
+        return hash((type(self).__name__, self.id))
 
     @property
     def id(self) -> str:
-        return self._ovo.id
+        stored = self.__dict__.get('_stored')
+        return stored.id if stored is not None else self._ovo.id
 
     @property
     def backend_name(self) -> str:
@@ -93,7 +148,13 @@ class Resource:
     # -- serialization --------------------------------------------------------
     def _to_primitive(self, simplified: bool) -> dict:
         skip = self._SKIP_IN_JSON if simplified else ()
-        return cinder_glue.to_primitive(self._ovo, skip)
+        stored = self.__dict__.get('_stored')
+        if stored is None:
+            return cinder_glue.to_primitive(self._ovo, skip)
+        data = {name: value for name, value in
+                stored.primitive['versioned_object.data'].items()
+                if name not in skip}
+        return dict(stored.primitive, **{'versioned_object.data': data})
 
     def to_json(self, simplified: bool = False) -> dict:
         """This object as a JSON-able dict (``cinderlib.load`` reads it)."""

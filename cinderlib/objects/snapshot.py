@@ -54,7 +54,12 @@ class Snapshot(base.VolumeChild):
     def _bind_volume(self, volume: Any) -> None:
         """Drivers read ``snapshot.volume``: the Cinder object holds it."""
         self._volume = volume
-        self._ovo.volume = volume._ovo
+        if '_ovo' in self.__dict__:
+            self._ovo.volume = volume._ovo
+
+    def _ovo_built(self) -> None:
+        if self._volume is not None:
+            self._ovo.volume = self._volume._ovo
 
     @property
     def name(self) -> str:

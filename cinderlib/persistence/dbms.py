@@ -131,35 +131,33 @@ class DBPersistence(base.PersistenceDriverBase):
             obj = build()
             obj._db_version = row.version
             if live is not None:  # changed by another process: update it
-                live._ovo, live._db_version = obj._ovo, row.version
+                live._adopt_state(obj)
+                live._db_version = row.version
                 return live
             self._live[kind][row.id] = obj
             return obj
 
     @staticmethod
     def _volume_builder(row: Any, context: Any) -> Callable[[], Any]:
+        def load() -> dict:
+            primitive = json.loads(row.data)
+            if row.type_data is not None:
+                primitive['versioned_object.data']['volume_type'] = (
+                    json.loads(row.type_data))
+            return primitive
+
         def build() -> Any:
             from cinderlib.objects import Volume
-            from cinderlib import serialization
-            ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
-                                                     context)
-            if row.type_data is not None:
-                cinder_glue.set_loaded_field(
-                    ovo, 'volume_type', cinder_glue.trusted_from_primitive(
-                        json.loads(row.type_data), context))
-            return Volume._from_ovo(
-                serialization.backend_or_placeholder(row.backend_name), ovo)
+            return Volume._from_ovo(_backend(row),
+                                    _stored(row.id, load, context))
         return build
 
     @staticmethod
     def _child_builder(cls: type, row: Any,
                        context: Any) -> Callable[[], Any]:
         def build() -> Any:
-            from cinderlib import serialization
-            ovo = cinder_glue.trusted_from_primitive(json.loads(row.data),
-                                                     context)
-            return cls._from_ovo(serialization.backend_or_placeholder(
-                row.backend_name), ovo)
+            return cls._from_ovo(_backend(row), _stored(
+                row.id, lambda: json.loads(row.data), context))
         return build
 
     # -- writes ---------------------------------------------------------------
@@ -377,6 +375,21 @@ def _naive(value: Any) -> Any:
         value = value.astimezone(cinder_glue.datetime.timezone.utc)
         value = value.replace(tzinfo=None)
     return value
+
+
+def _stored(object_id: str, load: Callable[[], dict], context: Any) -> Any:
+    """Stored state whose primitive and Cinder object are made on first
+    use: listing many objects costs little more than reading the rows."""
+    from cinderlib.objects import base as objects_base
+    return objects_base.StoredState(
+        object_id, load,
+        lambda primitive: cinder_glue.trusted_from_primitive(primitive,
+                                                             context))
+
+
+def _backend(row: Any) -> Any:
+    from cinderlib import serialization
+    return serialization.backend_or_placeholder(row.backend_name)
 
 
 def _context() -> Any:
