@@ -239,19 +239,19 @@ class DBPersistence(base.PersistenceDriverBase):
         obj._db_version = 1
         return True
 
-    def _write_volume_type(self, conn: Any, volume: Any) -> None:
-        table = schema.volume_types
+    @staticmethod
+    def _write_volume_type(conn: Any, volume: Any) -> None:
+        """Store a new volume's type (a type never outlives its volume)."""
         volume_type = volume._ovo.volume_type
-        conn.execute(table.delete().where(table.c.volume_id == volume.id))
         if volume_type is None:
             return
         qos = volume_type.qos_specs
-        conn.execute(table.insert().values(
-            id=volume_type.id, volume_id=volume.id,
-            extra_specs=json.dumps(dict(volume_type.extra_specs or {})),
-            qos_specs=json.dumps(dict(qos.specs or {})) if qos else None,
-            data=json.dumps(cinder_glue.to_primitive(volume_type),
-                            separators=(',', ':'))))
+        conn.execute(_statements(schema.volume_types)['insert'], {
+            'id': volume_type.id, 'volume_id': volume.id,
+            'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
+            'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
+            'data': json.dumps(cinder_glue.to_primitive(volume_type),
+                               separators=(',', ':'))})
 
     def _remember(self, kind: str, obj: Any) -> None:
         with self._lock:
@@ -354,14 +354,14 @@ def _statements(table: Any) -> dict:
     statements = _statement_cache.get(table.name)
     if statements is None:
         from sqlalchemy import bindparam
-        row_id = table.c.id == bindparam('b_id')
-        statements = _statement_cache[table.name] = {
-            'update': table.update().where(
-                row_id, table.c.version == bindparam('b_version')),
-            'version': table.select().with_only_columns(
-                table.c.version).where(row_id),
-            'insert': table.insert(),
-        }
+        statements = {'insert': table.insert()}
+        if 'version' in table.c:
+            row_id = table.c.id == bindparam('b_id')
+            statements['update'] = table.update().where(
+                row_id, table.c.version == bindparam('b_version'))
+            statements['version'] = table.select().with_only_columns(
+                table.c.version).where(row_id)
+        _statement_cache[table.name] = statements
     return statements
 
 
