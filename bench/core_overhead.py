@@ -22,19 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 import cinderlib  # noqa: E402
+from bench.timing import median_seconds as timed  # noqa: E402
 from cinderlib import cinder_glue  # noqa: E402
 
 CONNECTOR = {'host': 'bench-node', 'initiator': 'iqn.bench'}
-
-
-def timed(function, runs):
-    """Median seconds of ``function()`` over ``runs`` calls."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def timed_pair(first, second, runs):

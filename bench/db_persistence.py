@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,20 +31,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import cinderlib  # noqa: E402
+from bench.timing import median_seconds as median  # noqa: E402
 from cinderlib.persistence import schema  # noqa: E402
 
 DRIVER = dict(volume_driver='tests.memory_driver.MemoryVolumeDriver',
               memory_read_db=False, memory_capacity_gb=10 ** 9)
 CONNECTOR = {'host': 'bench-node', 'initiator': 'iqn.bench'}
-
-
-def median(function, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def operations(backend, runs):

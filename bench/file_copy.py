@@ -13,16 +13,15 @@ Run it with ``--dir`` on XFS or btrfs to see copy-on-write clones.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 import cinderlib  # noqa: E402
+from bench.timing import median_seconds as median_time  # noqa: E402
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -42,15 +41,6 @@ def fill(path):
 
 def allocated(path):
     return os.stat(path).st_blocks * 512
-
-
-def median_time(function, runs):
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main():
