@@ -1,14 +1,14 @@
 """A conformance test suite for persistence plugins (pytest).
 
-Plugin authors subclass ``PersistenceConformance`` in their own tests and
-give it a ``persistence_config`` fixture::
+Plugin authors subclass ``PersistenceConformance`` (or, for plugins whose
+objects outlive the plugin instance and the process,
+``DurablePersistenceConformance``) in their own tests and give it a
+``persistence_config`` fixture::
 
     import pytest
-    from cinderlib.persistence.testing import PersistenceConformance
+    from cinderlib.persistence import testing
 
-    class TestMyStore(PersistenceConformance):
-        durable = True          # objects survive a new plugin instance
-
+    class TestMyStore(testing.DurablePersistenceConformance):
         @pytest.fixture
         def persistence_config(self, tmp_path):
             return {'storage': 'mystore', 'path': str(tmp_path)}
@@ -35,7 +35,7 @@ CONNECTOR = {'host': 'conformance-node', 'initiator': 'iqn.conformance'}
 class PersistenceConformance:
     """What every persistence plugin must do; see the module docstring."""
 
-    #: True if a new plugin built from the same config sees stored objects.
+    #: Whether a new plugin built from the same config sees stored objects.
     durable = False
 
     @pytest.fixture
@@ -158,11 +158,24 @@ class PersistenceConformance:
         assert plugin.get_key_values(two) == [cinderlib.KeyValue(two, 'c')]
 
     # -- durability -----------------------------------------------------------
+    def test_new_plugin_sees_what_durable_plugins_keep(
+            self, plugin, backend, persistence_config):
+        volume = backend.create_volume(1)
+        cinderlib.Backend.set_persistence(dict(persistence_config))
+        fresh = cinderlib.Backend.persistence
+        found = fresh.get_volumes(volume_id=volume.id)
+        assert [v.id for v in found] == ([volume.id] if self.durable
+                                         else [])
+
+
+class DurablePersistenceConformance(PersistenceConformance):
+    """The suite for plugins that keep objects across instances and
+    processes (databases, files)."""
+
+    durable = True
+
     def test_objects_survive_a_new_plugin(self, plugin, backend,
                                           persistence_config):
-        if not self.durable:
-            pytest.skip('this plugin does not keep objects across '
-                        'instances')
         volume = backend.create_volume(1, extra_specs={'e': '1'},
                                        metadata={'m': '1'})
         snapshot = volume.create_snapshot()

@@ -8,6 +8,7 @@ import pytest
 
 from cinderlib.persistence import base
 from cinderlib.persistence.memory import MemoryPersistence
+from cinderlib.persistence.testing import DurablePersistenceConformance
 from cinderlib.persistence.testing import PersistenceConformance
 
 
@@ -23,26 +24,20 @@ class TestMemoryDB(PersistenceConformance):
         return {'storage': 'memory_db'}
 
 
-class TestSQLiteFile(PersistenceConformance):
-    durable = True
-
+class TestSQLiteFile(DurablePersistenceConformance):
     @pytest.fixture
     def persistence_config(self, tmp_path):
         return {'storage': 'db',
                 'connection': f'sqlite:///{tmp_path}/cinderlib.sqlite'}
 
 
-class TestPostgreSQL(PersistenceConformance):
-    durable = True
-
+class TestPostgreSQL(DurablePersistenceConformance):
     @pytest.fixture
     def persistence_config(self, postgresql_url):
         return {'storage': 'db', 'connection': postgresql_url}
 
 
-class TestMariaDB(PersistenceConformance):
-    durable = True
-
+class TestMariaDB(DurablePersistenceConformance):
     @pytest.fixture
     def persistence_config(self, mysql_url):
         return {'storage': 'db', 'connection': mysql_url}
