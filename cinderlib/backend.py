@@ -282,9 +282,17 @@ class Backend:
     def json(self) -> dict:
         return self.to_json()
 
+    def to_jsons(self, dump: bool = False) -> str:
+        volumes = self.volumes
+        if dump:
+            self._load_children(volumes)
+        config = json.dumps(self.config, separators=(',', ':'))
+        return (f'{{"class":"Backend","backend":{config},"volumes":['
+                f'{",".join(volume.to_jsons() for volume in volumes)}]}}')
+
     @property
     def jsons(self) -> str:
-        return json.dumps(self.json, separators=(',', ':'))
+        return self.to_jsons()
 
     @property
     def dump(self) -> dict:
@@ -292,7 +300,7 @@ class Backend:
 
     @property
     def dumps(self) -> str:
-        return json.dumps(self.dump, separators=(',', ':'))
+        return self.to_jsons(dump=True)
 
     @classmethod
     def load(cls, json_src: Any, save: bool = False) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import importlib
+import json
 import logging
 import os
 import threading
@@ -482,6 +483,13 @@ def list_primitive(list_class: str, items: list) -> dict:
     """The primitive of a Cinder object list holding ``items``."""
     return _envelope(getattr(objects_module(), list_class), {
         'objects': items})
+
+
+def list_primitive_text(list_class: str, item_texts: list) -> str:
+    """``list_primitive`` as JSON text, from the items' JSON texts."""
+    envelope = json.dumps(list_primitive(list_class, []),
+                          separators=(',', ':'))
+    return envelope[:-3] + ','.join(item_texts) + ']}}'
 
 
 def _envelope(ovo: Any, data: dict) -> dict:

@@ -28,23 +28,23 @@ def global_options() -> Any:
 
 
 class StoredState:
-    """An object's state as a persistence plugin stored it: its id, its
-    primitive (loaded when first needed) and how to rebuild the Cinder
-    object from the primitive."""
+    """An object's state as a persistence plugin stored it: its id, the
+    JSON text of its primitive (simplified form), decoded when first
+    needed, and how to rebuild the Cinder object from the primitive."""
 
-    __slots__ = ('id', '_load', '_primitive', '_build')
+    __slots__ = ('id', 'text', '_primitive', '_build')
 
-    def __init__(self, object_id: str, load: Callable[[], dict],
+    def __init__(self, object_id: str, text: str,
                  build: Callable[[dict], Any]) -> None:
         self.id = object_id
-        self._load = load
+        self.text = text
         self._primitive: Optional[dict] = None
         self._build = build
 
     @property
     def primitive(self) -> dict:
         if self._primitive is None:
-            self._primitive = self._load()
+            self._primitive = json.loads(self.text)
         return self._primitive
 
     def build(self) -> Any:
@@ -163,7 +163,20 @@ class Resource:
                 'ovo': self._to_primitive(simplified)}
 
     def to_jsons(self, simplified: bool = False) -> str:
-        return json.dumps(self.to_json(simplified), separators=(',', ':'))
+        text = self._primitive_text(simplified)
+        if text is None:
+            return json.dumps(self.to_json(simplified),
+                              separators=(',', ':'))
+        # Stored text used as is: no decoding and encoding again.
+        return (f'{{"class":"{type(self).__name__}","backend":'
+                f'{json.dumps(self.backend.config, separators=(",", ":"))}'
+                f',"ovo":{text}}}')
+
+    def _primitive_text(self, simplified: bool) -> Optional[str]:
+        """The primitive's JSON text from stored state, if the object was
+        not rebuilt since it was loaded; None otherwise."""
+        stored = self.__dict__.get('_stored')
+        return stored.text if stored is not None and simplified else None
 
     @property
     def json(self) -> dict:
@@ -208,6 +221,9 @@ class VolumeChild(Resource):
 
     @property
     def volume_id(self) -> str:
+        stored = self.__dict__.get('_stored')
+        if stored is not None:  # no need to rebuild the Cinder object
+            return stored.primitive['versioned_object.data']['volume_id']
         return self._ovo.volume_id
 
     @property

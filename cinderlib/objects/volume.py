@@ -381,6 +381,24 @@ class Volume(base.Resource):
         self.snapshots
         self.connections
 
+    def _primitive_text(self, simplified: bool) -> Optional[str]:
+        text = super()._primitive_text(True)
+        if text is None or simplified:
+            return text
+        lists = []
+        for field, list_class, children in (
+                ('snapshots', 'SnapshotList', self._snapshots),
+                ('volume_attachment', 'VolumeAttachmentList',
+                 self._connections)):
+            if children is None:
+                continue
+            texts = [child._primitive_text(True) for child in children]
+            if None in texts or not text.endswith('}}'):
+                return None
+            list_text = cinder_glue.list_primitive_text(list_class, texts)
+            lists.append(f',"{field}":{list_text}')
+        return text[:-2] + ''.join(lists) + '}}'
+
     def _to_primitive(self, simplified: bool) -> dict:
         """Cinder's primitive; unless ``simplified``, with this volume's
         snapshots and connections as loaded here (the Cinder object

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -66,16 +66,16 @@ class DBPersistence(base.PersistenceDriverBase):
     # -- queries --------------------------------------------------------------
     def get_volumes(self, volume_id=None, volume_name=None,
                     backend_name=None):
+        from cinderlib.objects import Volume
         volumes, types = schema.volumes, schema.volume_types
-        query = self._filtered(
-            volumes.outerjoin(types, types.c.volume_id == volumes.c.id),
-            volumes, [volumes, types.c.data.label('type_data')],
+        rows = self._select(
+            volumes, source=volumes.outerjoin(
+                types, types.c.volume_id == volumes.c.id),
+            columns=[volumes, types.c.data.label('type_data')],
             id=volume_id, name=volume_name, backend_name=backend_name)
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
         context = _context()
-        return [self._object('volume', row, self._volume_builder(
-            row, context)) for row in rows]
+        return [self._object('volume', row, self._builder(
+            Volume, row, context, _with_type(row))) for row in rows]
 
     def get_snapshots(self, snapshot_id=None, snapshot_name=None,
                       volume_id=None):
@@ -83,7 +83,7 @@ class DBPersistence(base.PersistenceDriverBase):
         rows = self._select(schema.snapshots, id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
         context = _context()
-        return [self._object('snapshot', row, self._child_builder(
+        return [self._object('snapshot', row, self._builder(
             Snapshot, row, context)) for row in rows]
 
     def get_connections(self, connection_id=None, volume_id=None):
@@ -91,7 +91,7 @@ class DBPersistence(base.PersistenceDriverBase):
         rows = self._select(schema.connections, id=connection_id,
                             volume_id=volume_id)
         context = _context()
-        return [self._object('connection', row, self._child_builder(
+        return [self._object('connection', row, self._builder(
             Connection, row, context)) for row in rows]
 
     def get_key_values(self, key=None):
@@ -104,23 +104,21 @@ class DBPersistence(base.PersistenceDriverBase):
             return [KeyValue(row.key, row.value) for row in conn.execute(
                 query)]
 
-    def _select(self, table: Any, **filters: Any) -> list:
-        with self.engine.connect() as conn:
-            return list(conn.execute(self._filtered(table, table, [table],
-                                                    **filters)))
-
-    @staticmethod
-    def _filtered(source: Any, table: Any, columns: list,
-                  **filters: Any) -> Any:
-        """SELECT columns FROM source for the rows of ``table`` matching
-        every filter given (None means no filter), oldest first."""
+    def _select(self, table: Any, source: Any = None,
+                columns: Optional[list] = None, **filters: Any) -> list:
+        """The rows of ``table`` (or of ``columns`` from ``source``)
+        matching every filter given (None means no filter), oldest
+        first."""
         from sqlalchemy import select
-        query = select(*columns).select_from(source).where(
-            table.c.deleted.is_(False))
+        query = select(*(columns or [table])).select_from(
+            source if source is not None else table).where(
+                table.c.deleted.is_(False))
         for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
-        return query.order_by(table.c.created_at, table.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(table.c.created_at,
+                                                    table.c.id)))
 
     def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
         """The live object of this row, or a new one built from it."""
@@ -138,26 +136,11 @@ class DBPersistence(base.PersistenceDriverBase):
             return obj
 
     @staticmethod
-    def _volume_builder(row: Any, context: Any) -> Callable[[], Any]:
-        def load() -> dict:
-            primitive = json.loads(row.data)
-            if row.type_data is not None:
-                primitive['versioned_object.data']['volume_type'] = (
-                    json.loads(row.type_data))
-            return primitive
-
-        def build() -> Any:
-            from cinderlib.objects import Volume
-            return Volume._from_ovo(_backend(row),
-                                    _stored(row.id, load, context))
-        return build
-
-    @staticmethod
-    def _child_builder(cls: type, row: Any,
-                       context: Any) -> Callable[[], Any]:
+    def _builder(cls: type, row: Any, context: Any,
+                 text: Optional[str] = None) -> Callable[[], Any]:
         def build() -> Any:
             return cls._from_ovo(_backend(row), _stored(
-                row.id, lambda: json.loads(row.data), context))
+                row.id, text or row.data, context))
         return build
 
     # -- writes ---------------------------------------------------------------
@@ -377,14 +360,22 @@ def _naive(value: Any) -> Any:
     return value
 
 
-def _stored(object_id: str, load: Callable[[], dict], context: Any) -> Any:
+def _stored(object_id: str, text: str, context: Any) -> Any:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
     from cinderlib.objects import base as objects_base
     return objects_base.StoredState(
-        object_id, load,
+        object_id, text,
         lambda primitive: cinder_glue.trusted_from_primitive(primitive,
                                                              context))
+
+
+def _with_type(row: Any) -> str:
+    """A volume's stored JSON with its volume type put back in (the
+    object's primitive ends with the closing braces of its data)."""
+    if row.type_data is None:
+        return row.data
+    return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'
 
 
 def _backend(row: Any) -> Any:

@@ -226,3 +226,29 @@ def test_processes_with_other_backends_do_not_see_each_other(tmp_path):
     print([v.name for v in backend.volumes])
     ''', tmp_path)
     assert out.strip() == "['one']"
+
+
+def test_stored_text_serializes_like_the_rebuilt_object(url, tmp_path):
+    use_db(url, tmp_path)
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1, extra_specs={'e': '1'})
+    volume.create_snapshot()
+    volume.connect({'host': 'node'})
+    backend.create_volume(2)
+    cinderlib.Backend.set_persistence({'storage': 'db', 'connection': url})
+    fast_backend = json.loads(backend.dumps)
+    [loaded, other] = backend.volumes
+    assert '_ovo' not in vars(loaded)  # nothing rebuilt yet
+    fast = [json.loads(loaded.dumps), json.loads(loaded.to_jsons(True)),
+            json.loads(other.jsons)]
+    assert '_ovo' not in vars(loaded)
+    loaded._ovo, other._ovo  # rebuild: serialization takes the slow path
+    slow = [json.loads(loaded.dumps), json.loads(loaded.to_jsons(True)),
+            json.loads(other.jsons)]
+    assert fast == slow
+    assert fast_backend == json.loads(backend.dumps)
+    assert len(fast[0]['ovo']['versioned_object.data']['snapshots'][
+        'versioned_object.data']['objects']) == 1
+    reloaded = cinderlib.load(fast[0])
+    assert [s.id for s in reloaded.snapshots] == [
+        s.id for s in loaded.snapshots]
