@@ -67,6 +67,16 @@ class InvalidPersistence(CinderlibError, ValueError):
         super().__init__(f'Invalid persistence configuration: {reason}')
 
 
+class PersistenceConflict(CinderlibError):
+    """An object was written from an outdated copy: another writer changed
+    it since it was read.  ``refresh()`` it and retry."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        self.object_id = object_id
+        super().__init__(f'{kind} {object_id} was changed by another writer '
+                         f'since it was read; refresh it and retry')
+
+
 class InvalidSerializedData(CinderlibError, ValueError):
     """``load()`` was given data that is not a serialized cinderlib object."""
 

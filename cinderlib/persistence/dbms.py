@@ -14,10 +14,11 @@ other write.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -30,13 +31,8 @@ _SKIP = {'volume': ('snapshots', 'volume_attachment', 'volume_type'),
          'snapshot': ('volume',), 'connection': ('volume',)}
 
 
-class PersistenceConflict(exception.CinderlibError):
-    """An object was written from an outdated copy; refresh() and retry."""
-
-    def __init__(self, kind: str, object_id: str) -> None:
-        self.object_id = object_id
-        super().__init__(f'{kind} {object_id} was changed by another writer '
-                         f'since it was read; refresh it and retry')
+# Raised when a write is based on an outdated copy (see the docstring).
+PersistenceConflict = exception.PersistenceConflict
 
 
 class DBPersistence(base.PersistenceDriverBase):
@@ -57,8 +53,23 @@ class DBPersistence(base.PersistenceDriverBase):
                 f'cannot use database {self.url}: '
                 f'{type(exc).__name__}: {_first_line(exc)}') from None
         self._lock = threading.RLock()
+        # One SQLite connection in memory is shared: one user at a time.
+        self._connection_lock = (
+            threading.RLock() if _in_memory(self.engine.url)
+            else contextlib.nullcontext())
         self._live: dict[str, weakref.WeakValueDictionary] = {
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
+        with self._connection_lock, self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Any]:
+        """A connection in a transaction, committed on success."""
+        with self._connection_lock, self.engine.begin() as conn:
+            yield conn
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.url}>'
@@ -100,7 +111,7 @@ class DBPersistence(base.PersistenceDriverBase):
         query = table.select().order_by(table.c.key)
         if key is not None:
             query = query.where(table.c.key == key)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [KeyValue(row.key, row.value) for row in conn.execute(
                 query)]
 
@@ -116,7 +127,7 @@ class DBPersistence(base.PersistenceDriverBase):
         for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return list(conn.execute(query.order_by(table.c.created_at,
                                                     table.c.id)))
 
@@ -148,7 +159,7 @@ class DBPersistence(base.PersistenceDriverBase):
         ovo = volume._ovo
         values = {'name': ovo.display_name,
                   'backend_name': volume.backend_name, 'status': ovo.status}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inserted = self._write(conn, 'volume', schema.volumes, volume,
                                    values)
             if inserted:  # a volume's type never changes afterwards
@@ -161,7 +172,7 @@ class DBPersistence(base.PersistenceDriverBase):
         values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
                   'status': ovo.status,
                   'backend_name': snapshot.backend_name}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._write(conn, 'snapshot', schema.snapshots, snapshot, values)
         self._remember('snapshot', snapshot)
         super().set_snapshot(snapshot)
@@ -172,7 +183,7 @@ class DBPersistence(base.PersistenceDriverBase):
                   'attached_host': ovo.attached_host,
                   'status': ovo.attach_status,
                   'backend_name': connection.backend_name}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._write(conn, 'connection', schema.connections, connection,
                         values)
         self._remember('connection', connection)
@@ -180,7 +191,7 @@ class DBPersistence(base.PersistenceDriverBase):
 
     def set_key_value(self, key_value):
         table = schema.key_values
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             updated = conn.execute(table.update().where(
                 table.c.key == key_value.key).values(value=key_value.value))
             if not updated.rowcount:
@@ -242,7 +253,7 @@ class DBPersistence(base.PersistenceDriverBase):
 
     # -- deletions ------------------------------------------------------------
     def delete_volume(self, volume):
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._delete(conn, schema.volumes, volume)
             if not self.soft_deletes:
                 conn.execute(schema.volume_types.delete().where(
@@ -251,20 +262,20 @@ class DBPersistence(base.PersistenceDriverBase):
         super().delete_volume(volume)
 
     def delete_snapshot(self, snapshot):
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._delete(conn, schema.snapshots, snapshot)
         self._forget('snapshot', snapshot)
         super().delete_snapshot(snapshot)
 
     def delete_connection(self, connection):
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._delete(conn, schema.connections, connection)
         self._forget('connection', connection)
         super().delete_connection(connection)
 
     def delete_key_value(self, key_value):
         table = schema.key_values
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(table.delete().where(table.c.key == key_value.key))
         super().delete_key_value(key_value)
 
@@ -305,10 +316,12 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
     options: dict = {}
     if parsed.get_backend_name() == 'sqlite':
         options['connect_args'] = {'check_same_thread': False}
-        if parsed.database in (None, '', ':memory:'):
+        if _in_memory(parsed):
             options['poolclass'] = pool.StaticPool
     else:
-        options['pool_pre_ping'] = True
+        # A dropped server connection fails one call, and SQLAlchemy then
+        # replaces the pool's connections: no round trip to test each one.
+        options['pool_recycle'] = 3600
     try:
         engine = sqlalchemy.create_engine(parsed, **options)
     except Exception as exc:  # unknown dialect, missing DB driver...
@@ -321,7 +334,7 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
         @event.listens_for(engine, 'connect')
         def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            if parsed.database not in (None, '', ':memory:'):
+            if not _in_memory(parsed):
                 cursor.execute('PRAGMA journal_mode=WAL')
             cursor.execute(f'PRAGMA synchronous={synchronous}')
             cursor.execute('PRAGMA busy_timeout=30000')
@@ -346,6 +359,11 @@ def _statements(table: Any) -> dict:
                 table.c.version).where(row_id)
         _statement_cache[table.name] = statements
     return statements
+
+
+def _in_memory(url: Any) -> bool:
+    return url.get_backend_name() == 'sqlite' and url.database in (
+        None, '', ':memory:')
 
 
 def _first_line(exc: BaseException) -> str:
