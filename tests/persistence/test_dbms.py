@@ -252,3 +252,43 @@ def test_stored_text_serializes_like_the_rebuilt_object(url, tmp_path):
     reloaded = cinderlib.load(fast[0])
     assert [s.id for s in reloaded.snapshots] == [
         s.id for s in loaded.snapshots]
+
+
+def test_two_processes_racing_lose_no_update(tmp_path):
+    """Each process adds 1 to a counter in the volume's metadata 40 times,
+    retrying on conflicts: the counter ends at 80."""
+    volume_id = run_python(SETUP + f'''
+    backend = cinderlib.Backend('mem', volume_driver='{MEMORY_DRIVER}')
+    print(backend.create_volume(1, metadata={{'counter': '0'}}).id)
+    ''', tmp_path).strip()
+    worker = SETUP + f'''
+    from cinderlib import exception
+    cinderlib.Backend('mem', volume_driver='{MEMORY_DRIVER}')
+    volume = cinderlib.Volume.get_by_id('{volume_id}')
+    conflicts = 0
+    for _ in range(40):
+        while True:
+            volume.refresh()
+            count = int(volume.metadata['counter'])
+            volume._ovo.metadata = {{'counter': str(count + 1)}}
+            try:
+                volume.save()
+                break
+            except exception.PersistenceConflict:
+                conflicts += 1
+    print(conflicts)
+    '''
+    env = dict(os.environ, PYTHONPATH=ROOT, STATE=str(tmp_path))
+    workers = [subprocess.Popen([sys.executable, '-c',
+                                 textwrap.dedent(worker)], cwd=ROOT,
+                                env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    for process in workers:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-3000:]
+    final = run_python(SETUP + f'''
+    cinderlib.Backend('mem', volume_driver='{MEMORY_DRIVER}')
+    print(cinderlib.Volume.get_by_id('{volume_id}').metadata['counter'])
+    ''', tmp_path)
+    assert final.strip() == '80'
