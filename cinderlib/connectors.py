@@ -132,3 +132,19 @@ def extend_device(brick_connector_obj: Any, conn_info: dict,
     if isinstance(path, str) and os.path.isfile(path):
         return os.path.getsize(path)
     return brick_connector_obj.extend_volume(conn_info['data'])
+
+
+def storable_device(device: Optional[dict]) -> Optional[dict]:
+    """What of os-brick's device info can be stored as JSON.
+
+    Some protocols give a live object instead of a path (RBD through
+    librbd gives a file-like object): it is kept by the connection in this
+    process only, and stored as the name of its type.
+    """
+    if device is None:
+        return None
+    return {key: value if isinstance(value, _STORABLE) else
+            f'<{type(value).__name__}>' for key, value in device.items()}
+
+
+_STORABLE = (str, int, float, bool, type(None), list, dict)

@@ -32,6 +32,10 @@ class Connection(base.VolumeChild):
         super().__init__(backend, ovo)
         self._volume: Optional[Any] = None
         self._connector: Optional[Any] = None
+        # os-brick's device info while attached by this process: it may
+        # hold a live object (e.g. a librbd file-like), unlike the stored
+        # copy in connection_info.
+        self._live_device: Optional[dict] = None
         self.use_multipath = use_multipath
         self.device_scan_attempts = device_scan_attempts
         if volume is not None:
@@ -102,10 +106,14 @@ class Connection(base.VolumeChild):
 
     @property
     def device(self) -> Optional[dict]:
-        return self.connection_info.get('device')
+        """os-brick's connect_volume result while attached."""
+        return self._live_device or self.connection_info.get('device')
 
     @property
-    def path(self) -> Optional[str]:
+    def path(self) -> Any:
+        """What to open for I/O once attached: a path (a block device, or a
+        file for the file backend), or for RBD through librbd a file-like
+        object (read/write/seek)."""
         device = self.device
         return device.get('path') if device else None
 
@@ -136,7 +144,9 @@ class Connection(base.VolumeChild):
         """Attach the volume on this host through os-brick."""
         with locks.locked(self.volume_id):
             device = self.connector.connect_volume(self.conn_info['data'])
-            self.connection_info['device'] = device
+            self._live_device = device
+            self.connection_info['device'] = connectors.storable_device(
+                device)
             self._ovo.connection_info = dict(self.connection_info)
             try:
                 if not self.device_attached(device):
@@ -159,6 +169,7 @@ class Connection(base.VolumeChild):
             self.connector.disconnect_volume(
                 self.conn_info['data'], self.device, force=force,
                 ignore_errors=ignore_errors)
+            self._live_device = None
             self.connection_info['device'] = None
             self._ovo.connection_info = dict(self.connection_info)
             self.save()
