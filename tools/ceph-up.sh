@@ -10,7 +10,8 @@
 # project's .venv (links to just those two modules, so nothing shadows the
 # venv's packages), and prints the settings as KEY=VALUE lines:
 #   CINDERLIB_CEPH_CONF, CINDERLIB_CEPH_KEYRING, CINDERLIB_CEPH_POOL,
-#   CINDERLIB_CEPH_USER
+#   CINDERLIB_CEPH_USER, CINDERLIB_CEPH_PYTHONPATH (the folder of the
+#   module links, for a Python process that started before they existed)
 # tools/ceph-down.sh DIR stops exactly the daemons started here.
 set -euo pipefail
 
@@ -131,6 +132,7 @@ sys.exit(0 if any(p["name"] == "volumes" and p["stats"]["max_avail"] > 0
         echo "CINDERLIB_CEPH_KEYRING=$dir/ceph.client.cinder.keyring"
         echo "CINDERLIB_CEPH_POOL=volumes"
         echo "CINDERLIB_CEPH_USER=cinder"
+        [ -n "${links:-}" ] && echo "CINDERLIB_CEPH_PYTHONPATH=$links"
         exit 0
     fi
     sleep 0.2
