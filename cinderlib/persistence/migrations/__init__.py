@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 from cinderlib import exception
 
@@ -33,10 +35,22 @@ def current_revision(connection: Any) -> Any:
     return context.get_current_revision()
 
 
+# Alembic's ``context`` and ``op`` are module globals: one run at a time.
+_process_lock = threading.Lock()
+# Any constant: PostgreSQL advisory locks are named by a number.
+_PG_LOCK_KEY = 0x63696E6465726C69
+_MYSQL_LOCK_NAME = 'cinderlib_schema_upgrade'
+
+
 def upgrade(engine: Any, revision: str = 'head') -> None:
-    """Bring the schema to ``revision``; refuse unknown (newer) schemas."""
+    """Bring the schema to ``revision``; refuse unknown (newer) schemas.
+
+    Processes starting together on an empty database take turns: the
+    first creates the tables, the others then find them at ``revision``.
+    """
     from alembic import command
-    with engine.begin() as connection:
+    with _process_lock, engine.begin() as connection, \
+            _database_lock(connection):
         current = current_revision(connection)
         if current is not None and current not in revisions():
             raise exception.InvalidPersistence(
@@ -44,3 +58,33 @@ def upgrade(engine: Any, revision: str = 'head') -> None:
                 f'this cinderlib does not know (newest known: '
                 f'{revisions()[-1]!r}); upgrade cinderlib')
         command.upgrade(_config(connection), revision)
+
+
+@contextlib.contextmanager
+def _database_lock(connection: Any) -> Iterator[None]:
+    """Hold a database-wide lock for the rest of this transaction."""
+    dialect = connection.dialect.name
+    if dialect == 'sqlite':
+        # pysqlite runs DDL outside transactions unless one is open: take
+        # the write lock now, so that version check and DDL are one unit.
+        connection.exec_driver_sql('BEGIN IMMEDIATE')
+        yield
+    elif dialect == 'postgresql':
+        connection.exec_driver_sql(
+            f'SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})')
+        yield
+    elif dialect in ('mysql', 'mariadb'):
+        # DDL commits implicitly there: a named (session) lock instead.
+        got = connection.exec_driver_sql(
+            f"SELECT GET_LOCK('{_MYSQL_LOCK_NAME}', 300)").scalar()
+        if got != 1:
+            raise exception.InvalidPersistence(
+                'timed out waiting for another process to upgrade the '
+                'database schema')
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(
+                f"SELECT RELEASE_LOCK('{_MYSQL_LOCK_NAME}')")
+    else:
+        yield
