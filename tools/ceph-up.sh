@@ -29,15 +29,8 @@ then
         python3-rados python3-rbd >/dev/null
 fi
 
-# The bindings are built for the system's CPython (3.11).
 if [ -x "$root/.venv/bin/python" ]; then
-    links="$root/.venv/ceph-bindings"
-    mkdir -p "$links"
-    ln -sf /usr/lib/python3/dist-packages/rados.cpython-*.so "$links/"
-    ln -sf /usr/lib/python3/dist-packages/rbd.cpython-*.so "$links/"
-    site=$("$root/.venv/bin/python" -c \
-        'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    echo "$links" > "$site/cinderlib-ceph-bindings.pth"
+    links=$(bash "$root/tools/ceph-python.sh")
 fi
 
 free_port() {
