@@ -71,7 +71,7 @@ start_mariadb() {
     mariadb -uroot --socket="$data/mysqld.sock" -e "
         CREATE DATABASE cinderlib CHARACTER SET utf8mb4;
         CREATE USER 'cinderlib'@'127.0.0.1' IDENTIFIED BY 'secret';
-        GRANT ALL ON cinderlib.* TO 'cinderlib'@'127.0.0.1';" || {
+        GRANT ALL ON \`cinderlib%\`.* TO 'cinderlib'@'127.0.0.1';" || {
         echo "mariadb: start failed: $(tail -3 "$data/server.log")" >&2
         return 1; }
     echo "CINDERLIB_TEST_MYSQL_URL=mysql+pymysql://cinderlib:secret@127.0.0.1:$port/cinderlib"

@@ -190,13 +190,17 @@ class DBPersistence(base.PersistenceDriverBase):
         super().set_connection(connection)
 
     def set_key_value(self, key_value):
-        table = schema.key_values
+        values = {'key': key_value.key, 'value': key_value.value}
         with self._begin() as conn:
-            updated = conn.execute(table.update().where(
-                table.c.key == key_value.key).values(value=key_value.value))
-            if not updated.rowcount:
-                conn.execute(table.insert().values(key=key_value.key,
-                                                   value=key_value.value))
+            upsert = _key_value_upsert(conn.dialect.name)
+            if upsert is not None:
+                conn.execute(upsert, values)
+            else:  # other databases: not atomic against a concurrent add
+                table = schema.key_values
+                if not conn.execute(table.update().where(
+                        table.c.key == key_value.key).values(
+                            value=key_value.value)).rowcount:
+                    conn.execute(table.insert(), values)
         super().set_key_value(key_value)
 
     def _write(self, conn: Any, kind: str, table: Any, obj: Any,
@@ -364,6 +368,31 @@ def _statements(table: Any) -> dict:
 def _in_memory(url: Any) -> bool:
     return url.get_backend_name() == 'sqlite' and url.database in (
         None, '', ':memory:')
+
+
+def _key_value_upsert(dialect: str) -> Any:
+    """One atomic INSERT-or-UPDATE of a key-value (an UPDATE then INSERT
+    fails when two writers add the same new key at once); None where the
+    database has no such statement."""
+    statement = _statement_cache.get(('upsert', dialect))
+    if statement is None:
+        table = schema.key_values
+        if dialect in ('sqlite', 'postgresql'):
+            from importlib import import_module
+            insert = import_module(f'sqlalchemy.dialects.{dialect}').insert
+            statement = insert(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.key],
+                set_={'value': statement.excluded.value})
+        elif dialect in ('mysql', 'mariadb'):
+            from sqlalchemy.dialects import mysql
+            statement = mysql.insert(table)
+            statement = statement.on_duplicate_key_update(
+                value=statement.inserted.value)
+        else:
+            return None
+        _statement_cache[('upsert', dialect)] = statement
+    return statement
 
 
 def _first_line(exc: BaseException) -> str:

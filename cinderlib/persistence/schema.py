@@ -9,6 +9,12 @@ Changing a table means adding an Alembic revision under ``migrations/``.
 
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String,
                         Table, Text)
+from sqlalchemy.dialects import mysql
+
+# MySQL's TEXT holds 64 KiB and its DATETIME drops the microseconds.
+TEXT = Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
+TIMESTAMP = DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
+                                    'mariadb')
 
 ID = 255  # ids are UUIDs unless setup(non_uuid_ids=True)
 
@@ -17,11 +23,11 @@ metadata = MetaData()
 
 def _state_columns():
     return [
-        Column('created_at', DateTime),
+        Column('created_at', TIMESTAMP),
         Column('deleted', Boolean, nullable=False, default=False),
-        Column('deleted_at', DateTime),
+        Column('deleted_at', TIMESTAMP),
         Column('version', Integer, nullable=False),
-        Column('data', Text, nullable=False),
+        Column('data', TEXT, nullable=False),
     ]
 
 
@@ -37,9 +43,9 @@ volume_types = Table(
     'cinderlib_volume_types', metadata,
     Column('id', String(ID), primary_key=True),
     Column('volume_id', String(ID), nullable=False, index=True),
-    Column('extra_specs', Text, nullable=False),
-    Column('qos_specs', Text),
-    Column('data', Text, nullable=False))
+    Column('extra_specs', TEXT, nullable=False),
+    Column('qos_specs', TEXT),
+    Column('data', TEXT, nullable=False))
 
 snapshots = Table(
     'cinderlib_snapshots', metadata,
@@ -62,4 +68,4 @@ connections = Table(
 key_values = Table(
     'cinderlib_key_values', metadata,
     Column('key', String(255), primary_key=True),
-    Column('value', Text, nullable=False))
+    Column('value', TEXT, nullable=False))

@@ -49,20 +49,22 @@ def upgrade(engine: Any, revision: str = 'head') -> None:
     first creates the tables, the others then find them at ``revision``.
     """
     from alembic import command
-    with _process_lock, engine.begin() as connection, \
-            _database_lock(connection):
-        current = current_revision(connection)
-        if current is not None and current not in revisions():
-            raise exception.InvalidPersistence(
-                f'the database schema is at revision {current!r}, which '
-                f'this cinderlib does not know (newest known: '
-                f'{revisions()[-1]!r}); upgrade cinderlib')
-        command.upgrade(_config(connection), revision)
+    with _process_lock, engine.connect() as connection:
+        with _database_lock(connection):
+            current = current_revision(connection)
+            if current is not None and current not in revisions():
+                raise exception.InvalidPersistence(
+                    f'the database schema is at revision {current!r}, '
+                    f'which this cinderlib does not know (newest known: '
+                    f'{revisions()[-1]!r}); upgrade cinderlib')
+            command.upgrade(_config(connection), revision)
+            connection.commit()
 
 
 @contextlib.contextmanager
 def _database_lock(connection: Any) -> Iterator[None]:
-    """Hold a database-wide lock for the rest of this transaction."""
+    """Hold a database-wide lock while the schema is checked and
+    upgraded (a transaction is open on ``connection`` inside)."""
     dialect = connection.dialect.name
     if dialect == 'sqlite':
         # pysqlite runs DDL outside transactions unless one is open: take
@@ -81,10 +83,15 @@ def _database_lock(connection: Any) -> Iterator[None]:
             raise exception.InvalidPersistence(
                 'timed out waiting for another process to upgrade the '
                 'database schema')
+        # End the transaction GET_LOCK began: the next one must see what
+        # the previous lock holder committed.
+        connection.commit()
         try:
             yield
         finally:
+            connection.rollback()
             connection.exec_driver_sql(
                 f"SELECT RELEASE_LOCK('{_MYSQL_LOCK_NAME}')")
+            connection.commit()
     else:
         yield

@@ -6,6 +6,7 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision = '0001'
 down_revision = None
@@ -13,15 +14,19 @@ branch_labels = None
 depends_on = None
 
 ID = 255
+# MySQL's TEXT holds 64 KiB and its DATETIME drops the microseconds.
+TEXT = sa.Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
+TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
+                                       'mariadb')
 
 
 def _state_columns():
     return [
-        sa.Column('created_at', sa.DateTime),
+        sa.Column('created_at', TIMESTAMP),
         sa.Column('deleted', sa.Boolean, nullable=False, default=False),
-        sa.Column('deleted_at', sa.DateTime),
+        sa.Column('deleted_at', TIMESTAMP),
         sa.Column('version', sa.Integer, nullable=False),
-        sa.Column('data', sa.Text, nullable=False),
+        sa.Column('data', TEXT, nullable=False),
     ]
 
 
@@ -38,9 +43,9 @@ def upgrade():
         'cinderlib_volume_types',
         sa.Column('id', sa.String(ID), primary_key=True),
         sa.Column('volume_id', sa.String(ID), nullable=False, index=True),
-        sa.Column('extra_specs', sa.Text, nullable=False),
-        sa.Column('qos_specs', sa.Text),
-        sa.Column('data', sa.Text, nullable=False))
+        sa.Column('extra_specs', TEXT, nullable=False),
+        sa.Column('qos_specs', TEXT),
+        sa.Column('data', TEXT, nullable=False))
     op.create_table(
         'cinderlib_snapshots',
         sa.Column('id', sa.String(ID), primary_key=True),
@@ -62,4 +67,4 @@ def upgrade():
     op.create_table(
         'cinderlib_key_values',
         sa.Column('key', sa.String(255), primary_key=True),
-        sa.Column('value', sa.Text, nullable=False))
+        sa.Column('value', TEXT, nullable=False))
