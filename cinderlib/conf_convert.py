@@ -1,0 +1,99 @@
+"""Turning cinder.conf backend sections into cinderlib code or config.
+
+``cinderlib convert cinder.conf`` (and ``cinder-cfg-to-cinderlib-code``,
+the name of the retired project's tool) read the sections named in
+``[DEFAULT] enabled_backends`` (or those asked for) and print Python code
+building each ``Backend``, or the YAML/JSON configuration that the
+``cinderlib`` command and the functional test suite read.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import keyword
+import re
+import sys
+from typing import Optional, Sequence
+
+
+class ConversionError(ValueError):
+    """The file cannot be read or lacks the sections asked for."""
+
+
+def read_cinder_conf(path: str,
+                     sections: Optional[Sequence[str]] = None) -> list:
+    """``[{'volume_backend_name': ..., option: value...}]`` per section."""
+    # [DEFAULT] read as a plain section: its options must not leak into
+    # the backend sections as configparser's defaults would.
+    parser = configparser.ConfigParser(strict=False, interpolation=None,
+                                       default_section='\0none')
+    parser.optionxform = str  # option names are case-sensitive
+    try:
+        with open(path) as conf_file:
+            parser.read_file(conf_file)
+    except (OSError, configparser.Error) as exc:
+        raise ConversionError(f'cannot read {path}: {exc}') from None
+    if not sections:
+        enabled = (parser.get('DEFAULT', 'enabled_backends', fallback='')
+                   if parser.has_section('DEFAULT') else '')
+        sections = [name.strip() for name in enabled.split(',')
+                    if name.strip()]
+    if not sections:
+        raise ConversionError(f'{path} has no enabled_backends; name the '
+                              f'sections with --section')
+    backends = []
+    for section in sections:
+        if not parser.has_section(section):
+            raise ConversionError(f'{path} has no [{section}] section')
+        options = dict(parser.items(section))
+        options.setdefault('volume_backend_name', section)
+        backends.append(options)
+    return backends
+
+
+def render(backends: list, to: str) -> str:
+    """The backends as ``python`` code, ``yaml`` or ``json`` config."""
+    if to == 'json':
+        return json.dumps({'backends': backends}, indent=2) + '\n'
+    if to == 'yaml':
+        import yaml
+        return yaml.safe_dump({'backends': backends}, sort_keys=False)
+    return _python(backends)
+
+
+def _python(backends: list) -> str:
+    lines = ['import cinderlib', '']
+    for backend in backends:
+        options = dict(backend)
+        name = options.pop('volume_backend_name')
+        lines.append(f'{_identifier(name)} = cinderlib.Backend(')
+        lines.append(f'    {name!r},')
+        for key, value in options.items():
+            lines.append(f'    {key}={value!r},')
+        lines[-1] = lines[-1][:-1] + ')'
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def _identifier(name: str) -> str:
+    identifier = re.sub(r'\W', '_', name).lower() or 'backend'
+    if identifier[0].isdigit() or keyword.iskeyword(identifier):
+        identifier = f'backend_{identifier}'
+    return identifier
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``cinder-cfg-to-cinderlib-code CINDER_CONF [SECTION...]``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ('-h', '--help'):
+        print('usage: cinder-cfg-to-cinderlib-code CINDER_CONF [SECTION...]'
+              '\nPrints Python code creating the backends of cinder.conf.')
+        return 0 if args else 2
+    try:
+        sys.stdout.write(render(read_cinder_conf(args[0], args[1:]),
+                                'python'))
+    except ConversionError as exc:
+        print(f'cinder-cfg-to-cinderlib-code: {exc}', file=sys.stderr)
+        return 2
+    return 0

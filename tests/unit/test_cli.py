@@ -1,0 +1,148 @@
+"""The cinderlib command, run as a user would (in-process main())."""
+
+import json
+
+import pytest
+
+from cinderlib import cli
+
+FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
+
+
+@pytest.fixture
+def run(tmp_path, capsys):
+    """Run the command with a file backend and a state file; returns
+    (exit status, parsed JSON output or text, stderr)."""
+    config = tmp_path / 'files.yaml'
+    config.write_text(
+        'backend:\n'
+        '  volume_backend_name: files\n'
+        f'  volume_driver: {FILE_DRIVER}\n'
+        f'  file_volumes_dir: {tmp_path}/volumes\n')
+    state = ['--config', str(config), '--state', str(tmp_path / 'st.db')]
+
+    def run_command(*words, backend=True):
+        status = cli.main(['--format', 'json', *words,
+                           *(state if backend else [])])
+        out, err = capsys.readouterr()
+        try:
+            return status, json.loads(out), err
+        except ValueError:
+            return status, out, err
+    return run_command
+
+
+def test_volume_lifecycle(run, tmp_path):
+    status, volume, _ = run('volume', 'create', '1', '--name', 'data')
+    assert status == 0 and volume['status'] == 'available'
+    volume_id = volume['id']
+    assert run('volume', 'list')[1] == [volume]
+    status, extended, _ = run('volume', 'extend', volume_id, '2')
+    assert extended == {'id': volume_id, 'size': 2, 'bytes': 2 * 1024 ** 3}
+    shown = run('volume', 'show', volume_id)[1]
+    assert shown['ovo']['versioned_object.data']['size'] == 2
+    clone = run('volume', 'clone', volume_id, '--size', '3')[1]
+    assert clone['size'] == 3 and clone['status'] == 'available'
+    status, snapshot, _ = run('snapshot', 'create', volume_id)
+    assert snapshot['volume_id'] == volume_id
+    assert [s['id'] for s in run('snapshot', 'list')[1]] == [snapshot['id']]
+    status, _, err = run('volume', 'delete', volume_id)
+    assert status == cli.EXIT_FAILED and 'has snapshots' in err
+    assert run('snapshot', 'delete', snapshot['id'])[0] == 0
+    for vid in (volume_id, clone['id']):
+        assert run('volume', 'delete', vid)[1]['status'] == 'deleted'
+    assert run('volume', 'list')[1] == []
+    assert list((tmp_path / 'volumes').iterdir()) == []
+
+
+def test_connect_disconnect_attach_detach(run):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    status, connected, _ = run('connect', volume_id, '{"host": "node-9"}')
+    assert status == 0
+    assert connected['connection_info']['connector'] == {'host': 'node-9'}
+    assert run('disconnect', connected['connection_id'])[0] == 0
+    attached = run('attach', volume_id)[1]
+    with open(attached['path'], 'rb') as device:
+        assert device.read(4) == bytes(4)
+    assert run('detach', volume_id)[1]['status'] == 'available'
+    status, _, err = run('detach', volume_id)
+    assert status == cli.EXIT_FAILED and 'not locally attached' in err
+
+
+def test_errors_have_exit_codes(run):
+    missing = '11111111-1111-1111-1111-111111111111'
+    status, _, err = run('volume', 'show', missing)
+    assert status == cli.EXIT_NOT_FOUND and missing in err
+    status, _, err = run('volume', 'create', '0')
+    assert status == cli.EXIT_USAGE and 'size' in err
+    status, _, err = run('volume', 'list', backend=False)
+    assert status == cli.EXIT_USAGE and '--config' in err
+    status, _, err = run('connect', missing, 'not json')
+    assert status in (cli.EXIT_USAGE, cli.EXIT_NOT_FOUND)
+
+
+def test_table_output_after_the_command(run, capsys, tmp_path):
+    run('volume', 'create', '1', '--name', 'tabled')
+    status = cli.main(['volume', 'list', '--format', 'table', '--config',
+                       str(tmp_path / 'files.yaml'), '--state',
+                       str(tmp_path / 'st.db')])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.splitlines()[0].split()[:4] == ['ID', 'NAME', 'SIZE',
+                                               'STATUS']
+    assert 'tabled' in out
+
+
+CINDER_CONF = '''[DEFAULT]
+enabled_backends = lvm, ceph
+debug = True
+
+[lvm]
+volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver
+volume_group = cinder-volumes
+volume_backend_name = lvm_backend
+
+[ceph]
+volume_driver = cinder.volume.drivers.rbd.RBDDriver
+rbd_pool = volumes
+'''
+
+
+def test_convert_cinder_conf(run, tmp_path):
+    conf = tmp_path / 'cinder.conf'
+    conf.write_text(CINDER_CONF)
+    status, code, _ = run('convert', str(conf), backend=False)
+    assert status == 0
+    compile(code, 'converted', 'exec')
+    assert "lvm_backend = cinderlib.Backend(\n    'lvm_backend'," in code
+    assert "rbd_pool='volumes'" in code and 'debug' not in code
+    status, config, _ = run('convert', str(conf), '--to', 'json',
+                            '--section', 'ceph', backend=False)
+    assert config == {'backends': [{
+        'volume_driver': 'cinder.volume.drivers.rbd.RBDDriver',
+        'rbd_pool': 'volumes', 'volume_backend_name': 'ceph'}]}
+    status, _, err = run('convert', str(conf), '--section', 'nope',
+                         backend=False)
+    assert status == cli.EXIT_USAGE and '[nope]' in err
+
+
+def test_converted_yaml_is_a_cli_config(run, tmp_path, capsys):
+    conf = tmp_path / 'cinder.conf'
+    conf.write_text(f'[DEFAULT]\nenabled_backends = files\n[files]\n'
+                    f'volume_driver = {FILE_DRIVER}\n'
+                    f'file_volumes_dir = {tmp_path}/conv\n')
+    assert cli.main(['convert', str(conf), '--to', 'yaml']) == 0
+    (tmp_path / 'conv.yaml').write_text(capsys.readouterr().out)
+    status = cli.main(['--format', 'json', 'volume', 'create', '1',
+                       '--config', str(tmp_path / 'conv.yaml'),
+                       '--state', str(tmp_path / 'conv.db')])
+    assert status == 0
+    assert json.loads(capsys.readouterr().out)['pool'] == 'files'
+
+
+def test_drivers_filter(capsys):
+    status = cli.main(['--format', 'json', 'drivers', '--name', 'rbd'])
+    drivers = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert 'RBDDriver' in drivers
+    assert all('rbd' in name.lower() for name in drivers)
