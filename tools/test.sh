@@ -27,7 +27,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 echo '== flake8'
-.venv/bin/python -m flake8 cinderlib tests bench tools
+.venv/bin/python -m flake8 cinderlib tests bench tools examples
 
 echo '== docs'
 .venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html
