@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
 # a virtualenv in .venv with the project and its test tools, the flake8
-# style check, the Sphinx docs (warnings are errors) and pytest.
-# Extra arguments go to pytest.
+# style check, the Sphinx docs (warnings are errors), pytest (unit,
+# persistence on real databases, functional on the file backend and a real
+# Ceph cluster) and a check of the built packages.  Extra arguments go to
+# pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +36,6 @@ echo '== docs'
 
 echo '== pytest'
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
+
+echo '== package (sdist, wheel, unit tests on the installed wheel)'
+bash tools/check-package.sh
