@@ -1,18 +1,17 @@
-"""A Cinder volume driver that keeps each volume as a sparse file.
+"""A Cinder volume driver keeping each volume as a sparse file.
 
-It is the embedded default backend: it runs on any machine, without root
-and without a storage array, so the library's demo, docs and tests work
-everywhere.  It is loaded like any Cinder driver::
+It needs no storage array and no root privileges, which makes it the
+library's embedded backend for demos, docs and tests::
 
     Backend(volume_backend_name='files',
             volume_driver='cinderlib.drivers.file.FileVolumeDriver',
-            file_volumes_dir='/some/dir')
+            file_volumes_dir='/var/lib/volumes')
 
-Copies (clones, snapshots, volumes from snapshots) are copy-on-write
-reflinks where the filesystem supports them, and sparse-aware copies of the
-data extents otherwise.  Every copy is written to a temporary file and
-renamed into place only once complete, so a crash never leaves a partial
-file under a volume's name.
+Clones, snapshots and volumes from snapshots are copy-on-write reflinks on
+filesystems that support them (XFS, btrfs...) and sparse-aware copies of the
+data extents elsewhere.  A copy is written to a temporary file and renamed
+to its final name only once complete and synced, so an interrupted copy
+never leaves a partial file under a volume's or a snapshot's name.
 """
 
 from __future__ import annotations
@@ -22,33 +21,52 @@ import fcntl
 import os
 import threading
 import uuid
-from typing import Any, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
 from cinder.volume import driver
 
+LOG = logging.getLogger(__name__)
+
 GiB = 1024 ** 3
-FICLONE = 0x40049409  # ioctl of Linux's copy-on-write file clone
+FICLONE = 0x40049409  # Linux ioctl: make the target share the source's data
 COPY_CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = '.tmp-'
+VOLUME_PREFIX = 'volume-'
+SNAPSHOT_PREFIX = 'snapshot-'
+MAX_ID_LENGTH = 200  # file names are limited to 255 bytes
+
+# Errors meaning "this filesystem cannot do it", not "the copy failed".
+_REFLINK_UNSUPPORTED = frozenset((
+    errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL,
+    errno.ENOTTY, errno.ENOSYS, errno.EBADF))
+_COPY_RANGE_UNSUPPORTED = frozenset((
+    errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL,
+    errno.ENOSYS, errno.EBADF))
 
 file_opts = [
-    cfg.StrOpt('file_volumes_dir', default='$state_path/cinderlib-volumes',
+    cfg.StrOpt('file_volumes_dir',
+               default='$state_path/cinderlib-volumes',
                help='Directory holding the volume and snapshot files.'),
-    cfg.BoolOpt('file_use_reflink', default=True,
-                help='Make copies copy-on-write (reflink) where the '
-                     'filesystem supports it.'),
+    cfg.BoolOpt('file_use_reflink',
+                default=True,
+                help='Try copy-on-write clones (reflinks) for clones and '
+                     'snapshots, falling back to sparse copies where the '
+                     'filesystem does not support them.'),
 ]
+
 cfg.CONF.register_opts(file_opts, group=configuration.SHARED_CONF_GROUP)
 
 
 @interface.volumedriver
 class FileVolumeDriver(driver.VolumeDriver):
-    """Volumes as sparse files in a directory (protocol ``LOCAL``)."""
+    """Volumes as sparse files in one directory, attached as ``LOCAL``."""
 
     VERSION = '1.0.0'
     CI_WIKI_NAME = 'cinderlib'
@@ -56,64 +74,79 @@ class FileVolumeDriver(driver.VolumeDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.configuration.append_config_values(file_opts)
+        if self.configuration is not None:
+            self.configuration.append_config_values(file_opts)
         self.last_copy_bytes = 0
         self.last_copy_reflinked = False
-        self._stats_lock = threading.Lock()
+        self._copy_stats_lock = threading.Lock()
 
     @staticmethod
-    def get_driver_options() -> list:
+    def get_driver_options() -> list[cfg.Opt]:
         return file_opts
 
     @property
     def directory(self) -> str:
+        """The volumes directory, symbolic links resolved."""
         return os.path.realpath(self.configuration.file_volumes_dir)
 
-    # -- set-up ---------------------------------------------------------------
+    # -- set-up --------------------------------------------------------------
+
     def do_setup(self, context: Any) -> None:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data=f'cannot create file_volumes_dir {self.directory}: '
+                     f'{exc}') from exc
         self._remove_stale_temp_files()
 
     def check_for_setup_error(self) -> None:
-        if not os.path.isdir(self.directory) or not os.access(
-                self.directory, os.W_OK | os.X_OK):
+        directory = self.directory
+        if not os.path.isdir(directory):
             raise exception.VolumeBackendAPIException(
-                data=f'file_volumes_dir {self.directory} is not a writable '
-                     f'directory')
+                data=f'file_volumes_dir {directory} is not a directory')
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise exception.VolumeBackendAPIException(
+                data=f'file_volumes_dir {directory} is not writable')
 
     def _remove_stale_temp_files(self) -> None:
-        """Copies interrupted by a crash leave only temporary files."""
-        for name in os.listdir(self.directory):
-            if name.startswith(TEMP_PREFIX):
-                os.unlink(os.path.join(self.directory, name))
+        """Remove temporary files of copies whose process has died."""
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith(TEMP_PREFIX) and not _owner_alive(
+                    entry.name):
+                LOG.info('Removing interrupted copy %s', entry.path)
+                _remove(entry.path)
 
-    # -- paths ----------------------------------------------------------------
-    def _path(self, kind: str, object_id: Any) -> str:
-        """The file of a volume or snapshot: named from its id only."""
-        name = f'{kind}-{object_id}'
-        if (not isinstance(object_id, str) or not object_id or
-                '/' in object_id or '\0' in object_id or
-                object_id in ('.', '..')):
-            raise exception.InvalidInput(
-                reason=f'unusable {kind} id {object_id!r}')
-        path = os.path.join(self.directory, name)
-        if os.path.dirname(os.path.realpath(path)) != self.directory:
-            raise exception.InvalidInput(
-                reason=f'{kind} file {path} is outside {self.directory}')
-        return path
+    # -- paths ---------------------------------------------------------------
 
     def volume_path(self, volume: Any) -> str:
-        return self._path('volume', volume.id)
+        """The file of a volume: ``volume-<id>`` in the directory."""
+        return self._object_path(VOLUME_PREFIX, volume.id)
 
     def snapshot_path(self, snapshot: Any) -> str:
-        return self._path('snapshot', snapshot.id)
+        """The file of a snapshot: ``snapshot-<id>`` in the directory."""
+        return self._object_path(SNAPSHOT_PREFIX, snapshot.id)
 
-    # -- volumes --------------------------------------------------------------
-    def create_volume(self, volume: Any) -> dict:
+    def _object_path(self, prefix: str, object_id: Any) -> str:
+        _check_id(object_id)
+        directory = self.directory
+        path = os.path.join(directory, prefix + object_id)
+        # An id passed the name check; a symlink planted in the directory
+        # could still lead elsewhere.
+        resolved = os.path.realpath(path)
+        if os.path.commonpath([resolved, directory]) != directory:
+            raise exception.InvalidInput(
+                reason=f'{path} resolves to {resolved}, outside {directory}')
+        return path
+
+    # -- volumes -------------------------------------------------------------
+
+    def create_volume(self, volume: Any) -> dict[str, str]:
         path = self.volume_path(volume)
-        with _temporary_file(self.directory) as (temp_path, handle):
-            handle.truncate(volume.size * GiB)
-            _finish(handle, temp_path, path)
+        _refuse_existing(path)
+        with _TempFile(self.directory) as temp:
+            os.ftruncate(temp.fd, volume.size * GiB)
+            temp.commit(path)
         return {'provider_location': path}
 
     def delete_volume(self, volume: Any) -> None:
@@ -121,86 +154,115 @@ class FileVolumeDriver(driver.VolumeDriver):
 
     def extend_volume(self, volume: Any, new_size: int) -> None:
         path = self.volume_path(volume)
-        if new_size * GiB < os.path.getsize(path):
+        current = _existing_size(path)
+        if new_size * GiB < current:
             raise exception.InvalidInput(
-                reason=f'volume {volume.id} cannot shrink to {new_size} GiB')
+                reason=f'volume {volume.id} cannot shrink from '
+                       f'{current / GiB:g} GiB to {new_size} GiB')
         os.truncate(path, new_size * GiB)
 
-    def create_cloned_volume(self, volume: Any, src_vref: Any) -> dict:
+    def create_cloned_volume(self, volume: Any,
+                             src_vref: Any) -> dict[str, str]:
         return self._copy_to_volume(self.volume_path(src_vref), volume)
 
     def create_volume_from_snapshot(self, volume: Any,
-                                    snapshot: Any) -> dict:
+                                    snapshot: Any) -> dict[str, str]:
         return self._copy_to_volume(self.snapshot_path(snapshot), volume)
 
-    def _copy_to_volume(self, source: str, volume: Any) -> dict:
+    def _copy_to_volume(self, source: str, volume: Any) -> dict[str, str]:
         path = self.volume_path(volume)
-        self._copy(source, path, size=volume.size * GiB)
+        self._copy(source, path, min_size=volume.size * GiB)
         return {'provider_location': path}
 
-    # -- snapshots ------------------------------------------------------------
+    # -- snapshots -----------------------------------------------------------
+
     def create_snapshot(self, snapshot: Any) -> None:
-        source = self._path('volume', snapshot.volume_id)
+        # volume_id, not snapshot.volume: that may lazy-load from the DB.
+        source = self._object_path(VOLUME_PREFIX, snapshot.volume_id)
         self._copy(source, self.snapshot_path(snapshot))
 
     def delete_snapshot(self, snapshot: Any) -> None:
         _remove(self.snapshot_path(snapshot))
 
-    # -- copying --------------------------------------------------------------
-    def _copy(self, source: str, destination: str,
-              size: Optional[int] = None) -> None:
-        """Copy ``source`` to ``destination`` (atomically), then grow the
-        copy to ``size`` bytes if given."""
-        if not os.path.isfile(source):
-            raise exception.VolumeBackendAPIException(
-                data=f'{source} does not exist')
-        with open(source, 'rb') as src, _temporary_file(
-                self.directory) as (temp_path, handle):
-            source_size = os.fstat(src.fileno()).st_size
-            reflinked = (self.configuration.file_use_reflink and
-                         _reflink(src, handle))
-            copied = 0 if reflinked else _sparse_copy(src, handle)
-            handle.truncate(max(source_size, size or 0))
-            _finish(handle, temp_path, destination)
-        self.last_copy_bytes = copied
-        self.last_copy_reflinked = reflinked
+    # -- copying -------------------------------------------------------------
 
-    # -- stats ----------------------------------------------------------------
+    def _copy(self, source: str, destination: str, min_size: int = 0) -> None:
+        """Copy ``source`` to the new file ``destination``, at least
+        ``min_size`` bytes long."""
+        _refuse_existing(destination)
+        try:
+            src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise exception.VolumeBackendAPIException(
+                data=f'cannot copy {source}: it does not exist') from None
+        try:
+            copied, reflinked = self._copy_fd(src, destination, min_size)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data=f'copy of {source} to {destination} failed: '
+                     f'{exc}') from exc
+        finally:
+            os.close(src)
+        with self._copy_stats_lock:
+            self.last_copy_bytes = copied
+            self.last_copy_reflinked = reflinked
+
+    def _copy_fd(self, src: int, destination: str,
+                 min_size: int) -> tuple[int, bool]:
+        size = os.fstat(src).st_size
+        with _TempFile(self.directory) as temp:
+            reflinked = bool(self.configuration.file_use_reflink and
+                             _reflink(src, temp.fd))
+            copied = 0 if reflinked else _sparse_copy(src, temp.fd, size)
+            # Setting the size last keeps the source's trailing hole a hole.
+            os.ftruncate(temp.fd, max(size, min_size))
+            temp.commit(destination)
+        return copied, reflinked
+
+    # -- stats ---------------------------------------------------------------
+
     def _update_volume_stats(self) -> None:
         fs = os.statvfs(self.directory)
-        total = fs.f_frsize * fs.f_blocks / GiB
-        free = fs.f_frsize * fs.f_bavail / GiB
-        provisioned = allocated = 0.0
-        for entry in os.scandir(self.directory):
-            if entry.name.startswith('volume-') and entry.is_file():
-                info = entry.stat()
-                provisioned += info.st_size / GiB
-                allocated += info.st_blocks * 512 / GiB
+        provisioned = self._volume_bytes() / GiB
         name = (self.configuration.safe_get('volume_backend_name') or
                 type(self).__name__)
         capacity = {
-            'total_capacity_gb': round(total, 2),
-            'free_capacity_gb': round(free, 2),
+            'total_capacity_gb': round(fs.f_frsize * fs.f_blocks / GiB, 2),
+            'free_capacity_gb': round(fs.f_frsize * fs.f_bavail / GiB, 2),
             'provisioned_capacity_gb': round(provisioned, 2),
-            'allocated_capacity_gb': round(allocated, 2),
+            # Cinder's meaning: the size of the volumes it has allocated.
+            'allocated_capacity_gb': round(provisioned, 2),
             'thin_provisioning_support': True,
             'thick_provisioning_support': False,
             'max_over_subscription_ratio':
-                self.configuration.max_over_subscription_ratio,
-            'reserved_percentage': self.configuration.reserved_percentage,
+                self.configuration.safe_get('max_over_subscription_ratio'),
+            'reserved_percentage':
+                self.configuration.safe_get('reserved_percentage') or 0,
             'multiattach': True,
         }
-        with self._stats_lock:
-            self._stats = {
-                'volume_backend_name': name,
-                'vendor_name': 'cinderlib',
-                'driver_version': self.VERSION,
-                'storage_protocol': 'LOCAL',
-                'pools': [dict(capacity, pool_name=name)],
-                **capacity,
-            }
+        self._stats = {
+            'volume_backend_name': name,
+            'vendor_name': 'cinderlib',
+            'driver_version': self.VERSION,
+            'storage_protocol': 'LOCAL',
+            **capacity,
+            'pools': [{'pool_name': name, **capacity}],
+        }
 
-    # -- exports and connections ----------------------------------------------
+    def _volume_bytes(self) -> int:
+        """Apparent size of all volume files (snapshots excluded)."""
+        total = 0
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith(VOLUME_PREFIX):
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except FileNotFoundError:
+                    pass  # deleted while we were counting
+        return total
+
+    # -- exports and connections ---------------------------------------------
+
     def create_export(self, context: Any, volume: Any,
                       connector: Any) -> None:
         return None
@@ -214,12 +276,13 @@ class FileVolumeDriver(driver.VolumeDriver):
     def validate_connector(self, connector: dict) -> None:
         return None
 
-    def initialize_connection(self, volume: Any, connector: dict) -> dict:
-        """os-brick's LOCAL connector attaches the file itself."""
+    def initialize_connection(self, volume: Any,
+                              connector: dict) -> dict[str, Any]:
+        """Connection info for os-brick's LOCAL connector: the file path."""
         path = self.volume_path(volume)
         if not os.path.isfile(path):
             raise exception.VolumeBackendAPIException(
-                data=f'volume {volume.id} has no file')
+                data=f'volume {volume.id} has no file {path}')
         return {'driver_volume_type': 'local',
                 'data': {'device_path': path}}
 
@@ -228,29 +291,29 @@ class FileVolumeDriver(driver.VolumeDriver):
         return None
 
 
-class _temporary_file:
-    """An open temporary file in ``directory``, removed unless renamed."""
+# -- helpers -----------------------------------------------------------------
 
-    def __init__(self, directory: str) -> None:
-        self.path = os.path.join(directory, f'{TEMP_PREFIX}{uuid.uuid4()}')
-
-    def __enter__(self):
-        self.handle = open(self.path, 'xb')
-        return self.path, self.handle
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.handle.close()
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+def _check_id(object_id: Any) -> None:
+    """Ids become file names: accept only plain, short names."""
+    if (not isinstance(object_id, str) or not object_id or
+            len(object_id) > MAX_ID_LENGTH or '/' in object_id or
+            '\0' in object_id or '..' in object_id):
+        raise exception.InvalidInput(
+            reason=f'{object_id!r} cannot be used as a file name')
 
 
-def _finish(handle: Any, temp_path: str, path: str) -> None:
-    """Make the temporary file durable, then give it its final name."""
-    handle.flush()
-    os.fsync(handle.fileno())
-    if os.path.exists(path):
-        raise exception.VolumeBackendAPIException(data=f'{path} exists')
-    os.rename(temp_path, path)
+def _refuse_existing(path: str) -> None:
+    if os.path.lexists(path):
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} already exists')
+
+
+def _existing_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} does not exist') from None
 
 
 def _remove(path: str) -> None:
@@ -260,43 +323,123 @@ def _remove(path: str) -> None:
         pass
 
 
-def _reflink(source: Any, destination: Any) -> bool:
-    """Try a copy-on-write clone of the whole file."""
+def _owner_alive(temp_name: str) -> bool:
+    """Temporary names carry their process id: ``.tmp-<pid>-<random>``."""
     try:
-        fcntl.ioctl(destination.fileno(), FICLONE, source.fileno())
+        pid = int(temp_name[len(TEMP_PREFIX):].split('-', 1)[0])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, run by another user
+    return True
+
+
+def _fsync_directory(directory: str) -> None:
+    """Persist a rename; best effort, as the rename itself is done."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL,
-                         errno.ENOTTY, errno.EBADF, errno.ENOSYS):
+        LOG.warning('Cannot sync directory %s: %s', directory, exc)
+
+
+class _TempFile:
+    """A new file in ``directory``, removed on exit unless committed."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.path = os.path.join(
+            directory, f'{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}')
+        self.fd = -1
+        self.committed = False
+
+    def __enter__(self) -> _TempFile:
+        self.fd = os.open(
+            self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+            0o600)
+        return self
+
+    def commit(self, path: str) -> None:
+        """Make the data durable, then give the file its final name."""
+        os.fsync(self.fd)
+        os.replace(self.path, path)
+        self.committed = True
+        _fsync_directory(self.directory)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        os.close(self.fd)
+        if not self.committed:
+            _remove(self.path)
+
+
+def _reflink(src: int, dst: int) -> bool:
+    """Make ``dst`` share ``src``'s data; False if the filesystem can't."""
+    try:
+        fcntl.ioctl(dst, FICLONE, src)
+    except OSError as exc:
+        if exc.errno in _REFLINK_UNSUPPORTED:
             return False
         raise
     return True
 
 
-def _sparse_copy(source: Any, destination: Any) -> int:
-    """Copy only the data extents; returns the bytes copied."""
-    src, dst = source.fileno(), destination.fileno()
-    end = os.fstat(src).st_size
-    copied = offset = 0
-    while offset < end:
+def _sparse_copy(src: int, dst: int, size: int) -> int:
+    """Copy the data extents of ``src`` only; returns the bytes copied."""
+    return sum(_copy_range(src, dst, offset, length)
+               for offset, length in _data_extents(src, size))
+
+
+def _data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of each data region of the first ``size`` bytes."""
+    offset = 0
+    while offset < size:
         try:
-            offset = os.lseek(src, offset, os.SEEK_DATA)
+            start = os.lseek(fd, offset, os.SEEK_DATA)
         except OSError as exc:
-            if exc.errno == errno.ENXIO:  # only a hole is left
-                break
-            raise
-        hole = os.lseek(src, offset, os.SEEK_HOLE)
-        copied += _copy_range(src, dst, offset, hole - offset)
-        offset = hole
-    return copied
+            if exc.errno == errno.ENXIO:  # nothing but a hole is left
+                return
+            if exc.errno != errno.EINVAL:
+                raise
+            start = offset  # SEEK_DATA unsupported: all of it is data
+            end = size
+        else:
+            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        if start >= size:
+            return
+        yield start, end - start
+        offset = end
 
 
 def _copy_range(src: int, dst: int, offset: int, length: int) -> int:
+    """Copy ``length`` bytes at ``offset``, to the same offset."""
     done = 0
     while done < length:
-        chunk = min(COPY_CHUNK, length - done)
-        written = os.copy_file_range(src, dst, chunk, offset + done,
-                                     offset + done)
-        if written == 0:
+        count = _copy_chunk(src, dst, offset + done,
+                            min(COPY_CHUNK, length - done))
+        if count == 0:  # the source shrank under us
             break
-        done += written
+        done += count
     return done
+
+
+def _copy_chunk(src: int, dst: int, offset: int, length: int) -> int:
+    """Copy up to ``length`` bytes in the kernel, else through memory."""
+    try:
+        return os.copy_file_range(src, dst, length, offset, offset)
+    except OSError as exc:
+        if exc.errno not in _COPY_RANGE_UNSUPPORTED:
+            raise
+    data = os.pread(src, length, offset)
+    written = 0
+    while written < len(data):
+        written += os.pwrite(dst, data[written:], offset + written)
+    return len(data)

@@ -88,6 +88,13 @@ class Resource:
     def _ovo_built(self) -> None:
         """Called when the Cinder object was rebuilt from stored state."""
 
+    def _forget_local_state(self) -> None:
+        """Before a refresh: drop unsaved changes and the stored version
+        seen, so that a plugin hands back what it stores now."""
+        if '_ovo' in self.__dict__:
+            cinder_glue.reset_changes(self._ovo)
+        self.__dict__.pop('_db_version', None)
+
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
         for name in ('_ovo', '_stored'):

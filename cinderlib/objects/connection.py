@@ -201,6 +201,7 @@ class Connection(base.VolumeChild):
         return connectors.device_usable(self.connector, device)
 
     def refresh(self) -> None:
+        self._forget_local_state()
         found = self.persistence.get_connections(connection_id=self.id)
         if not found:
             raise exception.ConnectionNotFound(filter=f'id = {self.id}')

@@ -130,6 +130,7 @@ class Snapshot(base.VolumeChild):
             self.id)
 
     def refresh(self) -> None:
+        self._forget_local_state()
         found = self.persistence.get_snapshots(snapshot_id=self.id)
         if not found:
             raise exception.SnapshotNotFound(snapshot_id=self.id)

@@ -306,6 +306,7 @@ class Volume(base.Resource):
 
     def refresh(self) -> None:
         """Reload this volume from persistence."""
+        self._forget_local_state()
         found = self.persistence.get_volumes(volume_id=self.id)
         if not found:
             raise exception.VolumeNotFound(volume_id=self.id)

@@ -135,7 +135,11 @@ class DBPersistence(base.PersistenceDriverBase):
         """The live object of this row, or a new one built from it."""
         with self._lock:
             live = self._live[kind].get(row.id)
-            if live is not None and live._db_version == row.version:
+            if live is not None and (
+                    getattr(live, '_db_version', None) == row.version or
+                    _has_unsaved_changes(live)):
+                # Unsaved changes are never dropped for a newer row: the
+                # object's next save reports the conflict instead.
                 return live
             obj = build()
             obj._db_version = row.version
@@ -363,6 +367,10 @@ def _statements(table: Any) -> dict:
                 table.c.version).where(row_id)
         _statement_cache[table.name] = statements
     return statements
+
+
+def _has_unsaved_changes(obj: Any) -> bool:
+    return '_ovo' in vars(obj) and bool(cinder_glue.changed_fields(obj._ovo))
 
 
 def _in_memory(url: Any) -> bool:

@@ -292,3 +292,21 @@ def test_two_processes_racing_lose_no_update(tmp_path):
     print(cinderlib.Volume.get_by_id('{volume_id}').metadata['counter'])
     ''', tmp_path)
     assert final.strip() == '80'
+
+
+def test_reading_a_newer_row_keeps_unsaved_changes(url, tmp_path):
+    use_db(url, tmp_path)
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1)
+    other = dbms.DBPersistence(url)
+    theirs = other.get_volumes(volume_id=volume.id)[0]
+    theirs._ovo.display_name = 'theirs'
+    other.set_volume(theirs)
+    volume._ovo.display_description = 'unsaved here'
+    found = cinderlib.Backend.persistence.get_volumes(volume_id=volume.id)
+    assert found[0] is volume
+    assert volume.description == 'unsaved here'
+    with pytest.raises(exception.PersistenceConflict):
+        volume.save()
+    volume.refresh()  # nothing unsaved any more: adopts the newer row
+    assert volume.name == 'theirs'
