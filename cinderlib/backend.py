@@ -139,13 +139,21 @@ class Backend:
                 state_path=os.path.abspath(state_path or os.getcwd()),
                 file_locks_path=file_locks_path,
                 cinder_options=cinder_config_params)
+            previous = cls._options
+            cls._options = options
+            try:
+                if cinder_config_params or cinder_glue._loaded:
+                    _apply_cinder_options()
+                cls.set_persistence(persistence_config)
+            except Exception:
+                # Rejected settings leave the previous ones in force.
+                cls._options = previous
+                if previous is not None and cinder_glue._loaded:
+                    _apply_cinder_options()
+                raise
             logs.set_library_logs(not disable_logs)
             if suppress_requests_ssl_warnings:
                 _suppress_ssl_warnings()
-            cls.set_persistence(persistence_config)
-            cls._options = options
-            if cinder_config_params or cinder_glue._loaded:
-                _apply_cinder_options()
 
     @classmethod
     def global_options(cls) -> GlobalOptions:

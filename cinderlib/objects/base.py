@@ -116,6 +116,21 @@ class Resource:
         return hash((type(self).__name__, self.id))
 
     @property
+    def backend(self) -> Any:
+        """The backend; after ``unload()`` and loading a backend of the
+        same name again, the new one."""
+        from cinderlib.backend import Backend
+        backend = self._backend
+        current = Backend.backends.get(backend.id)
+        if current is not None and current is not backend:
+            self._backend = backend = current
+        return backend
+
+    @backend.setter
+    def backend(self, backend: Any) -> None:
+        self._backend = backend
+
+    @property
     def id(self) -> str:
         stored = self.__dict__.get('_stored')
         return stored.id if stored is not None else self._ovo.id

@@ -159,3 +159,22 @@ def test_secrets_kept_on_explicit_opt_in(tmp_path):
 
 def test_config_is_only_the_name_by_default(backend):
     assert backend.config == {'volume_backend_name': 'memory'}
+
+
+def test_objects_follow_a_reloaded_backend(backend, tmp_path):
+    volume = backend.create_volume(1)
+    backend.unload()
+    again = cinderlib.Backend('memory', volume_driver=DRIVER,
+                              memory_attach_dir=str(tmp_path))
+    assert again is not backend
+    assert cinderlib.Volume.get_by_id(volume.id).backend is again
+    assert again.volumes == [volume]
+
+
+def test_rejected_setup_keeps_the_previous_settings(tmp_path):
+    cinderlib.setup(state_path=str(tmp_path), host='kept')
+    with pytest.raises(exception.InvalidArgument):
+        cinderlib.setup(state_path=str(tmp_path), host='new', stat_path='x')
+    assert cinderlib.Backend.global_options().host == 'kept'
+    backend = cinderlib.Backend('after', volume_driver=DRIVER)
+    assert backend.create_volume(1).host == 'kept@after#after'
