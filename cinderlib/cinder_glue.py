@@ -557,11 +557,6 @@ _METADATA_TRACKERS = {'Volume', 'Snapshot'}
 _TRACKED_METADATA = ('metadata', 'admin_metadata', 'glance_metadata')
 
 
-def set_loaded_field(ovo: Any, name: str, value: Any) -> None:
-    """Set a field as loaded from storage: not marked as changed."""
-    setattr(ovo, '_obj_' + name, value)
-
-
 def _class_info(name: str) -> tuple[type, frozenset]:
     """An object class by name, and the names of its datetime fields."""
     info = _classes_by_name.get(name)
@@ -575,11 +570,6 @@ def _class_info(name: str) -> tuple[type, frozenset]:
             if isinstance(field, ovo_fields.DateTimeField))
         info = _classes_by_name[name] = (cls, datetimes)
     return info
-
-
-def name_template(kind: str) -> str:
-    """Cinder's storage name template for ``volume`` or ``snapshot``."""
-    return get_option(f'{kind}_name_template')
 
 
 # ---------------------------------------------------------------------------
