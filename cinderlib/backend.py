@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Optional
 
 from cinderlib import cinder_glue
 from cinderlib import exception
+from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
 from cinderlib import validation
@@ -34,6 +35,7 @@ class GlobalOptions:
     host: str = dataclasses.field(default_factory=socket.gethostname)
     state_path: str = dataclasses.field(default_factory=os.getcwd)
     file_locks_path: Optional[str] = None
+    coordination_backend_url: Optional[str] = None
     cinder_options: dict = dataclasses.field(default_factory=dict)
 
 
@@ -116,12 +118,17 @@ class Backend:
                      fail_on_missing_backend: bool = True,
                      host: Optional[str] = None,
                      serialize_secrets: bool = False,
+                     coordination_backend_url: Optional[str] = None,
                      **cinder_config_params: Any) -> None:
         """Process-wide set-up; optional, and may be called again.
 
         Extra keyword arguments are Cinder ``[DEFAULT]`` options.
         ``serialize_secrets=True`` (with ``output_all_backend_info``) keeps
         secret driver options in serialized backends; off by default.
+        ``coordination_backend_url`` (a tooz URL such as
+        ``redis://host:6379``) makes resource locks, and drivers' own
+        locks, hold across every host that uses it; without it they hold
+        across the processes of this host (files in ``file_locks_path``).
         """
         with cls._class_lock:
             state_path = cinder_config_params.pop('state_path', None)
@@ -137,12 +144,19 @@ class Backend:
                 fail_on_missing_backend=bool(fail_on_missing_backend),
                 host=validation.text(host, 'host') or socket.gethostname(),
                 state_path=os.path.abspath(state_path or os.getcwd()),
-                file_locks_path=file_locks_path,
+                file_locks_path=file_locks_path and os.path.abspath(
+                    validation.text(file_locks_path, 'file_locks_path')),
+                coordination_backend_url=validation.text(
+                    coordination_backend_url,
+                    'coordination_backend_url') or None,
                 cinder_options=cinder_config_params)
             previous = cls._options
             cls._options = options
             try:
-                if cinder_config_params or cinder_glue._loaded:
+                # A coordination backend is reached now, so that a wrong URL
+                # fails here rather than at the first backend.
+                if (cinder_config_params or cinder_glue._loaded or
+                        options.coordination_backend_url):
                     _apply_cinder_options()
                 cls.set_persistence(persistence_config)
             except Exception:
@@ -329,9 +343,11 @@ def _apply_cinder_options() -> None:
     cinder_glue.set_default_options(
         {'state_path': options.state_path, 'host': options.host,
          **options.cinder_options})
-    cinder_glue.set_group_option(
-        'oslo_concurrency', 'lock_path',
-        options.file_locks_path or options.state_path)
+    lock_path = options.file_locks_path or options.state_path
+    cinder_glue.set_group_option('oslo_concurrency', 'lock_path', lock_path)
+    url = options.coordination_backend_url
+    distributed = cinder_glue.start_coordination(url or f'file://{lock_path}')
+    locks.configure(lock_path, distributed if url else None)
 
 
 def _suppress_ssl_warnings() -> None:

@@ -113,6 +113,28 @@ def set_group_option(group: str, name: str, value: Any) -> None:
     conf().set_override(name, value, group=group)
 
 
+def start_coordination(backend_url: str) -> Callable[[str], Any]:
+    """Run Cinder's coordinator (what drivers' ``coordination.synchronized``
+    locks use) on ``backend_url``, a tooz URL; restarted when the URL
+    changes.  Returns a maker of cinderlib's own locks on the same backend.
+    """
+    from cinder import coordination
+    coordinator = coordination.COORDINATOR
+    with _load_lock:
+        if coordinator.started and (
+                conf().coordination.backend_url != backend_url):
+            coordinator.stop()
+        if not coordinator.started:
+            set_group_option('coordination', 'backend_url', backend_url)
+            try:
+                coordinator.start()
+            except Exception as exc:
+                coordinator.coordinator = None
+                raise exception.CoordinationUnavailable(
+                    backend_url, exc) from exc
+    return lambda name: coordinator.get_lock(f'cinderlib-{name}')
+
+
 def get_option(name: str, group: Optional[str] = None) -> Any:
     cfg_conf = conf()
     return getattr(cfg_conf, name) if group is None else getattr(

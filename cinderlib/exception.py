@@ -67,6 +67,26 @@ class InvalidPersistence(CinderlibError, ValueError):
         super().__init__(f'Invalid persistence configuration: {reason}')
 
 
+class CoordinationUnavailable(CinderlibError):
+    """The coordination backend (``coordination_backend_url``) for locks
+    across hosts cannot be reached."""
+
+    def __init__(self, backend_url: str, error: BaseException) -> None:
+        self.backend_url = _without_password(backend_url)
+        super().__init__(f'Coordination backend {self.backend_url} is '
+                         f'unavailable: {type(error).__name__}: {error}')
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part masked."""
+    scheme, sep, rest = url.partition('://')
+    credentials, at, location = rest.rpartition('@')
+    if not sep or not at or ':' not in credentials:
+        return url
+    user = credentials.partition(':')[0]
+    return f'{scheme}://{user}:***@{location}'
+
+
 class PersistenceConflict(CinderlibError):
     """An object was written from an outdated copy: another writer changed
     it since it was read.  ``refresh()`` it and retry."""
