@@ -7,7 +7,7 @@ that happens when the first backend is built.
 from __future__ import annotations
 
 from importlib import metadata as _metadata
-from typing import Any
+from typing import Any, Callable, Optional
 
 from cinderlib import exception
 from cinderlib import serialization as _serialization
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-def json() -> list:
+def json() -> list[dict[str, Any]]:
     """Every loaded backend, serialized as dicts."""
     return [backend.json for backend in Backend.backends.values()]
 
@@ -45,7 +45,7 @@ def jsons() -> str:
     return json_module.dumps(json(), separators=(',', ':'))
 
 
-def dump() -> list:
+def dump() -> list[dict[str, Any]]:
     """Like ``json()``, after loading snapshots and connections."""
     return [backend.dump for backend in Backend.backends.values()]
 
@@ -57,8 +57,10 @@ def dumps() -> str:
 
 
 def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
-                             enforce_multipath: bool, host: Any = None,
-                             execute: Any = None) -> dict:
+                             enforce_multipath: bool,
+                             host: Optional[str] = None,
+                             execute: Optional[Callable[..., Any]] = None
+                             ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
     from cinderlib import connectors
     return connectors.get_connector_properties(

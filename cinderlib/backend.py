@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import threading
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -15,7 +15,7 @@ from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
 from cinderlib import validation
-from cinderlib.objects import Volume
+from cinderlib.objects import Connection, Snapshot, Volume
 
 SECRET_PLACEHOLDER = '***'
 
@@ -36,7 +36,7 @@ class GlobalOptions:
     state_path: str = dataclasses.field(default_factory=os.getcwd)
     file_locks_path: Optional[str] = None
     coordination_backend_url: Optional[str] = None
-    cinder_options: dict = dataclasses.field(default_factory=dict)
+    cinder_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Backend:
@@ -50,11 +50,15 @@ class Backend:
     """
 
     backends: ClassVar[dict[str, 'Backend']] = {}
-    persistence: ClassVar[Any] = None
+    # None until the first setup(), which runs before any backend or
+    # object exists.
+    persistence: ClassVar[persistence_loader.PersistenceDriverBase] = (
+        None)  # type: ignore[assignment]
     _options: ClassVar[Optional[GlobalOptions]] = None
     _class_lock: ClassVar[threading.RLock] = threading.RLock()
 
-    def __new__(cls, volume_backend_name: str, **driver_cfg: Any):
+    def __new__(cls, volume_backend_name: str,
+                **driver_cfg: Any) -> Backend:
         with cls._class_lock:
             existing = cls.backends.get(volume_backend_name)
             if existing is None:
@@ -72,7 +76,7 @@ class Backend:
                 return
             if Backend._options is None:
                 Backend.global_setup()
-            options = Backend._options
+            options = cast(GlobalOptions, Backend._options)
             _apply_cinder_options()
             self.id = cinder_glue.check_backend_name(volume_backend_name)
             self._driver_cfg = dict(driver_cfg)
@@ -114,7 +118,7 @@ class Backend:
                      output_all_backend_info: bool = False,
                      project_id: Optional[str] = None,
                      user_id: Optional[str] = None,
-                     persistence_config: Optional[dict] = None,
+                     persistence_config: Optional[dict[str, Any]] = None,
                      fail_on_missing_backend: bool = True,
                      host: Optional[str] = None,
                      serialize_secrets: bool = False,
@@ -173,10 +177,11 @@ class Backend:
     def global_options(cls) -> GlobalOptions:
         if cls._options is None:
             cls.global_setup()
-        return cls._options
+        return cast(GlobalOptions, cls._options)
 
     @classmethod
-    def set_persistence(cls, persistence_config: Optional[dict]) -> None:
+    def set_persistence(
+            cls, persistence_config: Optional[dict[str, Any]]) -> None:
         """Switch the persistence plugin (see ``setup``)."""
         plugin = persistence_loader.setup(persistence_config)
         with cls._class_lock:
@@ -186,7 +191,7 @@ class Backend:
 
     # -- configuration and stats ----------------------------------------------
     @property
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The backend as serialized: its name, or its whole configuration
         with ``output_all_backend_info`` (secrets masked unless
         ``serialize_secrets``)."""
@@ -200,7 +205,8 @@ class Backend:
         config['volume_backend_name'] = self.id
         return config
 
-    def _complete_stats(self, stats: Optional[dict]) -> dict:
+    def _complete_stats(
+            self, stats: Optional[dict[str, Any]]) -> dict[str, Any]:
         stats = dict(stats or {})
         if not stats.get('pools'):
             pool = {key: value for key, value in stats.items()
@@ -209,7 +215,7 @@ class Backend:
             stats['pools'] = [pool]
         return stats
 
-    def stats(self, refresh: bool = False) -> dict:
+    def stats(self, refresh: bool = False) -> dict[str, Any]:
         """The driver's stats; one pool named after the backend if it
         reports none."""
         if refresh:
@@ -218,12 +224,12 @@ class Backend:
         return self._stats
 
     @property
-    def pool_names(self) -> tuple:
+    def pool_names(self) -> tuple[str, ...]:
         return tuple(pool['pool_name'] for pool in self._stats['pools'])
 
     @property
     def availability_zone(self) -> str:
-        return cinder_glue.get_option('storage_availability_zone')
+        return cast(str, cinder_glue.get_option('storage_availability_zone'))
 
     def check_pool_name(self, pool_name: Optional[str]) -> str:
         """The pool to use: ``pool_name`` if it exists, else the first."""
@@ -238,12 +244,12 @@ class Backend:
 
     # -- volumes --------------------------------------------------------------
     @property
-    def volumes(self) -> list:
+    def volumes(self) -> list[Volume]:
         """This backend's volumes, from persistence."""
         return self.persistence.get_volumes(backend_name=self.id)
 
     def volumes_filtered(self, volume_id: Optional[str] = None,
-                         volume_name: Optional[str] = None) -> list:
+                         volume_name: Optional[str] = None) -> list[Volume]:
         return self.persistence.get_volumes(volume_id=volume_id,
                                             volume_name=volume_name,
                                             backend_name=self.id)
@@ -263,7 +269,7 @@ class Backend:
                         bootable=bootable, **kwargs)
         return volume.create()
 
-    def validate_connector(self, connector_dict: dict) -> None:
+    def validate_connector(self, connector_dict: dict[str, Any]) -> None:
         """Raise if the driver cannot use this connector."""
         self.driver.validate_connector(validation.connector(connector_dict))
 
@@ -275,24 +281,24 @@ class Backend:
                 self._config.clear()
 
     # -- serialization --------------------------------------------------------
-    def to_json(self, dump: bool = False) -> dict:
+    def to_json(self, dump: bool = False) -> dict[str, Any]:
         volumes = self.volumes
         if dump:
             self._load_children(volumes)
         return {'class': 'Backend', 'backend': self.config,
                 'volumes': [v.json for v in volumes]}
 
-    def _load_children(self, volumes: list) -> None:
+    def _load_children(self, volumes: list[Volume]) -> None:
         """Load the volumes' snapshots and connections in two queries
         instead of two per volume."""
         pending = [v for v in volumes
                    if v._snapshots is None or v._connections is None]
         if not pending:
             return
-        snapshots: dict = {}
+        snapshots: dict[str, list[Snapshot]] = {}
         for snapshot in self.persistence.get_snapshots():
             snapshots.setdefault(snapshot.volume_id, []).append(snapshot)
-        connections: dict = {}
+        connections: dict[str, list[Connection]] = {}
         for connection in self.persistence.get_connections():
             connections.setdefault(connection.volume_id, []).append(
                 connection)
@@ -301,7 +307,7 @@ class Backend:
                                  connections.get(volume.id, []))
 
     @property
-    def json(self) -> dict:
+    def json(self) -> dict[str, Any]:
         return self.to_json()
 
     def to_jsons(self, dump: bool = False) -> str:
@@ -317,7 +323,7 @@ class Backend:
         return self.to_jsons()
 
     @property
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return self.to_json(dump=True)
 
     @property
@@ -330,14 +336,15 @@ class Backend:
         return serialization.load(json_src, save)
 
     @classmethod
-    def list_supported_drivers(cls, output_version: int = 1) -> dict:
+    def list_supported_drivers(
+            cls, output_version: int = 1) -> dict[str, dict[str, Any]]:
         from cinderlib import drivers_listing
         return drivers_listing.list_supported_drivers(output_version)
 
 
 def _apply_cinder_options() -> None:
     """Push ``setup()``'s Cinder settings into oslo.config (loads Cinder)."""
-    options = Backend._options
+    options = cast(GlobalOptions, Backend._options)
     cinder_glue.load()
     cinder_glue.install_db_api(lambda: Backend.persistence.db)
     cinder_glue.set_default_options(

@@ -89,7 +89,7 @@ def _parse_config() -> None:
                  default_config_dirs=[])
 
 
-def conf():
+def conf() -> Any:
     """Cinder's global oslo.config object."""
     from oslo_config import cfg
     return cfg.CONF
@@ -313,7 +313,7 @@ def use_local_privsep() -> None:
 # Versioned objects
 # ---------------------------------------------------------------------------
 
-def objects_module():
+def objects_module() -> Any:
     load()
     from cinder import objects
     return objects

@@ -17,7 +17,10 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+if TYPE_CHECKING:
+    from cinderlib import Backend, Snapshot, Volume
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
 DEFAULT_STATE = os.path.join(
@@ -44,7 +47,7 @@ def _emit(args: argparse.Namespace, value: Any) -> None:
         print()
 
 
-def _print_table(rows: list) -> None:
+def _print_table(rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     cells = [[str(row.get(column, '')) for column in columns]
              for row in rows]
@@ -55,13 +58,13 @@ def _print_table(rows: list) -> None:
         print('  '.join(cell.ljust(w) for cell, w in zip(row, widths)))
 
 
-def _volume_summary(volume: Any) -> dict:
+def _volume_summary(volume: Volume) -> dict[str, Any]:
     return {'id': volume.id, 'name': volume.name, 'size': volume.size,
             'status': volume.status, 'pool': volume.pool_name,
             'created_at': str(volume.created_at)}
 
 
-def _snapshot_summary(snapshot: Any) -> dict:
+def _snapshot_summary(snapshot: Snapshot) -> dict[str, Any]:
     return {'id': snapshot.id, 'name': snapshot.name,
             'volume_id': snapshot.volume_id, 'size': snapshot.volume_size,
             'status': snapshot.status}
@@ -70,7 +73,7 @@ def _snapshot_summary(snapshot: Any) -> dict:
 # -- configuration -----------------------------------------------------------
 
 
-def _load_file(path: str) -> dict:
+def _load_file(path: str) -> dict[str, Any]:
     try:
         with open(path) as config_file:
             text = config_file.read()
@@ -89,7 +92,9 @@ def _load_file(path: str) -> dict:
     return data
 
 
-def _backend_options(args: argparse.Namespace) -> tuple[dict, dict, dict]:
+def _backend_options(
+        args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(backend options, setup arguments, persistence config)."""
     config = _load_file(args.config) if args.config else {}
     backend = dict(config.get('backend') or _pick(
@@ -112,7 +117,8 @@ def _backend_options(args: argparse.Namespace) -> tuple[dict, dict, dict]:
     return backend, dict(config.get('setup') or {}), persistence
 
 
-def _pick(backends: list, name: Optional[str]) -> dict:
+def _pick(backends: list[dict[str, Any]],
+          name: Optional[str]) -> dict[str, Any]:
     """One backend of a ``backends:`` list: the one named, or the only one."""
     if name:
         for backend in backends:
@@ -125,7 +131,7 @@ def _pick(backends: list, name: Optional[str]) -> dict:
     return backends[0] if backends else {}
 
 
-def _backend(args: argparse.Namespace) -> Any:
+def _backend(args: argparse.Namespace) -> Backend:
     import cinderlib
     options, setup, persistence = _backend_options(args)
     if persistence.get('connection', '').startswith('sqlite:///'):
@@ -137,7 +143,7 @@ def _backend(args: argparse.Namespace) -> Any:
     return cinderlib.Backend(name, **options)
 
 
-def _volume(backend: Any, volume_id: str) -> Any:
+def _volume(backend: Backend, volume_id: str) -> Volume:
     import cinderlib
     volume = cinderlib.Volume.get_by_id(volume_id)
     if volume.backend_name != backend.id:
@@ -201,7 +207,7 @@ def _stats(args: argparse.Namespace) -> Any:
 
 def _volume_create(args: argparse.Namespace) -> Any:
     backend = _backend(args)
-    kwargs: dict = {'name': args.name or '', 'pool_name': args.pool}
+    kwargs: dict[str, Any] = {'name': args.name or '', 'pool_name': args.pool}
     if args.extra_spec:
         kwargs['extra_specs'] = dict(s.split('=', 1) for s in
                                      args.extra_spec)
@@ -318,8 +324,9 @@ def _backend_arguments(parser: argparse.ArgumentParser) -> None:
                             '%(default)s)')
 
 
-def _command(commands: Any, name: str, function: Callable, help_text: str,
-             backend: bool = True) -> argparse.ArgumentParser:
+def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+             name: str, function: Callable[[argparse.Namespace], Any],
+             help_text: str, backend: bool = True) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help_text,
                                  description=help_text)
     parser.set_defaults(func=function)

@@ -22,13 +22,16 @@ class ConversionError(ValueError):
 
 
 def read_cinder_conf(path: str,
-                     sections: Optional[Sequence[str]] = None) -> list:
+                     sections: Optional[Sequence[str]] = None
+                     ) -> list[dict[str, str]]:
     """``[{'volume_backend_name': ..., option: value...}]`` per section."""
     # [DEFAULT] read as a plain section: its options must not leak into
     # the backend sections as configparser's defaults would.
     parser = configparser.ConfigParser(strict=False, interpolation=None,
                                        default_section='\0none')
-    parser.optionxform = str  # option names are case-sensitive
+    # Option names are case-sensitive.  Replacing optionxform is the way
+    # configparser documents; typeshed declares it a method.
+    parser.optionxform = str  # type: ignore[method-assign,assignment]
     try:
         with open(path) as conf_file:
             parser.read_file(conf_file)
@@ -52,7 +55,7 @@ def read_cinder_conf(path: str,
     return backends
 
 
-def render(backends: list, to: str) -> str:
+def render(backends: list[dict[str, str]], to: str) -> str:
     """The backends as ``python`` code, ``yaml`` or ``json`` config."""
     if to == 'json':
         return json.dumps({'backends': backends}, indent=2) + '\n'
@@ -62,7 +65,7 @@ def render(backends: list, to: str) -> str:
     return _python(backends)
 
 
-def _python(backends: list) -> str:
+def _python(backends: list[dict[str, str]]) -> str:
     lines = ['import cinderlib', '']
     for backend in backends:
         options = dict(backend)

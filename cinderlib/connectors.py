@@ -14,7 +14,10 @@ import platform
 import socket
 import sys
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+
+if TYPE_CHECKING:
+    from cinderlib.backend import GlobalOptions
 
 LOG = logging.getLogger(__name__)
 
@@ -49,19 +52,20 @@ def prepare_privsep(root_helper: str) -> None:
 def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              enforce_multipath: bool,
                              host: Optional[str] = None,
-                             execute: Optional[Callable] = None) -> dict:
+                             execute: Optional[Callable[..., Any]] = None
+                             ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
     prepare_privsep(root_helper)
     from os_brick.initiator import connector
-    return connector.get_connector_properties(
+    return cast('dict[str, Any]', connector.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host=host,
-        execute=execute)
+        execute=execute))
 
 
-_local_properties: dict = {}
+_local_properties: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def local_connector_properties(options: Any) -> dict:
+def local_connector_properties(options: GlobalOptions) -> dict[str, Any]:
     """This host's connector dict, computed once per set of options.
 
     Without root, os-brick needs ``root_helper`` to read some properties
@@ -86,7 +90,7 @@ def local_connector_properties(options: Any) -> dict:
     return dict(_local_properties[key])
 
 
-def _basic_properties(host: Optional[str]) -> dict:
+def _basic_properties(host: Optional[str]) -> dict[str, Any]:
     return {'platform': platform.machine(), 'os_type': sys.platform,
             'ip': _my_ip(), 'host': host or socket.gethostname(),
             'multipath': False, 'enforce_multipath': False}
@@ -98,9 +102,9 @@ def _my_ip() -> str:
         socket.gethostname())
 
 
-def brick_connector(protocol: Optional[str], connector_info: dict,
+def brick_connector(protocol: Optional[str], connector_info: dict[str, Any],
                     use_multipath: Optional[bool], device_scan_attempts: int,
-                    options: Any) -> Any:
+                    options: GlobalOptions) -> Any:
     """The os-brick connector object for a connection's protocol."""
     prepare_privsep(options.root_helper)
     from os_brick.initiator import connector
@@ -112,7 +116,8 @@ def brick_connector(protocol: Optional[str], connector_info: dict,
         conn=connector_info)
 
 
-def device_usable(brick_connector_obj: Any, device: Optional[dict]) -> bool:
+def device_usable(brick_connector_obj: Any,
+                  device: Optional[dict[str, Any]]) -> bool:
     """Whether an attached device can be used for I/O."""
     if not device:
         return False
@@ -120,21 +125,24 @@ def device_usable(brick_connector_obj: Any, device: Optional[dict]) -> bool:
     if isinstance(path, str):
         if os.path.isfile(path):
             return os.access(path, os.R_OK)
-        return brick_connector_obj.check_valid_device(path)
+        return cast(bool, brick_connector_obj.check_valid_device(path))
     # os-brick returns a file-like object for some protocols (e.g. librbd).
     return path is not None
 
 
-def extend_device(brick_connector_obj: Any, conn_info: dict,
-                  device: Optional[dict]) -> int:
-    """Make this host see a grown volume; returns its size in bytes."""
+def extend_device(brick_connector_obj: Any, conn_info: dict[str, Any],
+                  device: Optional[dict[str, Any]]) -> Optional[int]:
+    """Make this host see a grown volume; returns its size in bytes (None
+    if os-brick cannot tell)."""
     path = device.get('path') if device else None
     if isinstance(path, str) and os.path.isfile(path):
         return os.path.getsize(path)
-    return brick_connector_obj.extend_volume(conn_info['data'])
+    return cast(Optional[int],
+                brick_connector_obj.extend_volume(conn_info['data']))
 
 
-def storable_device(device: Optional[dict]) -> Optional[dict]:
+def storable_device(
+        device: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     """What of os-brick's device info can be stored as JSON.
 
     Some protocols give a live object instead of a path (RBD through

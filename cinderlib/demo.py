@@ -59,7 +59,8 @@ class Demo:
         self.out.write(f'{self.steps:>2}. {title:<58}{elapsed:>9.1f} ms\n')
         self.out.flush()
 
-    def verify(self, volume: cinderlib.Volume, checks: dict) -> None:
+    def verify(self, volume: cinderlib.Volume,
+               checks: dict[int, bytes]) -> None:
         connection = volume.attach()
         try:
             for offset, expected in checks.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any, cast
 
 from cinderlib import exception
 
@@ -22,7 +23,8 @@ _CHILD_CODE = (
 )
 
 
-def list_supported_drivers(output_version: int = 1) -> dict:
+def list_supported_drivers(
+        output_version: int = 1) -> dict[str, dict[str, Any]]:
     """``{class_name: {version, class_name, supported, ci_wiki_name,
     driver_options, class_fqn, desc}}`` for every installed driver.
 
@@ -40,4 +42,4 @@ def list_supported_drivers(output_version: int = 1) -> dict:
     if child.returncode != 0:
         raise exception.CinderlibError(
             f'listing drivers failed: {child.stderr.strip()[-2000:]}')
-    return json.loads(child.stdout)
+    return cast('dict[str, dict[str, Any]]', json.loads(child.stdout))

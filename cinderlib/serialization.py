@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from cinderlib import cinder_glue
 from cinderlib import exception
+
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend
+    from cinderlib.objects import Connection, Snapshot, Volume
+
+# A snapshot or connection class: what ``_load_child`` loads.
+_Child = TypeVar('_Child', 'Snapshot', 'Connection')
 
 
 class UnloadedBackend:
     """Stands for a backend that is not loaded (``fail_on_missing_backend``
     is False): it knows its name and configuration, and nothing else."""
 
-    def __init__(self, config: dict) -> None:
-        self.id = config['volume_backend_name']
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.id: str = config['volume_backend_name']
         self.config = config
 
     def __getattr__(self, name: str) -> Any:
@@ -50,7 +57,7 @@ def load(json_src: Any, save: bool = False) -> Any:
     return loader(json_src, save)
 
 
-def backend_for(config: Any) -> Any:
+def backend_for(config: Any) -> Backend | UnloadedBackend:
     """The live backend a serialized ``backend`` entry names."""
     from cinderlib.backend import Backend
     if not isinstance(config, dict) or not isinstance(
@@ -66,7 +73,7 @@ def backend_for(config: Any) -> Any:
     return UnloadedBackend(config)
 
 
-def backend_or_placeholder(name: str) -> Any:
+def backend_or_placeholder(name: str) -> Backend | UnloadedBackend:
     """The live backend called ``name``, or an ``UnloadedBackend`` (for
     persistence plugins rebuilding stored objects: never raises)."""
     from cinderlib.backend import Backend
@@ -81,7 +88,7 @@ def _context() -> Any:
     return cinder_glue.make_context(options.user_id, options.project_id)
 
 
-def _ovo(data: dict, expected: str) -> Any:
+def _ovo(data: dict[str, Any], expected: str) -> Any:
     ovo = cinder_glue.from_primitive(data['ovo'], _context())
     if ovo.obj_name() != expected:
         raise exception.InvalidSerializedData(
@@ -89,7 +96,7 @@ def _ovo(data: dict, expected: str) -> Any:
     return ovo
 
 
-def load_volume(data: dict, save: bool = False) -> Any:
+def load_volume(data: dict[str, Any], save: bool = False) -> Volume:
     from cinderlib.objects import Connection, Snapshot, Volume
     Volume._check_class(data)
     ovo = _ovo(data, 'Volume')
@@ -117,7 +124,7 @@ def load_volume(data: dict, save: bool = False) -> Any:
     return volume
 
 
-def _take_list(ovo: Any, name: str) -> Any:
+def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
     """The objects of a serialized list field (None if it was left out),
     leaving the field unset."""
     if not ovo.obj_attr_is_set(name):
@@ -127,8 +134,9 @@ def _take_list(ovo: Any, name: str) -> Any:
     return items
 
 
-def _load_child(cls: type, ovo_name: str) -> Any:
-    def loader(data: dict, save: bool = False) -> Any:
+def _load_child(cls: type[_Child], ovo_name: str
+                ) -> Callable[[dict[str, Any], bool], _Child]:
+    def loader(data: dict[str, Any], save: bool = False) -> _Child:
         cls._check_class(data)
         ovo = _ovo(data, ovo_name)
         backend = backend_for(data['backend'])
@@ -146,7 +154,8 @@ def _load_child(cls: type, ovo_name: str) -> Any:
     return loader
 
 
-def load_backend(data: dict, save: bool = False) -> Any:
+def load_backend(data: dict[str, Any],
+                 save: bool = False) -> Backend | UnloadedBackend:
     volumes = data.get('volumes')
     if not isinstance(volumes, list):
         raise exception.InvalidSerializedData(
@@ -157,15 +166,18 @@ def load_backend(data: dict, save: bool = False) -> Any:
     return backend
 
 
-def _snapshot_loader(data: dict, save: bool = False) -> Any:
+def _snapshot_loader(data: dict[str, Any], save: bool = False) -> Snapshot:
     from cinderlib.objects import Snapshot
     return _load_child(Snapshot, 'Snapshot')(data, save)
 
 
-def _connection_loader(data: dict, save: bool = False) -> Any:
+def _connection_loader(data: dict[str, Any],
+                       save: bool = False) -> Connection:
     from cinderlib.objects import Connection
     return _load_child(Connection, 'VolumeAttachment')(data, save)
 
 
-_LOADERS = {'Volume': load_volume, 'Snapshot': _snapshot_loader,
-            'Connection': _connection_loader, 'Backend': load_backend}
+# Looked up with whatever "class" the data holds.
+_LOADERS: dict[Any, Callable[[dict[str, Any], bool], Any]] = {
+    'Volume': load_volume, 'Snapshot': _snapshot_loader,
+    'Connection': _connection_loader, 'Backend': load_backend}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
 # a virtualenv in .venv with the project and its test tools, the flake8
-# style check, the Sphinx docs (warnings are errors), pytest (unit,
+# style check, mypy, the Sphinx docs (warnings are errors), pytest (unit,
 # persistence on real databases, functional on the file backend and a real
 # Ceph cluster) and a check of the built packages.  Extra arguments go to
 # pytest.
@@ -33,6 +33,9 @@ fi
 
 echo '== flake8'
 .venv/bin/python -m flake8 cinderlib tests bench tools examples
+
+echo '== mypy'
+.venv/bin/python -m mypy
 
 echo '== docs'
 .venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html

@@ -9,20 +9,26 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import validation
 
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend, GlobalOptions
+    from cinderlib.objects.volume import Volume
+    from cinderlib.persistence.base import PersistenceDriverBase
+    from cinderlib.serialization import UnloadedBackend
 
-def persistence() -> Any:
+
+def persistence() -> PersistenceDriverBase:
     """The active persistence plugin (``Backend.persistence``)."""
     from cinderlib.backend import Backend
     return Backend.persistence
 
 
-def global_options() -> Any:
+def global_options() -> GlobalOptions:
     from cinderlib.backend import Backend
     return Backend.global_options()
 
@@ -35,14 +41,14 @@ class StoredState:
     __slots__ = ('id', 'text', '_primitive', '_build')
 
     def __init__(self, object_id: str, text: str,
-                 build: Callable[[dict], Any]) -> None:
+                 build: Callable[[dict[str, Any]], Any]) -> None:
         self.id = object_id
         self.text = text
-        self._primitive: Optional[dict] = None
+        self._primitive: Optional[dict[str, Any]] = None
         self._build = build
 
     @property
-    def primitive(self) -> dict:
+    def primitive(self) -> dict[str, Any]:
         if self._primitive is None:
             self._primitive = json.loads(self.text)
         return self._primitive
@@ -61,8 +67,10 @@ class Resource:
 
     # Fields left out of the primitive: back-references or lazy lists.
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
+    _backend: Backend | UnloadedBackend
 
-    def __init__(self, backend: Any, ovo: Any) -> None:
+    def __init__(self, backend: Backend | UnloadedBackend,
+                 ovo: Any) -> None:
         self.backend = backend
         if isinstance(ovo, StoredState):
             self._stored = ovo
@@ -116,7 +124,7 @@ class Resource:
         return hash((type(self).__name__, self.id))
 
     @property
-    def backend(self) -> Any:
+    def backend(self) -> Backend | UnloadedBackend:
         """The backend; after ``unload()`` and loading a backend of the
         same name again, the new one."""
         from cinderlib.backend import Backend
@@ -127,12 +135,12 @@ class Resource:
         return backend
 
     @backend.setter
-    def backend(self, backend: Any) -> None:
+    def backend(self, backend: Backend | UnloadedBackend) -> None:
         self._backend = backend
 
     @property
     def id(self) -> str:
-        stored = self.__dict__.get('_stored')
+        stored: Optional[StoredState] = self.__dict__.get('_stored')
         return stored.id if stored is not None else self._ovo.id
 
     @property
@@ -168,7 +176,7 @@ class Resource:
         raise NotImplementedError
 
     # -- serialization --------------------------------------------------------
-    def _to_primitive(self, simplified: bool) -> dict:
+    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         skip = self._SKIP_IN_JSON if simplified else ()
         stored = self.__dict__.get('_stored')
         if stored is None:
@@ -178,7 +186,7 @@ class Resource:
                 if name not in skip}
         return dict(stored.primitive, **{'versioned_object.data': data})
 
-    def to_json(self, simplified: bool = False) -> dict:
+    def to_json(self, simplified: bool = False) -> dict[str, Any]:
         """This object as a JSON-able dict (``cinderlib.load`` reads it)."""
         return {'class': type(self).__name__,
                 'backend': self.backend.config,
@@ -201,7 +209,7 @@ class Resource:
         return stored.text if stored is not None and simplified else None
 
     @property
-    def json(self) -> dict:
+    def json(self) -> dict[str, Any]:
         return self.to_json()
 
     @property
@@ -209,7 +217,7 @@ class Resource:
         return self.to_jsons()
 
     @property
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         self._load_lazy()
         return self.to_json()
 
@@ -222,7 +230,7 @@ class Resource:
         """Load lazy attributes so that ``dump`` includes them."""
 
     @classmethod
-    def _check_class(cls, data: Any) -> dict:
+    def _check_class(cls, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or data.get('class') != cls.__name__:
             raise exception.InvalidSerializedData(
                 f'expected a serialized {cls.__name__}, got {data!r:.200}')
@@ -236,22 +244,23 @@ class Resource:
 class VolumeChild(Resource):
     """A snapshot or connection: it belongs to one volume."""
 
-    _volume: Optional[Any] = None
+    _volume: Optional[Volume] = None
 
-    def _bind_volume(self, volume: Any) -> None:
+    def _bind_volume(self, volume: Volume) -> None:
         self._volume = volume
 
     @property
     def volume_id(self) -> str:
         stored = self.__dict__.get('_stored')
         if stored is not None:  # no need to rebuild the Cinder object
-            return stored.primitive['versioned_object.data']['volume_id']
-        return self._ovo.volume_id
+            return cast(str,
+                        stored.primitive['versioned_object.data']['volume_id'])
+        return cast(str, self._ovo.volume_id)
 
     @property
-    def volume(self) -> Any:
+    def volume(self) -> Volume:
         """The volume (loaded from persistence on first use)."""
         if self._volume is None:
             from cinderlib.objects.volume import Volume
             self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
-        return self._volume
+        return cast('Volume', self._volume)  # bound above if it was not

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import connectors
@@ -11,6 +11,11 @@ from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib.objects import base
+
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend
+    from cinderlib.objects.volume import Volume
+    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -25,24 +30,24 @@ class Connection(base.VolumeChild):
 
     _SKIP_IN_JSON = ('volume',)
 
-    def __init__(self, backend: Any, ovo: Any,
-                 volume: Optional[Any] = None,
+    def __init__(self, backend: Backend | UnloadedBackend, ovo: Any,
+                 volume: Optional[Volume] = None,
                  use_multipath: Optional[bool] = None,
                  device_scan_attempts: int = 3) -> None:
         super().__init__(backend, ovo)
-        self._volume: Optional[Any] = None
+        self._volume: Optional[Volume] = None
         self._connector: Optional[Any] = None
         # os-brick's device info while attached by this process: it may
         # hold a live object (e.g. a librbd file-like), unlike the stored
         # copy in connection_info.
-        self._live_device: Optional[dict] = None
+        self._live_device: Optional[dict[str, Any]] = None
         self.use_multipath = use_multipath
         self.device_scan_attempts = device_scan_attempts
         if volume is not None:
             self._bind_volume(volume)
 
     @classmethod
-    def connect(cls, volume: Any, connector: dict,
+    def connect(cls, volume: Volume, connector: dict[str, Any],
                 **kwargs: Any) -> 'Connection':
         """Export ``volume`` to the host ``connector`` describes."""
         connector = validation.connector(connector)
@@ -82,22 +87,22 @@ class Connection(base.VolumeChild):
         return connection
 
     @classmethod
-    def _from_ovo(cls, backend: Any, ovo: Any,
-                  volume: Optional[Any] = None) -> 'Connection':
+    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+                  volume: Optional[Volume] = None) -> 'Connection':
         return cls(backend, ovo, volume)
 
     # -- attributes -----------------------------------------------------------
     @property
-    def connection_info(self) -> dict:
-        return self._ovo.connection_info
+    def connection_info(self) -> dict[str, Any]:
+        return cast('dict[str, Any]', self._ovo.connection_info)
 
     @property
-    def conn_info(self) -> dict:
+    def conn_info(self) -> dict[str, Any]:
         """The driver's ``initialize_connection`` result."""
         return self.connection_info.get('conn') or {}
 
     @property
-    def connector_info(self) -> dict:
+    def connector_info(self) -> dict[str, Any]:
         return self.connection_info.get('connector') or {}
 
     @property
@@ -105,7 +110,7 @@ class Connection(base.VolumeChild):
         return self.conn_info.get('driver_volume_type')
 
     @property
-    def device(self) -> Optional[dict]:
+    def device(self) -> Optional[dict[str, Any]]:
         """os-brick's connect_volume result while attached."""
         return self._live_device or self.connection_info.get('device')
 
@@ -191,12 +196,12 @@ class Connection(base.VolumeChild):
                 volume._ovo.attach_status = 'detached'
             volume.save()
 
-    def extend(self) -> int:
+    def extend(self) -> Optional[int]:
         """Grow the local device after the volume grew; returns bytes."""
         return connectors.extend_device(self.connector, self.conn_info,
                                         self.device)
 
-    def device_attached(self, device: dict) -> bool:
+    def device_attached(self, device: dict[str, Any]) -> bool:
         """Whether os-brick sees ``device`` as a usable device."""
         return connectors.device_usable(self.connector, device)
 
@@ -214,7 +219,7 @@ class Connection(base.VolumeChild):
     def _load_lazy(self) -> None:
         self.volume
 
-    def _to_primitive(self, simplified: bool) -> dict:
+    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         primitive = super()._to_primitive(simplified)
         if not simplified:
             primitive['versioned_object.data']['volume'] = (

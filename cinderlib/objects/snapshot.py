@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -10,13 +10,18 @@ from cinderlib import locks
 from cinderlib import validation
 from cinderlib.objects import base
 
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend
+    from cinderlib.objects.volume import Volume
+    from cinderlib.serialization import UnloadedBackend
+
 
 class Snapshot(base.VolumeChild):
     """A snapshot of a volume, wrapping Cinder's ``objects.Snapshot``."""
 
     _SKIP_IN_JSON = ('volume',)
 
-    def __init__(self, volume: Any, **kwargs: Any) -> None:
+    def __init__(self, volume: Volume, **kwargs: Any) -> None:
         """A snapshot of ``volume`` not yet created: call ``create()``."""
         name = validation.text(kwargs.pop('name', ''), 'name')
         description = validation.text(kwargs.pop('description', ''),
@@ -39,11 +44,11 @@ class Snapshot(base.VolumeChild):
             user_id=context.user_id, project_id=context.project_id,
             created_at=cinder_glue.utcnow(), deleted=False, **kwargs)
         super().__init__(volume.backend, ovo)
-        self._volume: Optional[Any] = volume
+        self._volume: Optional[Volume] = volume
 
     @classmethod
-    def _from_ovo(cls, backend: Any, ovo: Any,
-                  volume: Optional[Any] = None) -> 'Snapshot':
+    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+                  volume: Optional[Volume] = None) -> 'Snapshot':
         snapshot = cls.__new__(cls)
         base.Resource.__init__(snapshot, backend, ovo)
         snapshot._volume = None
@@ -51,7 +56,7 @@ class Snapshot(base.VolumeChild):
             snapshot._bind_volume(volume)
         return snapshot
 
-    def _bind_volume(self, volume: Any) -> None:
+    def _bind_volume(self, volume: Volume) -> None:
         """Drivers read ``snapshot.volume``: the Cinder object holds it."""
         self._volume = volume
         if '_ovo' in self.__dict__:
@@ -63,11 +68,11 @@ class Snapshot(base.VolumeChild):
 
     @property
     def name(self) -> str:
-        return self._ovo.display_name
+        return cast(str, self._ovo.display_name)
 
     @property
     def description(self) -> str:
-        return self._ovo.display_description
+        return cast(str, self._ovo.display_description)
 
     def create(self) -> 'Snapshot':
         """Create the snapshot; a failure never changes the volume."""
@@ -108,7 +113,7 @@ class Snapshot(base.VolumeChild):
             self.persistence.delete_snapshot(self)
             volume._remove_snapshot(self)
 
-    def create_volume(self, **new_vol_params: Any) -> Any:
+    def create_volume(self, **new_vol_params: Any) -> Volume:
         """A new volume with this snapshot's data.
 
         ``size`` defaults to the snapshot's volume size and may be larger;
@@ -153,5 +158,5 @@ class Snapshot(base.VolumeChild):
         return found[0]
 
     @classmethod
-    def get_by_name(cls, snapshot_name: str) -> list:
+    def get_by_name(cls, snapshot_name: str) -> list[Snapshot]:
         return base.persistence().get_snapshots(snapshot_name=snapshot_name)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib.objects import base
+
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend
+    from cinderlib.objects.connection import Connection
+    from cinderlib.objects.snapshot import Snapshot
+    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
@@ -30,8 +36,8 @@ class Volume(base.Resource):
 
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
-    def __init__(self, backend_or_vol: Any, pool_name: Optional[str] = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, backend_or_vol: Backend | Volume,
+                 pool_name: Optional[str] = None, **kwargs: Any) -> None:
         """A volume not yet created: call ``create()``.
 
         ``backend_or_vol`` is a ``Backend``, or a ``Volume`` whose backend,
@@ -47,13 +53,13 @@ class Volume(base.Resource):
         else:
             backend = backend_or_vol
         super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
-        self._snapshots: Optional[list] = []
-        self._connections: Optional[list] = []
-        self.local_attach: Optional[Any] = None
+        self._snapshots: Optional[list[Snapshot]] = []
+        self._connections: Optional[list[Connection]] = []
+        self.local_attach: Optional[Connection] = None
 
     @classmethod
-    def _new_ovo(cls, backend: Any, pool_name: Optional[str],
-                 kwargs: dict) -> Any:
+    def _new_ovo(cls, backend: Backend | UnloadedBackend,
+                 pool_name: Optional[str], kwargs: dict[str, Any]) -> Any:
         unknown = set(kwargs) - _CREATE_ARGUMENTS - (
             set(cinder_glue.objects_module().Volume.fields) - _MANAGED_FIELDS)
         if unknown:
@@ -90,7 +96,8 @@ class Volume(base.Resource):
             **kwargs)
 
     @classmethod
-    def _from_ovo(cls, backend: Any, ovo: Any) -> 'Volume':
+    def _from_ovo(cls, backend: Backend | UnloadedBackend,
+                  ovo: Any) -> 'Volume':
         """Wrap an existing Cinder object (loading, persistence)."""
         volume = cls.__new__(cls)
         base.Resource.__init__(volume, backend, ovo)
@@ -102,7 +109,7 @@ class Volume(base.Resource):
     # -- attributes -----------------------------------------------------------
     @property
     def name(self) -> str:
-        return self._ovo.display_name
+        return cast(str, self._ovo.display_name)
 
     @name.setter
     def name(self, value: str) -> None:
@@ -110,7 +117,7 @@ class Volume(base.Resource):
 
     @property
     def description(self) -> str:
-        return self._ovo.display_description
+        return cast(str, self._ovo.display_description)
 
     @description.setter
     def description(self, value: str) -> None:
@@ -120,39 +127,40 @@ class Volume(base.Resource):
     @property
     def name_in_storage(self) -> str:
         """The volume's name on the storage (Cinder's ``volume-<id>``)."""
-        return self._ovo.name
+        return cast(str, self._ovo.name)
 
     @property
     def pool_name(self) -> str:
-        return self._ovo.host.partition('#')[2]
+        return cast(str, self._ovo.host.partition('#')[2])
 
-    def _extra_specs(self) -> dict:
+    def _extra_specs(self) -> dict[str, str]:
         volume_type = self._ovo.volume_type
         return dict(volume_type.extra_specs or {}) if volume_type else {}
 
-    def _qos_specs(self) -> Optional[dict]:
+    def _qos_specs(self) -> Optional[dict[str, str]]:
         volume_type = self._ovo.volume_type
         if volume_type is None or volume_type.qos_specs is None:
             return None
         return dict(volume_type.qos_specs.specs or {})
 
     @property
-    def snapshots(self) -> list:
+    def snapshots(self) -> list[Snapshot]:
         """This volume's snapshots (loaded from persistence on first use)."""
         if self._snapshots is None:
             self._set_children(
                 self.persistence.get_snapshots(volume_id=self.id), None)
-        return self._snapshots
+        return cast('list[Snapshot]', self._snapshots)  # loaded above
 
     @property
-    def connections(self) -> list:
+    def connections(self) -> list[Connection]:
         """This volume's connections (loaded from persistence on first use)."""
         if self._connections is None:
             self._set_children(
                 None, self.persistence.get_connections(volume_id=self.id))
-        return self._connections
+        return cast('list[Connection]', self._connections)  # loaded above
 
-    def _set_children(self, snapshots: Any, connections: Any) -> None:
+    def _set_children(self, snapshots: Optional[list[Snapshot]],
+                      connections: Optional[list[Connection]]) -> None:
         """Adopt snapshots and connections loaded from persistence."""
         if self._snapshots is None and snapshots is not None:
             self._snapshots = snapshots
@@ -168,7 +176,8 @@ class Volume(base.Resource):
         """Create the volume on the backend."""
         return self._create(lambda driver: driver.create_volume(self._ovo))
 
-    def _create(self, driver_call: Any, *lock_ids: str) -> 'Volume':
+    def _create(self, driver_call: Callable[[Any], Any],
+                *lock_ids: str) -> 'Volume':
         with locks.locked(self.id, *lock_ids):
             self._ovo.status = 'creating'
             self.save()
@@ -181,7 +190,7 @@ class Volume(base.Resource):
             self.save()
         return self
 
-    def _apply_update(self, model_update: Optional[dict]) -> None:
+    def _apply_update(self, model_update: Optional[dict[str, Any]]) -> None:
         for field, value in (model_update or {}).items():
             if field in self._ovo.fields:
                 setattr(self._ovo, field, value)
@@ -214,7 +223,7 @@ class Volume(base.Resource):
                 raise
             self.persistence.delete_volume(self)
 
-    def extend(self, size: int) -> int:
+    def extend(self, size: int) -> Optional[int]:
         """Grow the volume to ``size`` GiB; returns the new size in bytes.
 
         A locally attached volume's device is grown too, and its size as
@@ -255,7 +264,7 @@ class Volume(base.Resource):
             self.id)
 
     def create_snapshot(self, name: str = '', description: str = '',
-                        **kwargs: Any) -> Any:
+                        **kwargs: Any) -> Snapshot:
         """Create a snapshot of this volume."""
         from cinderlib.objects.snapshot import Snapshot
         snapshot = Snapshot(self, name=name, description=description,
@@ -263,15 +272,17 @@ class Volume(base.Resource):
         snapshot.create()
         return snapshot
 
-    def connect(self, connector_dict: dict, **ovo_fields: Any) -> Any:
+    def connect(self, connector_dict: dict[str, Any],
+                **ovo_fields: Any) -> Connection:
         """Export the volume to the host ``connector_dict`` describes."""
         from cinderlib.objects.connection import Connection
         return Connection.connect(self, connector_dict, **ovo_fields)
 
-    def disconnect(self, connection: Any, force: bool = False) -> None:
+    def disconnect(self, connection: Connection,
+                   force: bool = False) -> None:
         connection.disconnect(force)
 
-    def attach(self) -> Any:
+    def attach(self) -> Connection:
         """Connect the volume to this host and attach it through os-brick."""
         from cinderlib import connectors
         if self.local_attach is not None:
@@ -319,7 +330,7 @@ class Volume(base.Resource):
         self.persistence.set_volume(self)
 
     # -- exports, used by Connection ------------------------------------------
-    def _export(self, connector: dict) -> dict:
+    def _export(self, connector: dict[str, Any]) -> dict[str, Any]:
         """create_export + initialize_connection, as Cinder's manager does."""
         driver = self.backend.driver
         context = self.backend.context
@@ -329,7 +340,8 @@ class Volume(base.Resource):
             self._apply_update(driver.create_export(context, self._ovo,
                                                     connector))
             try:
-                return driver.initialize_connection(self._ovo, connector)
+                return cast('dict[str, Any]', driver.initialize_connection(
+                    self._ovo, connector))
             except Exception:
                 if first:
                     self._remove_export_quietly()
@@ -346,7 +358,7 @@ class Volume(base.Resource):
             LOG.warning('Could not remove the export of volume %s', self.id,
                         exc_info=True)
 
-    def _unexport(self, connection: Any, force: bool) -> None:
+    def _unexport(self, connection: Connection, force: bool) -> None:
         """terminate_connection; remove_export only for the last one."""
         driver = self.backend.driver
         driver.terminate_connection(self._ovo, connection.connector_info,
@@ -355,22 +367,22 @@ class Volume(base.Resource):
             driver.remove_export(self.backend.context, self._ovo)
 
     # -- bookkeeping used by Snapshot and Connection --------------------------
-    def _add_snapshot(self, snapshot: Any) -> None:
+    def _add_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot not in self._snapshots:
             self._snapshots.append(snapshot)
         cinder_glue.forget_field(self._ovo, 'snapshots')
 
-    def _remove_snapshot(self, snapshot: Any) -> None:
+    def _remove_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot in self._snapshots:
             self._snapshots.remove(snapshot)
         cinder_glue.forget_field(self._ovo, 'snapshots')
 
-    def _add_connection(self, connection: Any) -> None:
+    def _add_connection(self, connection: Connection) -> None:
         if self._connections is not None:
             self._connections.append(connection)
         cinder_glue.forget_field(self._ovo, 'volume_attachment')
 
-    def _remove_connection(self, connection: Any) -> None:
+    def _remove_connection(self, connection: Connection) -> None:
         if self._connections is not None and connection in self._connections:
             self._connections.remove(connection)
         cinder_glue.forget_field(self._ovo, 'volume_attachment')
@@ -400,7 +412,7 @@ class Volume(base.Resource):
             lists.append(f',"{field}":{list_text}')
         return text[:-2] + ''.join(lists) + '}}'
 
-    def _to_primitive(self, simplified: bool) -> dict:
+    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         """Cinder's primitive; unless ``simplified``, with this volume's
         snapshots and connections as loaded here (the Cinder object
         lazy-loads them, so it may not hold them)."""
@@ -426,5 +438,5 @@ class Volume(base.Resource):
         return found[0]
 
     @classmethod
-    def get_by_name(cls, volume_name: str) -> list:
+    def get_by_name(cls, volume_name: str) -> list[Volume]:
         return base.persistence().get_volumes(volume_name=volume_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from cinderlib import exception
 from cinderlib.persistence.base import PersistenceDriverBase
@@ -13,7 +13,7 @@ DEFAULT_STORAGE = 'memory'
 __all__ = ['NAMESPACE', 'PersistenceDriverBase', 'setup']
 
 
-def setup(config: Optional[dict] = None) -> PersistenceDriverBase:
+def setup(config: Optional[dict[str, Any]] = None) -> PersistenceDriverBase:
     """Build the plugin ``config`` describes.
 
     ``config`` is ``{'storage': NAME_OR_CLASS_OR_INSTANCE, **plugin_kwargs}``;
@@ -45,11 +45,11 @@ def setup(config: Optional[dict] = None) -> PersistenceDriverBase:
             f'{storage.__name__} rejected its arguments: {exc}') from None
 
 
-def _load_entry_point(name: str) -> type:
+def _load_entry_point(name: str) -> object:
     from stevedore import driver
     try:
-        manager = driver.DriverManager(namespace=NAMESPACE, name=name,
-                                       invoke_on_load=False)
+        manager: driver.DriverManager[Any] = driver.DriverManager(
+            namespace=NAMESPACE, name=name, invoke_on_load=False)
     except Exception as exc:
         available = ', '.join(sorted(available_plugins())) or 'none'
         raise exception.InvalidPersistence(

@@ -10,9 +10,13 @@ this plugin, so a plugin never deals with Cinder's database API.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from cinderlib import cinder_glue
+
+if TYPE_CHECKING:
+    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+    from cinderlib.objects.base import Resource
 
 
 class PersistenceDriverBase:
@@ -27,66 +31,69 @@ class PersistenceDriverBase:
     @property
     def db(self) -> 'cinder_glue.CinderDbShim':
         """The DB shim drivers call as ``self.db``; served from this plugin."""
-        if getattr(self, '_db_shim', None) is None:
-            self._db_shim = cinder_glue.CinderDbShim(self)
-        return self._db_shim
+        shim: Optional[cinder_glue.CinderDbShim] = getattr(
+            self, '_db_shim', None)
+        if shim is None:
+            shim = self._db_shim = cinder_glue.CinderDbShim(self)
+        return shim
 
     # -- queries: filters AND together; unknown ids give [] -------------------
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
-                    backend_name: Optional[str] = None) -> list:
+                    backend_name: Optional[str] = None) -> list[Volume]:
         raise NotImplementedError
 
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
-                      volume_id: Optional[str] = None) -> list:
+                      volume_id: Optional[str] = None) -> list[Snapshot]:
         raise NotImplementedError
 
     def get_connections(self, connection_id: Optional[str] = None,
-                        volume_id: Optional[str] = None) -> list:
+                        volume_id: Optional[str] = None
+                        ) -> list[Connection]:
         raise NotImplementedError
 
-    def get_key_values(self, key: Optional[str] = None) -> list:
+    def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         raise NotImplementedError
 
     # -- upserts --------------------------------------------------------------
-    def set_volume(self, volume: Any) -> None:
+    def set_volume(self, volume: Volume) -> None:
         self.reset_change_tracker(volume)
 
-    def set_snapshot(self, snapshot: Any) -> None:
+    def set_snapshot(self, snapshot: Snapshot) -> None:
         self.reset_change_tracker(snapshot)
 
-    def set_connection(self, connection: Any) -> None:
+    def set_connection(self, connection: Connection) -> None:
         self.reset_change_tracker(connection)
 
-    def set_key_value(self, key_value: Any) -> None:
+    def set_key_value(self, key_value: KeyValue) -> None:
         pass
 
     # -- deletions ------------------------------------------------------------
-    def delete_volume(self, volume: Any) -> None:
+    def delete_volume(self, volume: Volume) -> None:
         self._set_deleted(volume)
 
-    def delete_snapshot(self, snapshot: Any) -> None:
+    def delete_snapshot(self, snapshot: Snapshot) -> None:
         self._set_deleted(snapshot)
 
-    def delete_connection(self, connection: Any) -> None:
+    def delete_connection(self, connection: Connection) -> None:
         self._set_deleted(connection)
 
-    def delete_key_value(self, key_value: Any) -> None:
+    def delete_key_value(self, key_value: KeyValue) -> None:
         pass
 
     # -- helpers for subclasses -----------------------------------------------
     @staticmethod
-    def get_changed_fields(resource: Any) -> dict[str, Any]:
+    def get_changed_fields(resource: Resource) -> dict[str, Any]:
         """Fields of ``resource`` changed since it was last stored."""
         return cinder_glue.changed_fields(resource._ovo)
 
     @staticmethod
-    def reset_change_tracker(resource: Any) -> None:
+    def reset_change_tracker(resource: Resource) -> None:
         cinder_glue.reset_changes(resource._ovo)
 
     @staticmethod
-    def _set_deleted(resource: Any) -> None:
+    def _set_deleted(resource: Resource) -> None:
         ovo = resource._ovo
         ovo.deleted = True
         ovo.deleted_at = cinder_glue.utcnow()

@@ -15,16 +15,26 @@ other write.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import threading
 import weakref
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib.persistence import base
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection as DBConnection, Engine
+
+    from cinderlib.backend import Backend
+    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+    from cinderlib.objects.base import Resource, StoredState
+    from cinderlib.serialization import UnloadedBackend
 
 # Relationships stored in their own tables, not in an object's ``data``.
 _SKIP = {'volume': ('snapshots', 'volume_attachment', 'volume_type'),
@@ -57,16 +67,16 @@ class DBPersistence(base.PersistenceDriverBase):
         self._connection_lock = (
             threading.RLock() if _in_memory(self.engine.url)
             else contextlib.nullcontext())
-        self._live: dict[str, weakref.WeakValueDictionary] = {
+        self._live: dict[str, weakref.WeakValueDictionary[str, Any]] = {
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[Any]:
+    def _connect(self) -> Iterator[DBConnection]:
         with self._connection_lock, self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
-    def _begin(self) -> Iterator[Any]:
+    def _begin(self) -> Iterator[DBConnection]:
         """A connection in a transaction, committed on success."""
         with self._connection_lock, self.engine.begin() as conn:
             yield conn
@@ -75,8 +85,9 @@ class DBPersistence(base.PersistenceDriverBase):
         return f'<{type(self).__name__} {self.url}>'
 
     # -- queries --------------------------------------------------------------
-    def get_volumes(self, volume_id=None, volume_name=None,
-                    backend_name=None):
+    def get_volumes(self, volume_id: Optional[str] = None,
+                    volume_name: Optional[str] = None,
+                    backend_name: Optional[str] = None) -> list[Volume]:
         from cinderlib.objects import Volume
         volumes, types = schema.volumes, schema.volume_types
         rows = self._select(
@@ -88,8 +99,9 @@ class DBPersistence(base.PersistenceDriverBase):
         return [self._object('volume', row, self._builder(
             Volume, row, context, _with_type(row))) for row in rows]
 
-    def get_snapshots(self, snapshot_id=None, snapshot_name=None,
-                      volume_id=None):
+    def get_snapshots(self, snapshot_id: Optional[str] = None,
+                      snapshot_name: Optional[str] = None,
+                      volume_id: Optional[str] = None) -> list[Snapshot]:
         from cinderlib.objects import Snapshot
         rows = self._select(schema.snapshots, id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
@@ -97,7 +109,9 @@ class DBPersistence(base.PersistenceDriverBase):
         return [self._object('snapshot', row, self._builder(
             Snapshot, row, context)) for row in rows]
 
-    def get_connections(self, connection_id=None, volume_id=None):
+    def get_connections(self, connection_id: Optional[str] = None,
+                        volume_id: Optional[str] = None
+                        ) -> list[Connection]:
         from cinderlib.objects import Connection
         rows = self._select(schema.connections, id=connection_id,
                             volume_id=volume_id)
@@ -105,7 +119,7 @@ class DBPersistence(base.PersistenceDriverBase):
         return [self._object('connection', row, self._builder(
             Connection, row, context)) for row in rows]
 
-    def get_key_values(self, key=None):
+    def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         from cinderlib.objects import KeyValue
         table = schema.key_values
         query = table.select().order_by(table.c.key)
@@ -115,8 +129,9 @@ class DBPersistence(base.PersistenceDriverBase):
             return [KeyValue(row.key, row.value) for row in conn.execute(
                 query)]
 
-    def _select(self, table: Any, source: Any = None,
-                columns: Optional[list] = None, **filters: Any) -> list:
+    def _select(self, table: Table, source: Any = None,
+                columns: Optional[list[Any]] = None,
+                **filters: Any) -> list[Any]:
         """The rows of ``table`` (or of ``columns`` from ``source``)
         matching every filter given (None means no filter), oldest
         first."""
@@ -151,7 +166,7 @@ class DBPersistence(base.PersistenceDriverBase):
             return obj
 
     @staticmethod
-    def _builder(cls: type, row: Any, context: Any,
+    def _builder(cls: Any, row: Any, context: Any,
                  text: Optional[str] = None) -> Callable[[], Any]:
         def build() -> Any:
             return cls._from_ovo(_backend(row), _stored(
@@ -159,7 +174,7 @@ class DBPersistence(base.PersistenceDriverBase):
         return build
 
     # -- writes ---------------------------------------------------------------
-    def set_volume(self, volume):
+    def set_volume(self, volume: Volume) -> None:
         ovo = volume._ovo
         values = {'name': ovo.display_name,
                   'backend_name': volume.backend_name, 'status': ovo.status}
@@ -171,7 +186,7 @@ class DBPersistence(base.PersistenceDriverBase):
         self._remember('volume', volume)
         super().set_volume(volume)
 
-    def set_snapshot(self, snapshot):
+    def set_snapshot(self, snapshot: Snapshot) -> None:
         ovo = snapshot._ovo
         values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
                   'status': ovo.status,
@@ -181,7 +196,7 @@ class DBPersistence(base.PersistenceDriverBase):
         self._remember('snapshot', snapshot)
         super().set_snapshot(snapshot)
 
-    def set_connection(self, connection):
+    def set_connection(self, connection: Connection) -> None:
         ovo = connection._ovo
         values = {'volume_id': ovo.volume_id,
                   'attached_host': ovo.attached_host,
@@ -193,7 +208,7 @@ class DBPersistence(base.PersistenceDriverBase):
         self._remember('connection', connection)
         super().set_connection(connection)
 
-    def set_key_value(self, key_value):
+    def set_key_value(self, key_value: KeyValue) -> None:
         values = {'key': key_value.key, 'value': key_value.value}
         with self._begin() as conn:
             upsert = _key_value_upsert(conn.dialect.name)
@@ -207,8 +222,8 @@ class DBPersistence(base.PersistenceDriverBase):
                     conn.execute(table.insert(), values)
         super().set_key_value(key_value)
 
-    def _write(self, conn: Any, kind: str, table: Any, obj: Any,
-               values: dict) -> bool:
+    def _write(self, conn: DBConnection, kind: str, table: Table, obj: Any,
+               values: dict[str, Any]) -> bool:
         """Insert or update ``obj``'s row; returns True on insert."""
         ovo = obj._ovo
         values = dict(values, created_at=_naive(ovo.created_at),
@@ -242,7 +257,7 @@ class DBPersistence(base.PersistenceDriverBase):
         return True
 
     @staticmethod
-    def _write_volume_type(conn: Any, volume: Any) -> None:
+    def _write_volume_type(conn: DBConnection, volume: Volume) -> None:
         """Store a new volume's type (a type never outlives its volume)."""
         volume_type = volume._ovo.volume_type
         if volume_type is None:
@@ -255,12 +270,12 @@ class DBPersistence(base.PersistenceDriverBase):
             'data': json.dumps(cinder_glue.to_primitive(volume_type),
                                separators=(',', ':'))})
 
-    def _remember(self, kind: str, obj: Any) -> None:
+    def _remember(self, kind: str, obj: Resource) -> None:
         with self._lock:
             self._live[kind][obj.id] = obj
 
     # -- deletions ------------------------------------------------------------
-    def delete_volume(self, volume):
+    def delete_volume(self, volume: Volume) -> None:
         with self._begin() as conn:
             self._delete(conn, schema.volumes, volume)
             if not self.soft_deletes:
@@ -269,25 +284,26 @@ class DBPersistence(base.PersistenceDriverBase):
         self._forget('volume', volume)
         super().delete_volume(volume)
 
-    def delete_snapshot(self, snapshot):
+    def delete_snapshot(self, snapshot: Snapshot) -> None:
         with self._begin() as conn:
             self._delete(conn, schema.snapshots, snapshot)
         self._forget('snapshot', snapshot)
         super().delete_snapshot(snapshot)
 
-    def delete_connection(self, connection):
+    def delete_connection(self, connection: Connection) -> None:
         with self._begin() as conn:
             self._delete(conn, schema.connections, connection)
         self._forget('connection', connection)
         super().delete_connection(connection)
 
-    def delete_key_value(self, key_value):
+    def delete_key_value(self, key_value: KeyValue) -> None:
         table = schema.key_values
         with self._begin() as conn:
             conn.execute(table.delete().where(table.c.key == key_value.key))
         super().delete_key_value(key_value)
 
-    def _delete(self, conn: Any, table: Any, obj: Any) -> None:
+    def _delete(self, conn: DBConnection, table: Table,
+                obj: Resource) -> None:
         query = table.c.id == obj.id
         if self.soft_deletes:
             conn.execute(table.update().where(query).values(
@@ -296,7 +312,7 @@ class DBPersistence(base.PersistenceDriverBase):
         else:
             conn.execute(table.delete().where(query))
 
-    def _forget(self, kind: str, obj: Any) -> None:
+    def _forget(self, kind: str, obj: Resource) -> None:
         with self._lock:
             if self._live[kind].get(obj.id) is obj:
                 del self._live[kind][obj.id]
@@ -309,7 +325,7 @@ class MemoryDBPersistence(DBPersistence):
         super().__init__(connection='sqlite://', **kwargs)
 
 
-def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
+def _create_engine(url: Any, sqlite_synchronous: bool) -> Engine:
     import sqlalchemy
     from sqlalchemy import event, exc as sa_exc, pool
     if not isinstance(url, str) or not url:
@@ -321,7 +337,7 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
         raise exception.InvalidPersistence(
             'connection is not an SQLAlchemy URL') from None
     safe = parsed.render_as_string(hide_password=True)
-    options: dict = {}
+    options: dict[str, Any] = {}
     if parsed.get_backend_name() == 'sqlite':
         options['connect_args'] = {'check_same_thread': False}
         if _in_memory(parsed):
@@ -350,10 +366,10 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Any:
     return engine
 
 
-_statement_cache: dict = {}
+_statement_cache: dict[str | tuple[str, str], Any] = {}
 
 
-def _statements(table: Any) -> dict:
+def _statements(table: Table) -> dict[str, Any]:
     """Prepared statements of a table (built once: cheaper to execute)."""
     statements = _statement_cache.get(table.name)
     if statements is None:
@@ -407,15 +423,15 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [''])[0]
 
 
-def _naive(value: Any) -> Any:
+def _naive(value: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     """Datetimes are stored as naive UTC (portable across databases)."""
     if value is not None and value.tzinfo is not None:
-        value = value.astimezone(cinder_glue.datetime.timezone.utc)
+        value = value.astimezone(datetime.timezone.utc)
         value = value.replace(tzinfo=None)
     return value
 
 
-def _stored(object_id: str, text: str, context: Any) -> Any:
+def _stored(object_id: str, text: str, context: Any) -> StoredState:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
     from cinderlib.objects import base as objects_base
@@ -429,11 +445,11 @@ def _with_type(row: Any) -> str:
     """A volume's stored JSON with its volume type put back in (the
     object's primitive ends with the closing braces of its data)."""
     if row.type_data is None:
-        return row.data
+        return cast(str, row.data)
     return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'
 
 
-def _backend(row: Any) -> Any:
+def _backend(row: Any) -> Backend | UnloadedBackend:
     from cinderlib import serialization
     return serialization.backend_or_placeholder(row.backend_name)
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from cinderlib.persistence import base
+
+if TYPE_CHECKING:
+    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+
+_K = TypeVar('_K')
+_T = TypeVar('_T')
 
 
 class MemoryPersistence(base.PersistenceDriverBase):
@@ -14,13 +20,14 @@ class MemoryPersistence(base.PersistenceDriverBase):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._lock = threading.RLock()
-        self.volumes: dict[str, Any] = {}
-        self.snapshots: dict[str, Any] = {}
-        self.connections: dict[str, Any] = {}
-        self.key_values: dict[str, Any] = {}
+        self.volumes: dict[str, Volume] = {}
+        self.snapshots: dict[str, Snapshot] = {}
+        self.connections: dict[str, Connection] = {}
+        self.key_values: dict[Optional[str], KeyValue] = {}
 
     @staticmethod
-    def _matching(store: dict, object_id: Optional[str], **filters: Any):
+    def _matching(store: dict[_K, _T], object_id: Optional[_K],
+                  **filters: Any) -> list[_T]:
         if object_id is not None:
             found = store.get(object_id)
             candidates = [found] if found is not None else []
@@ -30,63 +37,67 @@ class MemoryPersistence(base.PersistenceDriverBase):
                 if all(value is None or getattr(item, name) == value
                        for name, value in filters.items())]
 
-    def get_volumes(self, volume_id=None, volume_name=None,
-                    backend_name=None):
+    def get_volumes(self, volume_id: Optional[str] = None,
+                    volume_name: Optional[str] = None,
+                    backend_name: Optional[str] = None) -> list[Volume]:
         with self._lock:
             return self._matching(self.volumes, volume_id, name=volume_name,
                                   backend_name=backend_name)
 
-    def get_snapshots(self, snapshot_id=None, snapshot_name=None,
-                      volume_id=None):
+    def get_snapshots(self, snapshot_id: Optional[str] = None,
+                      snapshot_name: Optional[str] = None,
+                      volume_id: Optional[str] = None) -> list[Snapshot]:
         with self._lock:
             return self._matching(self.snapshots, snapshot_id,
                                   name=snapshot_name, volume_id=volume_id)
 
-    def get_connections(self, connection_id=None, volume_id=None):
+    def get_connections(self, connection_id: Optional[str] = None,
+                        volume_id: Optional[str] = None
+                        ) -> list[Connection]:
         with self._lock:
             return self._matching(self.connections, connection_id,
                                   volume_id=volume_id)
 
-    def get_key_values(self, key=None):
+    def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         with self._lock:
             return self._matching(self.key_values, key)
 
-    def set_volume(self, volume):
+    def set_volume(self, volume: Volume) -> None:
         with self._lock:
             self.volumes[volume.id] = volume
         super().set_volume(volume)
 
-    def set_snapshot(self, snapshot):
+    def set_snapshot(self, snapshot: Snapshot) -> None:
         with self._lock:
             self.snapshots[snapshot.id] = snapshot
         super().set_snapshot(snapshot)
 
-    def set_connection(self, connection):
+    def set_connection(self, connection: Connection) -> None:
         with self._lock:
             self.connections[connection.id] = connection
         super().set_connection(connection)
 
-    def set_key_value(self, key_value):
+    def set_key_value(self, key_value: KeyValue) -> None:
         with self._lock:
             self.key_values[key_value.key] = key_value
         super().set_key_value(key_value)
 
-    def delete_volume(self, volume):
+    def delete_volume(self, volume: Volume) -> None:
         with self._lock:
             self.volumes.pop(volume.id, None)
         super().delete_volume(volume)
 
-    def delete_snapshot(self, snapshot):
+    def delete_snapshot(self, snapshot: Snapshot) -> None:
         with self._lock:
             self.snapshots.pop(snapshot.id, None)
         super().delete_snapshot(snapshot)
 
-    def delete_connection(self, connection):
+    def delete_connection(self, connection: Connection) -> None:
         with self._lock:
             self.connections.pop(connection.id, None)
         super().delete_connection(connection)
 
-    def delete_key_value(self, key_value):
+    def delete_key_value(self, key_value: KeyValue) -> None:
         with self._lock:
             self.key_values.pop(key_value.key, None)
         super().delete_key_value(key_value)

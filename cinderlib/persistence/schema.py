@@ -7,6 +7,8 @@ an outdated copy is detected instead of silently undoing another one.
 Changing a table means adding an Alembic revision under ``migrations/``.
 """
 
+from typing import Any
+
 from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String,
                         Table, Text)
 from sqlalchemy.dialects import mysql
@@ -21,7 +23,7 @@ ID = 255  # ids are UUIDs unless setup(non_uuid_ids=True)
 metadata = MetaData()
 
 
-def _state_columns():
+def _state_columns() -> list[Column[Any]]:
     return [
         Column('created_at', TIMESTAMP),
         Column('deleted', Boolean, nullable=False, default=False),

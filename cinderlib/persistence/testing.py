@@ -22,11 +22,13 @@ one database may serve every test.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+import pathlib
+from typing import Any, Iterator
 
 import pytest
 
 import cinderlib
+from cinderlib.persistence.base import PersistenceDriverBase
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
 CONNECTOR = {'host': 'conformance-node', 'initiator': 'iqn.conformance'}
@@ -39,7 +41,8 @@ class PersistenceConformance:
     durable = False
 
     @pytest.fixture
-    def plugin(self, persistence_config: dict, tmp_path: Any) -> Any:
+    def plugin(self, persistence_config: dict[str, Any],
+               tmp_path: pathlib.Path) -> Iterator[PersistenceDriverBase]:
         cinderlib.setup(state_path=str(tmp_path),
                         persistence_config=persistence_config)
         yield cinderlib.Backend.persistence
@@ -47,13 +50,15 @@ class PersistenceConformance:
             backend.unload()
 
     @pytest.fixture
-    def backend(self, plugin: Any, tmp_path: Any) -> Any:
+    def backend(self, plugin: PersistenceDriverBase,
+                tmp_path: pathlib.Path) -> cinderlib.Backend:
         return cinderlib.Backend(
             f'conformance-{uuid.uuid4().hex[:8]}', volume_driver=FILE_DRIVER,
             file_volumes_dir=str(tmp_path / 'volumes'))
 
     # -- volumes --------------------------------------------------------------
-    def test_created_volume_is_stored(self, plugin, backend):
+    def test_created_volume_is_stored(self, plugin: PersistenceDriverBase,
+                                      backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1, name='stored',
                                        metadata={'k': 'v'})
         found = plugin.get_volumes(volume_id=volume.id)
@@ -62,7 +67,8 @@ class PersistenceConformance:
         assert found[0].metadata == {'k': 'v'}
         assert found[0].size == 1
 
-    def test_filters_and_together(self, plugin, backend):
+    def test_filters_and_together(self, plugin: PersistenceDriverBase,
+                                  backend: cinderlib.Backend) -> None:
         a = backend.create_volume(1, name='a')
         b = backend.create_volume(1, name='b')
         assert [v.id for v in plugin.get_volumes(volume_name='a')] == [a.id]
@@ -72,26 +78,31 @@ class PersistenceConformance:
         assert sorted(v.id for v in plugin.get_volumes(
             backend_name=backend.id)) == sorted([a.id, b.id])
 
-    def test_unknown_ids_give_empty_lists(self, plugin, backend):
+    def test_unknown_ids_give_empty_lists(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
         missing = str(uuid.uuid4())
         assert plugin.get_volumes(volume_id=missing) == []
         assert plugin.get_snapshots(snapshot_id=missing) == []
         assert plugin.get_connections(connection_id=missing) == []
         assert plugin.get_key_values(missing) == []
 
-    def test_updates_are_stored(self, plugin, backend):
+    def test_updates_are_stored(self, plugin: PersistenceDriverBase,
+                                backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1)
         volume.extend(2)
         assert plugin.get_volumes(volume_id=volume.id)[0].size == 2
 
-    def test_deleted_volume_is_gone(self, plugin, backend):
+    def test_deleted_volume_is_gone(self, plugin: PersistenceDriverBase,
+                                    backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1)
         volume.delete()
         assert plugin.get_volumes(volume_id=volume.id) == []
         assert backend.volumes == []
 
-    def test_specs_reach_the_driver_through_the_db_shim(self, plugin,
-                                                        backend):
+    def test_specs_reach_the_driver_through_the_db_shim(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1, extra_specs={'e': '1'},
                                        qos_specs={'q': '2'})
         db = plugin.db
@@ -102,7 +113,9 @@ class PersistenceConformance:
             context, volume.volume_type_id)['qos_specs']['specs'] == {
                 'q': '2'}
 
-    def test_driver_db_updates_are_kept(self, plugin, backend):
+    def test_driver_db_updates_are_kept(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1)
         db = plugin.db
         db.volume_admin_metadata_update(backend.context, volume.id,
@@ -116,7 +129,8 @@ class PersistenceConformance:
         assert stored.size == 2
 
     # -- snapshots and connections --------------------------------------------
-    def test_snapshots(self, plugin, backend):
+    def test_snapshots(self, plugin: PersistenceDriverBase,
+                       backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1)
         snapshot = volume.create_snapshot(name='s')
         found = plugin.get_snapshots(volume_id=volume.id)
@@ -129,7 +143,8 @@ class PersistenceConformance:
         snapshot.delete()
         assert plugin.get_snapshots(snapshot_id=snapshot.id) == []
 
-    def test_connections(self, plugin, backend):
+    def test_connections(self, plugin: PersistenceDriverBase,
+                         backend: cinderlib.Backend) -> None:
         volume = backend.create_volume(1)
         connection = volume.connect(CONNECTOR)
         found = plugin.get_connections(volume_id=volume.id)
@@ -143,7 +158,7 @@ class PersistenceConformance:
             volume_id=volume.id)[0].status == 'available'
 
     # -- key-values -----------------------------------------------------------
-    def test_key_values(self, plugin):
+    def test_key_values(self, plugin: PersistenceDriverBase) -> None:
         # Unique keys: a database may be shared with other tests.
         one, two = (f'node-{uuid.uuid4()}' for _ in range(2))
         plugin.set_key_value(cinderlib.KeyValue(one, 'a'))
@@ -159,7 +174,8 @@ class PersistenceConformance:
 
     # -- durability -----------------------------------------------------------
     def test_new_plugin_sees_what_durable_plugins_keep(
-            self, plugin, backend, persistence_config):
+            self, plugin: PersistenceDriverBase, backend: cinderlib.Backend,
+            persistence_config: dict[str, Any]) -> None:
         volume = backend.create_volume(1)
         cinderlib.Backend.set_persistence(dict(persistence_config))
         fresh = cinderlib.Backend.persistence
@@ -174,8 +190,9 @@ class DurablePersistenceConformance(PersistenceConformance):
 
     durable = True
 
-    def test_objects_survive_a_new_plugin(self, plugin, backend,
-                                          persistence_config):
+    def test_objects_survive_a_new_plugin(
+            self, plugin: PersistenceDriverBase, backend: cinderlib.Backend,
+            persistence_config: dict[str, Any]) -> None:
         volume = backend.create_volume(1, extra_specs={'e': '1'},
                                        metadata={'m': '1'})
         snapshot = volume.create_snapshot()

@@ -4,6 +4,8 @@ Revision ID: 0001
 Revises:
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -20,7 +22,7 @@ TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
                                        'mariadb')
 
 
-def _state_columns():
+def _state_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column('created_at', TIMESTAMP),
         sa.Column('deleted', sa.Boolean, nullable=False, default=False),
@@ -30,7 +32,7 @@ def _state_columns():
     ]
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table(
         'cinderlib_volumes',
         sa.Column('id', sa.String(ID), primary_key=True),
