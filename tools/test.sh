@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
 # a virtualenv in .venv with the project and its test tools, the flake8
-# style check, the Sphinx docs (warnings are errors), pytest (unit,
-# persistence on real databases, functional on the file backend and a real
-# Ceph cluster) and a check of the built packages.  Extra arguments go to
-# pytest.
+# style check, the Sphinx docs (warnings are errors) and their examples
+# (sphinx -b doctest), pytest (unit, persistence on real databases,
+# functional on the file backend and a real Ceph cluster) and a check of
+# the built packages.  Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +29,14 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 echo '== flake8'
-.venv/bin/python -m flake8 cinderlib tests bench tools examples
+.venv/bin/python -m flake8 cinderlib tests bench tools examples \
+    doc/source/conf.py doc/source/_ext
 
 echo '== docs'
 .venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html
+# The examples of the pages run (on the file driver, in temporary
+# directories); a failing one fails this step.
+.venv/bin/python -m sphinx -W -q -b doctest doc/source doc/build/doctest
 
 echo '== pytest'
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
