@@ -126,13 +126,58 @@ class Backend:
                      **cinder_config_params: Any) -> None:
         """Process-wide set-up; optional, and may be called again.
 
-        Extra keyword arguments are Cinder ``[DEFAULT]`` options.
-        ``serialize_secrets=True`` (with ``output_all_backend_info``) keeps
-        secret driver options in serialized backends; off by default.
-        ``coordination_backend_url`` (a tooz URL such as
-        ``redis://host:6379``) makes resource locks, and drivers' own
-        locks, hold across every host that uses it; without it they hold
-        across the processes of this host (files in ``file_locks_path``).
+        The first ``Backend`` runs it with the defaults.  Each call replaces
+        cinderlib's settings as a whole (arguments left out return to their
+        defaults) and builds a new persistence plugin, which loaded
+        backends then use.  Rejected settings leave the previous ones in
+        force.
+
+        :param file_locks_path: Directory of the drivers' file locks
+            (oslo.concurrency's ``lock_path``); ``None`` means
+            ``state_path``.
+        :param root_helper: Command prefix os-brick uses to start its
+            privileged helper when the process is not root.
+        :param suppress_requests_ssl_warnings: Hide urllib3's
+            ``InsecureRequestWarning``, which drivers talking HTTPS to
+            arrays with self-signed certificates raise on every call.
+        :param disable_logs: Silence the loggers of Cinder, os-brick, oslo
+            and the other OpenStack libraries they use; ``False`` gives
+            them back their normal level.  The application's loggers and
+            the root logger are never touched.
+        :param non_uuid_ids: Accept ids that are not UUIDs (any string
+            without ``/``, other than ``.`` and ``..``); otherwise an
+            ``id`` given to cinderlib must be a UUID.
+        :param output_all_backend_info: Serialized objects carry the
+            backend's whole configuration, secret options masked, instead
+            of only ``{'volume_backend_name': NAME}``.
+        :param project_id: Project id of the request context drivers
+            receive, stored in every object; ``None`` means
+            ``'cinderlib'``.
+        :param user_id: User id of that context; ``None`` means
+            ``'cinderlib'``.
+        :param persistence_config: ``{'storage': NAME_OR_CLASS_OR_INSTANCE,
+            **plugin_arguments}``; ``None`` means the ``memory`` plugin.
+        :param fail_on_missing_backend: Loading a serialized object whose
+            backend is not loaded raises ``BackendNotLoaded``.  With
+            ``False`` the object is bound to a placeholder that knows only
+            the backend's name and configuration, and raises
+            ``BackendNotLoaded`` when used.
+        :param host: Host part of the ``HOST@BACKEND#POOL`` of created
+            volumes; ``None`` means this machine's hostname.
+        :param serialize_secrets: With ``output_all_backend_info``, keep
+            secret driver options in clear in serialized backends, for
+            callers that rebuild backends from them.
+        :param coordination_backend_url: A tooz URL (``redis://host:6379``,
+            ``etcd3+http://host:2379``...) shared by every host that uses
+            the same storage: resource locks, and drivers' own locks, then
+            hold across hosts; ``None`` means across the processes of this
+            host only (lock files in ``file_locks_path``).
+        :param cinder_config_params: Options of Cinder's ``[DEFAULT]``
+            section (``state_path``, ``debug``, ``my_ip``,
+            ``storage_availability_zone``...), checked and converted by
+            their definitions; an unknown name raises ``InvalidArgument``
+            naming the closest known options.  ``state_path`` defaults to
+            the current directory.
         """
         with cls._class_lock:
             state_path = cinder_config_params.pop('state_path', None)

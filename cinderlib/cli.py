@@ -7,6 +7,10 @@ from ``--config FILE`` (YAML or JSON: ``backend: {volume_backend_name:
 state is kept in a SQLite file (``--state``) so that consecutive commands
 see the same volumes.
 
+On a terminal, what is running shows on stderr with a spinner and the
+elapsed seconds, erased before the result prints; nothing of it is written
+when stderr is not a terminal, with ``--debug`` or with ``--no-progress``.
+
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or input,
 3 not found.
 """
@@ -17,12 +21,16 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
+
+from cinderlib import progress
 
 if TYPE_CHECKING:
     from cinderlib import Backend, Snapshot, Volume
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 1, 2, 3
+# A spinner shows once an operation has run this long (seconds).
+PROGRESS_DELAY = 0.3
 DEFAULT_STATE = os.path.join(
     os.environ.get('XDG_STATE_HOME',
                    os.path.join(os.path.expanduser('~'), '.local', 'state')),
@@ -140,7 +148,10 @@ def _backend(args: argparse.Namespace) -> Backend:
     setup.setdefault('disable_logs', not args.debug)
     cinderlib.setup(persistence_config=persistence, **setup)
     name = options.pop('volume_backend_name')
-    return cinderlib.Backend(name, **options)
+    _say(args, f'loading backend {name}')
+    backend = cinderlib.Backend(name, **options)
+    _say(args, _label(args))
+    return backend
 
 
 def _volume(backend: Backend, volume_id: str) -> Volume:
@@ -149,6 +160,14 @@ def _volume(backend: Backend, volume_id: str) -> Volume:
     if volume.backend_name != backend.id:
         raise cinderlib.exception.VolumeNotFound(volume_id=volume_id)
     return volume
+
+
+def _snapshot(backend: Any, snapshot_id: str) -> Any:
+    import cinderlib
+    snapshot = cinderlib.Snapshot.get_by_id(snapshot_id)
+    if snapshot.backend_name != backend.id:
+        raise cinderlib.exception.SnapshotNotFound(snapshot_id=snapshot_id)
+    return snapshot
 
 
 def _json_argument(text: str, what: str) -> Any:
@@ -167,8 +186,9 @@ def _json_argument(text: str, what: str) -> Any:
 
 def _demo(args: argparse.Namespace) -> Any:
     from cinderlib import demo
+    # No delay: each step's line replaces its progress line.
     status = demo.run_demo(args.dir, on_error=lambda message: print(
-        message, file=sys.stderr))
+        message, file=sys.stderr), progress=_progress(args, delay=0))
     return _Exit(status)
 
 
@@ -206,11 +226,20 @@ def _stats(args: argparse.Namespace) -> Any:
 
 
 def _volume_create(args: argparse.Namespace) -> Any:
+    if args.size is None and not args.from_snapshot:
+        raise UsageError('volume create needs a SIZE (or --from-snapshot)')
     backend = _backend(args)
-    kwargs: dict[str, Any] = {'name': args.name or '', 'pool_name': args.pool}
+    kwargs: dict[str, Any] = {'name': args.name or ''}
+    if args.pool:
+        kwargs['pool_name'] = args.pool
     if args.extra_spec:
         kwargs['extra_specs'] = dict(s.split('=', 1) for s in
                                      args.extra_spec)
+    if args.from_snapshot:
+        snapshot = _snapshot(backend, args.from_snapshot)
+        if args.size is not None:
+            kwargs['size'] = args.size
+        return _volume_summary(snapshot.create_volume(**kwargs))
     return _volume_summary(backend.create_volume(args.size, **kwargs))
 
 
@@ -308,6 +337,37 @@ class _Exit:
         self.status = status
 
 
+# -- progress -----------------------------------------------------------------
+
+
+def _progress(args: argparse.Namespace,
+              delay: float = PROGRESS_DELAY) -> progress.Progress:
+    """Progress on stderr when it is a terminal (Cinder's logs go there
+    with --debug, so not then)."""
+    quiet = args.debug or args.no_progress
+    return progress.Progress(sys.stderr, enabled=False if quiet else None,
+                             delay=delay)
+
+
+def _label(args: argparse.Namespace) -> str:
+    """What the command is doing, for its progress line."""
+    label = getattr(args, 'progress_label', None) or ''
+    return label(args) if callable(label) else label.format(**vars(args))
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    """Show ``text`` on the command's progress line, if it has one."""
+    task = getattr(args, 'task', None)
+    if task is not None and text:
+        task.update(text)
+
+
+def _create_label(args: argparse.Namespace) -> str:
+    if args.from_snapshot:
+        return f'creating a volume from snapshot {args.from_snapshot}'
+    return f'creating a {args.size} GiB volume'
+
+
 # -- parser -------------------------------------------------------------------
 
 
@@ -326,14 +386,22 @@ def _backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
              name: str, function: Callable[[argparse.Namespace], Any],
-             help_text: str, backend: bool = True) -> argparse.ArgumentParser:
+             help_text: str, backend: bool = True,
+             progress_label: Union[str, Callable[[argparse.Namespace], str],
+                                   None] = None
+             ) -> argparse.ArgumentParser:
+    """A sub-command; ``progress_label`` (a format string of the arguments,
+    or a function of them) says what it does on a terminal."""
     parser = commands.add_parser(name, help=help_text,
                                  description=help_text)
-    parser.set_defaults(func=function)
+    parser.set_defaults(func=function, progress_label=progress_label,
+                        uses_backend=backend)
     # Also accepted after the command; the defaults come from the top.
     parser.add_argument('--debug', action='store_true',
                         default=argparse.SUPPRESS)
     parser.add_argument('--format', choices=('auto', 'json', 'table'),
+                        default=argparse.SUPPRESS)
+    parser.add_argument('--no-progress', action='store_true',
                         default=argparse.SUPPRESS)
     if backend:
         _backend_arguments(parser)
@@ -350,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--format', choices=('auto', 'json', 'table'),
                         default='auto', help='output (default: a table for '
                                              'lists on a terminal, else JSON)')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress line on stderr (shown by default '
+                             'when stderr is a terminal)')
     commands = parser.add_subparsers(dest='command', required=True)
 
     demo = _command(commands, 'demo', _demo, 'run every operation on the '
@@ -357,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument('--dir', help='work in this directory (default: a '
                                     'temporary one, removed afterwards)')
     drivers = _command(commands, 'drivers', _drivers, 'list the installed '
-                       'Cinder drivers and their options', backend=False)
+                       'Cinder drivers and their options', backend=False,
+                       progress_label='importing every driver')
     drivers.add_argument('--name', help='only drivers whose class name '
                                         'contains this text')
     drivers.add_argument('--output-version', type=int, default=1,
@@ -376,24 +448,36 @@ def build_parser() -> argparse.ArgumentParser:
     connector.add_argument('--my-ip')
     connector.add_argument('--multipath', action='store_true')
     _command(commands, 'stats', _stats, 'the backend\'s capacity and '
-             'capabilities')
+             'capabilities', progress_label='reading the backend stats')
 
     volume = commands.add_parser('volume', help='volumes').add_subparsers(
         dest='action', required=True)
-    create = _command(volume, 'create', _volume_create, 'create a volume')
-    create.add_argument('size', type=int, help='GiB')
+    create = _command(volume, 'create', _volume_create, 'create a volume',
+                      progress_label=_create_label)
+    create.add_argument('size', type=int, nargs='?',
+                        help='GiB (default with --from-snapshot: the '
+                             "snapshot's size)")
     create.add_argument('--name')
     create.add_argument('--pool')
     create.add_argument('--extra-spec', action='append', metavar='KEY=VAL')
-    _command(volume, 'list', _volume_list, "the backend's volumes")
-    for name, function, text in (
-            ('show', _volume_show, 'a volume as JSON'),
-            ('delete', _volume_delete, 'delete a volume')):
-        _command(volume, name, function, text).add_argument('volume_id')
-    extend = _command(volume, 'extend', _volume_extend, 'grow a volume')
+    create.add_argument('--from-snapshot', metavar='SNAPSHOT_ID',
+                        help="with this snapshot's data")
+    _command(volume, 'list', _volume_list, "the backend's volumes",
+             progress_label='listing volumes')
+    for name, function, text, label in (
+            ('show', _volume_show, 'a volume as JSON',
+             'reading volume {volume_id}'),
+            ('delete', _volume_delete, 'delete a volume',
+             'deleting volume {volume_id}')):
+        _command(volume, name, function, text, progress_label=label
+                 ).add_argument('volume_id')
+    extend = _command(volume, 'extend', _volume_extend, 'grow a volume',
+                      progress_label='extending volume {volume_id} to '
+                                     '{size} GiB')
     extend.add_argument('volume_id')
     extend.add_argument('size', type=int, help='new size, GiB')
-    clone = _command(volume, 'clone', _volume_clone, 'clone a volume')
+    clone = _command(volume, 'clone', _volume_clone, 'clone a volume',
+                     progress_label='cloning volume {volume_id}')
     clone.add_argument('volume_id')
     clone.add_argument('--size', type=int)
     clone.add_argument('--name')
@@ -402,26 +486,34 @@ def build_parser() -> argparse.ArgumentParser:
                                    ).add_subparsers(dest='action',
                                                     required=True)
     snap_create = _command(snapshot, 'create', _snapshot_create,
-                           'snapshot a volume')
+                           'snapshot a volume',
+                           progress_label='snapshotting volume {volume_id}')
     snap_create.add_argument('volume_id')
     snap_create.add_argument('--name')
-    snap_list = _command(snapshot, 'list', _snapshot_list, 'snapshots')
+    snap_list = _command(snapshot, 'list', _snapshot_list, 'snapshots',
+                         progress_label='listing snapshots')
     snap_list.add_argument('--volume-id')
-    _command(snapshot, 'delete', _snapshot_delete, 'delete a snapshot'
+    _command(snapshot, 'delete', _snapshot_delete, 'delete a snapshot',
+             progress_label='deleting snapshot {snapshot_id}'
              ).add_argument('snapshot_id')
 
     connect = _command(commands, 'connect', _connect, 'export a volume to '
-                       'a host described by its connector JSON')
+                       'a host described by its connector JSON',
+                       progress_label='exporting volume {volume_id}')
     connect.add_argument('volume_id')
     connect.add_argument('connector', help='JSON, or @FILE')
     disconnect = _command(commands, 'disconnect', _disconnect,
-                          'end a connection')
+                          'end a connection',
+                          progress_label='ending connection '
+                                         '{connection_id}')
     disconnect.add_argument('connection_id')
     disconnect.add_argument('--force', action='store_true')
-    _command(commands, 'attach', _attach, 'attach a volume to this host'
+    _command(commands, 'attach', _attach, 'attach a volume to this host',
+             progress_label='attaching volume {volume_id}'
              ).add_argument('volume_id')
     detach = _command(commands, 'detach', _detach, 'detach a volume from '
-                      'this host')
+                      'this host', progress_label='detaching volume '
+                                                  '{volume_id}')
     detach.add_argument('volume_id')
     detach.add_argument('--force', action='store_true')
     return parser
@@ -430,13 +522,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = args.func(args)
+        # The progress line is erased before anything is printed.
+        with _command_progress(args) as args.task:
+            result = args.func(args)
     except Exception as exc:
         return _report(exc, args.debug)
     if isinstance(result, _Exit):
         return result.status
     _emit(args, result)
     return 0
+
+
+def _command_progress(args: argparse.Namespace) -> Any:
+    """The progress line of a command with a ``progress_label``; one that
+    is never shown for the others."""
+    if args.progress_label is None:
+        return progress.Progress(sys.stderr, enabled=False).task('')
+    # _backend() says what it loads, then what the command does.
+    label = 'setting up cinderlib' if args.uses_backend else _label(args)
+    return _progress(args).task(label)
 
 
 def _report(exc: Exception, debug: bool) -> int:

@@ -14,6 +14,7 @@ import time
 from typing import Callable, Iterator, Optional, TextIO
 
 import cinderlib
+from cinderlib import progress as progress_lines
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
 GiB = 1024 ** 3
@@ -43,18 +44,23 @@ def _pattern(label: str) -> bytes:
 
 
 class Demo:
-    """Runs the steps, printing each with its duration."""
+    """Runs the steps, printing each with its duration; ``progress``
+    shows the running step (on a terminal)."""
 
-    def __init__(self, directory: str, out: TextIO) -> None:
+    def __init__(self, directory: str, out: TextIO,
+                 progress: Optional[progress_lines.Progress] = None) -> None:
         self.directory = directory
         self.out = out
+        self.progress = progress or progress_lines.Progress(
+            out, enabled=False)
         self.steps = 0
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
         self.steps += 1
         start = time.perf_counter()
-        yield
+        with self.progress.task(f'{self.steps:>2}. {title}'):
+            yield
         elapsed = (time.perf_counter() - start) * 1000
         self.out.write(f'{self.steps:>2}. {title:<58}{elapsed:>9.1f} ms\n')
         self.out.flush()
@@ -116,8 +122,10 @@ class Demo:
 
 def run_demo(directory: Optional[str] = None,
              out: Optional[TextIO] = None,
-             on_error: Callable[[str], None] = print) -> int:
-    """Run the demo in ``directory`` (a temporary one by default)."""
+             on_error: Callable[[str], None] = print,
+             progress: Optional[progress_lines.Progress] = None) -> int:
+    """Run the demo in ``directory`` (a temporary one by default);
+    ``progress`` shows the running step, for instance on a terminal."""
     import sys
     out = out or sys.stdout
     with contextlib.ExitStack() as stack:
@@ -125,7 +133,7 @@ def run_demo(directory: Optional[str] = None,
             directory = stack.enter_context(
                 tempfile.TemporaryDirectory(prefix='cinderlib-demo-'))
         os.makedirs(directory, exist_ok=True)
-        demo = Demo(os.path.abspath(directory), out)
+        demo = Demo(os.path.abspath(directory), out, progress)
         start = time.perf_counter()
         try:
             demo.run()

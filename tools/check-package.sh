@@ -14,8 +14,10 @@ ls "$work"/dist/cinderlib-*.tar.gz "$work"/dist/cinderlib-*.whl >/dev/null
 
 python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q --upgrade pip
-"$work/venv/bin/python" -m pip install -q "$(ls "$work"/dist/*.whl)[test]"
-cp -r "$root/tests" "$root/examples" "$work/"
+"$work/venv/bin/python" -m pip install -q "$(ls "$work"/dist/*.whl)[test,docs]"
+# doc/: tests/unit/test_docs.py checks its reference against the package.
+cp -r "$root/tests" "$root/examples" "$root/doc" "$work/"
+rm -rf "$work/doc/build"
 cp "$root/pyproject.toml" "$work/"
 cd "$work"
 "$work/venv/bin/python" - <<'PY'

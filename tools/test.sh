@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
 # a virtualenv in .venv with the project and its test tools, the flake8
-# style check, mypy, the Sphinx docs (warnings are errors), pytest (unit,
-# persistence on real databases, functional on the file backend and a real
-# Ceph cluster) and a check of the built packages.  Extra arguments go to
-# pytest.
+# style check, mypy, the Sphinx docs (warnings are errors) and their
+# examples (sphinx -b doctest), pytest (unit, persistence on real databases,
+# locks across processes and hosts, functional on the file backend and a
+# real Ceph cluster) and a check of the built packages.  Extra arguments go
+# to pytest.
 set -euo pipefail
 # Servers the tests need (databases, Redis, Ceph) are started by the tests;
 # under CI one that cannot start fails its tests instead of skipping them.
@@ -32,13 +33,17 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 echo '== flake8'
-.venv/bin/python -m flake8 cinderlib tests bench tools examples
+.venv/bin/python -m flake8 cinderlib tests bench tools examples \
+    doc/source/conf.py doc/source/_ext
 
 echo '== mypy'
 .venv/bin/python -m mypy
 
 echo '== docs'
 .venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html
+# The examples of the pages run (on the file driver, in temporary
+# directories); a failing one fails this step.
+.venv/bin/python -m sphinx -W -q -b doctest doc/source doc/build/doctest
 
 echo '== pytest'
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

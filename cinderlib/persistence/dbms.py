@@ -46,7 +46,21 @@ PersistenceConflict = exception.PersistenceConflict
 
 
 class DBPersistence(base.PersistenceDriverBase):
-    """Objects in a SQL database given by an SQLAlchemy URL."""
+    """Objects in a SQL database given by an SQLAlchemy URL.
+
+    :param connection: The database's SQLAlchemy URL:
+        ``sqlite:////var/lib/app/cinderlib.sqlite``,
+        ``postgresql+psycopg://user:password@host/db`` (install
+        ``cinderlib[postgresql]``) or ``mysql+pymysql://user:password@host/db``
+        (install ``cinderlib[mysql]``).  The schema is created or upgraded
+        when the plugin starts.
+    :param sqlite_synchronous: SQLite writes with ``synchronous=NORMAL``
+        (a database file in WAL mode); ``False`` turns synchronous writes
+        off: faster, but a crash of the machine may lose the last writes.
+        Other databases ignore it.
+    :param soft_deletes: Keep the rows of deleted objects, marked deleted,
+        instead of removing them.
+    """
 
     def __init__(self, connection: str, sqlite_synchronous: bool = True,
                  soft_deletes: bool = False) -> None:
@@ -319,10 +333,14 @@ class DBPersistence(base.PersistenceDriverBase):
 
 
 class MemoryDBPersistence(DBPersistence):
-    """The ``db`` plugin on an in-memory SQLite database."""
+    """The ``db`` plugin on an in-memory SQLite database: objects live as
+    long as the process."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(connection='sqlite://', **kwargs)
+    def __init__(self, sqlite_synchronous: bool = True,
+                 soft_deletes: bool = False) -> None:
+        super().__init__(connection='sqlite://',
+                         sqlite_synchronous=sqlite_synchronous,
+                         soft_deletes=soft_deletes)
 
 
 def _create_engine(url: Any, sqlite_synchronous: bool) -> Engine:

@@ -15,10 +15,11 @@ _T = TypeVar('_T')
 
 
 class MemoryPersistence(base.PersistenceDriverBase):
-    """Keeps every object in dictionaries; thread-safe."""
+    """Objects in dictionaries of this process, which live as long as the
+    process; thread-safe."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.RLock()
         self.volumes: dict[str, Volume] = {}
         self.snapshots: dict[str, Snapshot] = {}

@@ -55,6 +55,23 @@ def test_volume_lifecycle(run, tmp_path):
     assert list((tmp_path / 'volumes').iterdir()) == []
 
 
+def test_volume_from_snapshot(run):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    snapshot_id = run('snapshot', 'create', volume_id)[1]['id']
+    status, volume, err = run('volume', 'create', '--from-snapshot',
+                              snapshot_id, '--name', 'restored')
+    assert status == 0 and err == ''   # no progress line off a terminal
+    assert (volume['size'], volume['name']) == (1, 'restored')
+    status, bigger, _ = run('volume', 'create', '2', '--from-snapshot',
+                            snapshot_id)
+    assert status == 0 and bigger['size'] == 2
+    status, _, err = run('volume', 'create')
+    assert status == cli.EXIT_USAGE and 'SIZE' in err
+    missing = '11111111-1111-1111-1111-111111111111'
+    status, _, err = run('volume', 'create', '--from-snapshot', missing)
+    assert status == cli.EXIT_NOT_FOUND and missing in err
+
+
 def test_connect_disconnect_attach_detach(run):
     volume_id = run('volume', 'create', '1')[1]['id']
     status, connected, _ = run('connect', volume_id, '{"host": "node-9"}')
