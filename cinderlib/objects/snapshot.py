@@ -98,8 +98,7 @@ class Snapshot(base.VolumeChild):
         with locks.locked(volume.id, self.id):
             if self._ovo.deleted:
                 return
-            self._ovo.status = 'deleting'
-            self.save()
+            self._save_status('status', 'deleting')
             try:
                 self.backend.driver.delete_snapshot(self._ovo)
             except Exception as exc:

@@ -205,8 +205,7 @@ class Volume(base.Resource):
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} is connected; disconnect it '
                            f'first')
-            self._ovo.status = 'deleting'
-            self.save()
+            self._save_status('status', 'deleting')
             try:
                 self.backend.driver.delete_volume(self._ovo)
             except Exception as exc:
@@ -227,8 +226,7 @@ class Volume(base.Resource):
                     'size', f'must be larger than the current size '
                             f'({self._ovo.size} GiB), got {size}')
             previous_status = self._ovo.status
-            self._ovo.status = 'extending'
-            self.save()
+            self._save_status('status', 'extending')
             try:
                 self.backend.driver.extend_volume(self._ovo, size)
             except Exception as exc:
@@ -344,6 +342,14 @@ class Volume(base.Resource):
             self.backend.driver.remove_export(self.backend.context, self._ovo)
         except Exception:
             LOG.warning('Could not remove the export of volume %s', self.id,
+                        exc_info=True)
+
+    def _unexport_quietly(self, connection: Any) -> None:
+        """Undo an export whose connection could not be recorded."""
+        try:
+            self._unexport(connection, force=True)
+        except Exception:
+            LOG.warning('Could not undo the export of volume %s', self.id,
                         exc_info=True)
 
     def _unexport(self, connection: Any, force: bool) -> None:
