@@ -77,6 +77,8 @@ class Snapshot(base.VolumeChild):
                 raise exception.InvalidVolume(
                     reason=f'cannot snapshot volume {volume.id} in status '
                            f'{volume.status!r}')
+            # The size now, under the lock: it may have grown since.
+            self._ovo.volume_size = volume.size
             self.save()
             volume._add_snapshot(self)
             try:

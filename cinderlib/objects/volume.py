@@ -241,16 +241,19 @@ class Volume(base.Resource):
 
     def clone(self, **new_vol_attrs: Any) -> 'Volume':
         """A new volume with this one's data; ``size`` may be larger."""
-        new_volume = Volume(self, **new_vol_attrs)
-        if new_volume.size < self._ovo.size:
-            raise exception.InvalidArgument(
-                'size', f'a clone cannot be smaller than its source '
-                        f'({self._ovo.size} GiB), got {new_volume.size}')
-        new_volume._ovo.source_volid = self.id
-        return new_volume._create(
-            lambda driver: driver.create_cloned_volume(new_volume._ovo,
-                                                       self._ovo),
-            self.id)
+        # The size is read under the lock: an extend running meanwhile
+        # would otherwise make the clone smaller than its source.
+        with locks.locked(self.id):
+            new_volume = Volume(self, **new_vol_attrs)
+            if new_volume.size < self._ovo.size:
+                raise exception.InvalidArgument(
+                    'size', f'a clone cannot be smaller than its source '
+                            f'({self._ovo.size} GiB), got {new_volume.size}')
+            new_volume._ovo.source_volid = self.id
+            return new_volume._create(
+                lambda driver: driver.create_cloned_volume(new_volume._ovo,
+                                                           self._ovo),
+                self.id)
 
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Any:
