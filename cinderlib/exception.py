@@ -97,6 +97,30 @@ class PersistenceConflict(CinderlibError):
                          f'since it was read; refresh it and retry')
 
 
+class PersistenceUnavailable(CinderlibError):
+    """The persistence database cannot be used right now: its server is
+    down, restarting or unreachable, the connection dropped, or an SQLite
+    file is read-only or its disk full.
+
+    ``url`` is the database URL with the password masked, ``operation``
+    what was being done (``'saving volume <id>'``, ``'listing
+    volumes'``...) and ``reason`` the database driver's error.  The failed
+    write was rolled back.  ``resource`` is the object being saved or
+    deleted (None for reads): it keeps its state in memory, including what
+    the storage driver already did, and saving it again (or repeating the
+    deletion) once the database is back completes the record.
+    """
+
+    def __init__(self, url: str, operation: str, reason: str,
+                 resource: Any = None) -> None:
+        self.url = url
+        self.operation = operation
+        self.reason = reason
+        self.resource = resource
+        super().__init__(f'Persistence database {url} is unavailable '
+                         f'while {operation}: {reason}')
+
+
 class InvalidSerializedData(CinderlibError, ValueError):
     """``load()`` was given data that is not a serialized cinderlib object."""
 

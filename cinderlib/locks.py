@@ -146,12 +146,13 @@ def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
                 return False
             taken.append(stripe.release)
         distributed = _Settings.distributed
-        for lock in first if distributed else ():
-            remote = distributed(lock.id)
-            if not remote.acquire(blocking=blocking):
-                return False
-            lock.remote = remote
-            taken.append(remote.release)
+        if distributed is not None:
+            for lock in first:
+                remote = distributed(lock.id)
+                if not remote.acquire(blocking=blocking):
+                    return False
+                lock.remote = remote
+                taken.append(remote.release)
         for lock in locks:
             lock.depth += 1
         taken = []

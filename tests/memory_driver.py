@@ -132,6 +132,7 @@ class MemoryVolumeDriver(driver.VolumeDriver):
     def delete_volume(self, volume):
         self._call('delete_volume', volume.id)
         self.volumes.pop(volume.name, None)
+        self.seen_specs.pop(volume.id, None)
 
     def extend_volume(self, volume, new_size):
         self._call('extend_volume', volume.id, new_size)

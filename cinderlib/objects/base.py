@@ -172,6 +172,22 @@ class Resource:
             pass
         self.save()
 
+    def _save_status(self, field: str, value: str) -> None:
+        """Record ``field`` = ``value`` (an operation starting) before
+        calling the driver; if it cannot be saved, the object keeps its
+        previous value, as the operation did not happen."""
+        ovo = self._ovo
+        previous = getattr(ovo, field)
+        unsaved = field in ovo.obj_what_changed()
+        setattr(ovo, field, value)
+        try:
+            self.save()
+        except Exception:
+            setattr(ovo, field, previous)
+            if not unsaved:
+                ovo.obj_reset_changes([field])
+            raise
+
     def save(self) -> None:
         raise NotImplementedError
 

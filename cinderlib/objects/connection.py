@@ -29,6 +29,8 @@ class Connection(base.VolumeChild):
     """
 
     _SKIP_IN_JSON = ('volume',)
+    # Whether disconnect() already terminated the export on the driver.
+    _unexported = False
 
     def __init__(self, backend: Backend | UnloadedBackend, ovo: Any,
                  volume: Optional[Volume] = None,
@@ -79,7 +81,11 @@ class Connection(base.VolumeChild):
             connection = cls(volume.backend, ovo, volume,
                              use_multipath=use_multipath,
                              device_scan_attempts=scan_attempts)
-            connection.save()
+            try:
+                connection.save()
+            except Exception:  # unrecorded: take the export back
+                volume._unexport_quietly(connection)
+                raise
             volume._add_connection(connection)
             volume._ovo.status = 'in-use'
             volume._ovo.attach_status = 'attached'
@@ -183,12 +189,16 @@ class Connection(base.VolumeChild):
         """Terminate the export; the last one also removes the export."""
         volume = self.volume
         with locks.locked(volume.id):
-            try:
-                volume._unexport(self, force)
-            except Exception as exc:
-                self._ovo.attach_status = 'error_detaching'
-                self._fail(exc, None)
-                raise
+            if not self._unexported:
+                try:
+                    volume._unexport(self, force)
+                except Exception as exc:
+                    self._ovo.attach_status = 'error_detaching'
+                    self._fail(exc, None)
+                    raise
+                # If the record cannot be deleted now, disconnecting again
+                # only deletes it.
+                self._unexported = True
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:

@@ -82,6 +82,8 @@ class Snapshot(base.VolumeChild):
                 raise exception.InvalidVolume(
                     reason=f'cannot snapshot volume {volume.id} in status '
                            f'{volume.status!r}')
+            # The size now, under the lock: it may have grown since.
+            self._ovo.volume_size = volume.size
             self.save()
             volume._add_snapshot(self)
             try:
@@ -103,8 +105,7 @@ class Snapshot(base.VolumeChild):
         with locks.locked(volume.id, self.id):
             if self._ovo.deleted:
                 return
-            self._ovo.status = 'deleting'
-            self.save()
+            self._save_status('status', 'deleting')
             try:
                 self.backend.driver.delete_snapshot(self._ovo)
             except Exception as exc:

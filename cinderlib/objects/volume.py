@@ -214,8 +214,7 @@ class Volume(base.Resource):
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} is connected; disconnect it '
                            f'first')
-            self._ovo.status = 'deleting'
-            self.save()
+            self._save_status('status', 'deleting')
             try:
                 self.backend.driver.delete_volume(self._ovo)
             except Exception as exc:
@@ -236,8 +235,7 @@ class Volume(base.Resource):
                     'size', f'must be larger than the current size '
                             f'({self._ovo.size} GiB), got {size}')
             previous_status = self._ovo.status
-            self._ovo.status = 'extending'
-            self.save()
+            self._save_status('status', 'extending')
             try:
                 self.backend.driver.extend_volume(self._ovo, size)
             except Exception as exc:
@@ -252,16 +250,19 @@ class Volume(base.Resource):
 
     def clone(self, **new_vol_attrs: Any) -> 'Volume':
         """A new volume with this one's data; ``size`` may be larger."""
-        new_volume = Volume(self, **new_vol_attrs)
-        if new_volume.size < self._ovo.size:
-            raise exception.InvalidArgument(
-                'size', f'a clone cannot be smaller than its source '
-                        f'({self._ovo.size} GiB), got {new_volume.size}')
-        new_volume._ovo.source_volid = self.id
-        return new_volume._create(
-            lambda driver: driver.create_cloned_volume(new_volume._ovo,
-                                                       self._ovo),
-            self.id)
+        # The size is read under the lock: an extend running meanwhile
+        # would otherwise make the clone smaller than its source.
+        with locks.locked(self.id):
+            new_volume = Volume(self, **new_vol_attrs)
+            if new_volume.size < self._ovo.size:
+                raise exception.InvalidArgument(
+                    'size', f'a clone cannot be smaller than its source '
+                            f'({self._ovo.size} GiB), got {new_volume.size}')
+            new_volume._ovo.source_volid = self.id
+            return new_volume._create(
+                lambda driver: driver.create_cloned_volume(new_volume._ovo,
+                                                           self._ovo),
+                self.id)
 
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
@@ -358,7 +359,15 @@ class Volume(base.Resource):
             LOG.warning('Could not remove the export of volume %s', self.id,
                         exc_info=True)
 
-    def _unexport(self, connection: Connection, force: bool) -> None:
+    def _unexport_quietly(self, connection: Any) -> None:
+        """Undo an export whose connection could not be recorded."""
+        try:
+            self._unexport(connection, force=True)
+        except Exception:
+            LOG.warning('Could not undo the export of volume %s', self.id,
+                        exc_info=True)
+
+    def _unexport(self, connection: Any, force: bool) -> None:
         """terminate_connection; remove_export only for the last one."""
         driver = self.backend.driver
         driver.terminate_connection(self._ovo, connection.connector_info,

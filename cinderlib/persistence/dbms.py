@@ -29,7 +29,7 @@ from cinderlib.persistence import schema
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
-    from sqlalchemy.engine import Connection as DBConnection, Engine
+    from sqlalchemy.engine import Connection as DBConnection
 
     from cinderlib.backend import Backend
     from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
@@ -60,13 +60,20 @@ class DBPersistence(base.PersistenceDriverBase):
         Other databases ignore it.
     :param soft_deletes: Keep the rows of deleted objects, marked deleted,
         instead of removing them.
+    :param pool_pre_ping: Test a pooled connection before using it, so
+        that the first call after a database server restart works (about
+        10% fewer operations per second on a local PostgreSQL); with
+        ``False`` that call raises ``PersistenceUnavailable`` and the next
+        one reconnects.  SQLite ignores it.
     """
 
     def __init__(self, connection: str, sqlite_synchronous: bool = True,
-                 soft_deletes: bool = False) -> None:
+                 soft_deletes: bool = False,
+                 pool_pre_ping: bool = True) -> None:
         super().__init__()
         self.soft_deletes = bool(soft_deletes)
-        self.engine = _create_engine(connection, sqlite_synchronous)
+        self.engine = _create_engine(connection, sqlite_synchronous,
+                                     bool(pool_pre_ping))
         self.url = self.engine.url.render_as_string(hide_password=True)
         try:
             migrations.upgrade(self.engine)
@@ -85,15 +92,49 @@ class DBPersistence(base.PersistenceDriverBase):
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[DBConnection]:
-        with self._connection_lock, self.engine.connect() as conn:
+    def _connect(self, operation: str) -> Iterator[Any]:
+        with self._connection_lock, self._unavailable_as(operation), \
+                self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
-    def _begin(self) -> Iterator[DBConnection]:
+    def _begin(self, operation: str, resource: Any = None) -> Iterator[Any]:
         """A connection in a transaction, committed on success."""
-        with self._connection_lock, self.engine.begin() as conn:
+        with self._connection_lock, self._unavailable_as(
+                operation, resource), self.engine.begin() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def _unavailable_as(self, operation: str,
+                        resource: Any = None) -> Iterator[None]:
+        """Report the database being out of reach (a server down or
+        restarting, a dropped connection, a read-only file, a full disk)
+        as ``PersistenceUnavailable``, without the driver's traceback."""
+        try:
+            yield
+        except Exception as exc:
+            if not _unavailable(exc):
+                raise
+            raise exception.PersistenceUnavailable(
+                self.url, operation, _reason(exc), resource) from None
+
+    @contextlib.contextmanager
+    def _saving(self, kind: str, obj: Any) -> Iterator[tuple[Any, '_Written']]:
+        """A transaction writing ``obj``'s row: ``(conn, written)``,
+        ``_write`` filling ``written``.  The object takes the row's new
+        version only once committed; when the commit itself failed, the
+        database may hold the row anyway, which the next save recognizes
+        (``_write``)."""
+        written = _Written()
+        try:
+            with self._begin(f'saving {kind} {obj.id}', obj) as conn:
+                yield conn, written
+        except exception.PersistenceUnavailable:
+            if written.version is not None:
+                obj._db_unconfirmed = (written.version, written.data)
+            raise
+        obj._db_version = written.version
+        obj.__dict__.pop('_db_unconfirmed', None)
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.url}>'
@@ -108,7 +149,8 @@ class DBPersistence(base.PersistenceDriverBase):
             volumes, source=volumes.outerjoin(
                 types, types.c.volume_id == volumes.c.id),
             columns=[volumes, types.c.data.label('type_data')],
-            id=volume_id, name=volume_name, backend_name=backend_name)
+            operation='listing volumes', id=volume_id, name=volume_name,
+            backend_name=backend_name)
         context = _context()
         return [self._object('volume', row, self._builder(
             Volume, row, context, _with_type(row))) for row in rows]
@@ -117,7 +159,8 @@ class DBPersistence(base.PersistenceDriverBase):
                       snapshot_name: Optional[str] = None,
                       volume_id: Optional[str] = None) -> list[Snapshot]:
         from cinderlib.objects import Snapshot
-        rows = self._select(schema.snapshots, id=snapshot_id,
+        rows = self._select(schema.snapshots,
+                            operation='listing snapshots', id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
         context = _context()
         return [self._object('snapshot', row, self._builder(
@@ -127,8 +170,9 @@ class DBPersistence(base.PersistenceDriverBase):
                         volume_id: Optional[str] = None
                         ) -> list[Connection]:
         from cinderlib.objects import Connection
-        rows = self._select(schema.connections, id=connection_id,
-                            volume_id=volume_id)
+        rows = self._select(schema.connections,
+                            operation='listing connections',
+                            id=connection_id, volume_id=volume_id)
         context = _context()
         return [self._object('connection', row, self._builder(
             Connection, row, context)) for row in rows]
@@ -139,13 +183,13 @@ class DBPersistence(base.PersistenceDriverBase):
         query = table.select().order_by(table.c.key)
         if key is not None:
             query = query.where(table.c.key == key)
-        with self._connect() as conn:
+        with self._connect('listing key-values') as conn:
             return [KeyValue(row.key, row.value) for row in conn.execute(
                 query)]
 
-    def _select(self, table: Table, source: Any = None,
+    def _select(self, table: Any, source: Any = None,
                 columns: Optional[list[Any]] = None,
-                **filters: Any) -> list[Any]:
+                operation: str = 'reading', **filters: Any) -> list[Any]:
         """The rows of ``table`` (or of ``columns`` from ``source``)
         matching every filter given (None means no filter), oldest
         first."""
@@ -156,7 +200,7 @@ class DBPersistence(base.PersistenceDriverBase):
         for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
-        with self._connect() as conn:
+        with self._connect(operation) as conn:
             return list(conn.execute(query.order_by(table.c.created_at,
                                                     table.c.id)))
 
@@ -192,10 +236,10 @@ class DBPersistence(base.PersistenceDriverBase):
         ovo = volume._ovo
         values = {'name': ovo.display_name,
                   'backend_name': volume.backend_name, 'status': ovo.status}
-        with self._begin() as conn:
-            inserted = self._write(conn, 'volume', schema.volumes, volume,
-                                   values)
-            if inserted:  # a volume's type never changes afterwards
+        with self._saving('volume', volume) as (conn, written):
+            self._write(conn, 'volume', schema.volumes, volume, values,
+                        written)
+            if written.inserted:  # a volume's type never changes afterwards
                 self._write_volume_type(conn, volume)
         self._remember('volume', volume)
         super().set_volume(volume)
@@ -205,8 +249,9 @@ class DBPersistence(base.PersistenceDriverBase):
         values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
                   'status': ovo.status,
                   'backend_name': snapshot.backend_name}
-        with self._begin() as conn:
-            self._write(conn, 'snapshot', schema.snapshots, snapshot, values)
+        with self._saving('snapshot', snapshot) as (conn, written):
+            self._write(conn, 'snapshot', schema.snapshots, snapshot, values,
+                        written)
         self._remember('snapshot', snapshot)
         super().set_snapshot(snapshot)
 
@@ -216,15 +261,16 @@ class DBPersistence(base.PersistenceDriverBase):
                   'attached_host': ovo.attached_host,
                   'status': ovo.attach_status,
                   'backend_name': connection.backend_name}
-        with self._begin() as conn:
+        with self._saving('connection', connection) as (conn, written):
             self._write(conn, 'connection', schema.connections, connection,
-                        values)
+                        values, written)
         self._remember('connection', connection)
         super().set_connection(connection)
 
     def set_key_value(self, key_value: KeyValue) -> None:
         values = {'key': key_value.key, 'value': key_value.value}
-        with self._begin() as conn:
+        with self._begin(f'saving key-value {key_value.key}',
+                         key_value) as conn:
             upsert = _key_value_upsert(conn.dialect.name)
             if upsert is not None:
                 conn.execute(upsert, values)
@@ -236,39 +282,49 @@ class DBPersistence(base.PersistenceDriverBase):
                     conn.execute(table.insert(), values)
         super().set_key_value(key_value)
 
-    def _write(self, conn: DBConnection, kind: str, table: Table, obj: Any,
-               values: dict[str, Any]) -> bool:
-        """Insert or update ``obj``'s row; returns True on insert."""
+    def _write(self, conn: Any, kind: str, table: Any, obj: Any,
+               values: dict[str, Any], written: '_Written') -> None:
+        """Insert or update ``obj``'s row, telling ``written`` the row's
+        new version and data and whether it was inserted."""
         ovo = obj._ovo
+        written.data = json.dumps(cinder_glue.to_primitive(
+            ovo, _SKIP[kind]), separators=(',', ':'))
         values = dict(values, created_at=_naive(ovo.created_at),
-                      deleted=False, deleted_at=None,
-                      data=json.dumps(cinder_glue.to_primitive(
-                          ovo, _SKIP[kind]), separators=(',', ':')))
+                      deleted=False, deleted_at=None, data=written.data)
         statements = _statements(table)
         version = getattr(obj, '_db_version', None)
+        if version is None:
+            # A copy that never read the row (e.g. load(save=True)).
+            row = conn.execute(statements['version'],
+                               {'b_id': obj.id}).first()
+            version = row.version if row is not None else None
+        elif self._committed_unconfirmed(conn, statements, obj):
+            version = obj._db_unconfirmed[0]
         if version is not None:
             if conn.execute(statements['update'], dict(
                     values, b_id=obj.id, b_version=version,
                     version=version + 1)).rowcount:
-                obj._db_version = version + 1
-                return False
+                written.version = version + 1
+                return
             if conn.execute(statements['version'],
                             {'b_id': obj.id}).first() is not None:
                 raise PersistenceConflict(kind, obj.id)
-        else:
-            # A copy that never read the row (e.g. load(save=True)).
-            row = conn.execute(statements['version'],
-                               {'b_id': obj.id}).first()
-            if row is not None:
-                conn.execute(statements['update'], dict(
-                    values, b_id=obj.id, b_version=row.version,
-                    version=row.version + 1))
-                obj._db_version = row.version + 1
-                return False
         conn.execute(statements['insert'], dict(values, id=obj.id,
                                                 version=1))
-        obj._db_version = 1
-        return True
+        written.version = 1
+        written.inserted = True
+
+    @staticmethod
+    def _committed_unconfirmed(conn: Any, statements: dict[str, Any],
+                               obj: Any) -> bool:
+        """Whether the row is this object's last write whose commit
+        reported an error (the connection dropped while committing) but
+        which the database did commit."""
+        unconfirmed = obj.__dict__.get('_db_unconfirmed')
+        if unconfirmed is None:
+            return False
+        row = conn.execute(statements['current'], {'b_id': obj.id}).first()
+        return row is not None and (row.version, row.data) == unconfirmed
 
     @staticmethod
     def _write_volume_type(conn: DBConnection, volume: Volume) -> None:
@@ -290,7 +346,7 @@ class DBPersistence(base.PersistenceDriverBase):
 
     # -- deletions ------------------------------------------------------------
     def delete_volume(self, volume: Volume) -> None:
-        with self._begin() as conn:
+        with self._begin(f'deleting volume {volume.id}', volume) as conn:
             self._delete(conn, schema.volumes, volume)
             if not self.soft_deletes:
                 conn.execute(schema.volume_types.delete().where(
@@ -299,20 +355,23 @@ class DBPersistence(base.PersistenceDriverBase):
         super().delete_volume(volume)
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
-        with self._begin() as conn:
+        with self._begin(f'deleting snapshot {snapshot.id}',
+                         snapshot) as conn:
             self._delete(conn, schema.snapshots, snapshot)
         self._forget('snapshot', snapshot)
         super().delete_snapshot(snapshot)
 
     def delete_connection(self, connection: Connection) -> None:
-        with self._begin() as conn:
+        with self._begin(f'deleting connection {connection.id}',
+                         connection) as conn:
             self._delete(conn, schema.connections, connection)
         self._forget('connection', connection)
         super().delete_connection(connection)
 
     def delete_key_value(self, key_value: KeyValue) -> None:
         table = schema.key_values
-        with self._begin() as conn:
+        with self._begin(f'deleting key-value {key_value.key}',
+                         key_value) as conn:
             conn.execute(table.delete().where(table.c.key == key_value.key))
         super().delete_key_value(key_value)
 
@@ -332,6 +391,17 @@ class DBPersistence(base.PersistenceDriverBase):
                 del self._live[kind][obj.id]
 
 
+class _Written:
+    """What a write put in a row: its new version and data."""
+
+    __slots__ = ('version', 'data', 'inserted')
+
+    def __init__(self) -> None:
+        self.version: Optional[int] = None
+        self.data: Optional[str] = None
+        self.inserted = False
+
+
 class MemoryDBPersistence(DBPersistence):
     """The ``db`` plugin on an in-memory SQLite database: objects live as
     long as the process."""
@@ -343,7 +413,8 @@ class MemoryDBPersistence(DBPersistence):
                          soft_deletes=soft_deletes)
 
 
-def _create_engine(url: Any, sqlite_synchronous: bool) -> Engine:
+def _create_engine(url: Any, sqlite_synchronous: bool,
+                   pool_pre_ping: bool = True) -> Any:
     import sqlalchemy
     from sqlalchemy import event, exc as sa_exc, pool
     if not isinstance(url, str) or not url:
@@ -361,9 +432,17 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Engine:
         if _in_memory(parsed):
             options['poolclass'] = pool.StaticPool
     else:
-        # A dropped server connection fails one call, and SQLAlchemy then
-        # replaces the pool's connections: no round trip to test each one.
+        # A pooled connection is tested before use (one round trip), so
+        # that the first call after a server restart or a dropped
+        # connection reconnects instead of failing.  Without it, that call
+        # fails, and the error makes SQLAlchemy replace every connection
+        # of the pool for the next one.
+        options['pool_pre_ping'] = pool_pre_ping
         options['pool_recycle'] = 3600
+        if (parsed.get_backend_name() == 'postgresql' and
+                'connect_timeout' not in parsed.query):
+            # libpq waits forever for an unreachable host by default.
+            options['connect_args'] = {'connect_timeout': CONNECT_TIMEOUT}
     try:
         engine = sqlalchemy.create_engine(parsed, **options)
     except Exception as exc:  # unknown dialect, missing DB driver...
@@ -386,6 +465,36 @@ def _create_engine(url: Any, sqlite_synchronous: bool) -> Engine:
 
 _statement_cache: dict[str | tuple[str, str], Any] = {}
 
+# Seconds to wait for a PostgreSQL server to accept a connection (MySQL
+# drivers have their own default, 10 s).
+CONNECT_TIMEOUT = 10
+# SQLSTATE of a write refused by a read-only server (a standby).
+_READ_ONLY_SQLSTATES = frozenset(('25006',))
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be used right now rather
+    than a fault in the statement: the DB-API's OperationalError and
+    InterfaceError (server down, connection lost, read-only file, full
+    disk, lock timeout), an invalidated connection, an exhausted pool or
+    a read-only server."""
+    from sqlalchemy import exc as sa_exc
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError,
+                        sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return bool(exc.connection_invalidated or getattr(
+            exc.orig, 'sqlstate', None) in _READ_ONLY_SQLSTATES)
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """The database driver's error, on one line (SQLAlchemy's own text
+    adds the statement, its parameters and a link)."""
+    original = getattr(exc, 'orig', None) or exc
+    text = ' '.join(str(original).split()) or 'no message'
+    return f'{type(original).__name__}: {text}'
+
 
 def _statements(table: Table) -> dict[str, Any]:
     """Prepared statements of a table (built once: cheaper to execute)."""
@@ -399,6 +508,8 @@ def _statements(table: Table) -> dict[str, Any]:
                 row_id, table.c.version == bindparam('b_version'))
             statements['version'] = table.select().with_only_columns(
                 table.c.version).where(row_id)
+            statements['current'] = table.select().with_only_columns(
+                table.c.version, table.c.data).where(row_id)
         _statement_cache[table.name] = statements
     return statements
 
