@@ -318,6 +318,13 @@ class Backend:
         """Raise if the driver cannot use this connector."""
         self.driver.validate_connector(validation.connector(connector_dict))
 
+    def recover(self) -> list[dict[str, Any]]:
+        """Settle operations that a process which died left unfinished on
+        this backend's resources (see :mod:`cinderlib.recovery`): returns
+        one ``{'resource', 'id', 'was', 'now'}`` per resource found."""
+        from cinderlib import recovery
+        return recovery.recover(self)
+
     def unload(self) -> None:
         """Remove this backend from the process (its volumes stay stored)."""
         with self._class_lock:
@@ -397,9 +404,12 @@ def _apply_cinder_options() -> None:
          **options.cinder_options})
     lock_path = options.file_locks_path or options.state_path
     cinder_glue.set_group_option('oslo_concurrency', 'lock_path', lock_path)
+    # cinderlib's lock files, and those of Cinder's coordinator when no
+    # coordination backend is given, in a directory of their own.
+    own_locks = os.path.join(lock_path, 'cinderlib-locks')
     url = options.coordination_backend_url
-    distributed = cinder_glue.start_coordination(url or f'file://{lock_path}')
-    locks.configure(lock_path, distributed if url else None)
+    distributed = cinder_glue.start_coordination(url or f'file://{own_locks}')
+    locks.configure(own_locks, distributed if url else None)
 
 
 def _suppress_ssl_warnings() -> None:

@@ -103,6 +103,24 @@ class Resource:
             cinder_glue.reset_changes(self._ovo)
         self.__dict__.pop('_db_version', None)
 
+    def _catch_up(self) -> bool:
+        """Once the object's lock is held: take what other processes
+        stored since it was read (shared persistence only).  False when
+        they deleted it; it is then marked deleted here too."""
+        if self.persistence.refresh_stale(self):
+            return True
+        self._ovo.deleted = True
+        cinder_glue.reset_changes(self._ovo)
+        return False
+
+    def _require_existing(self) -> None:
+        """``_catch_up``, raising NotFound if the object is deleted."""
+        if not self._catch_up() or self._ovo.deleted:
+            raise self._not_found()
+
+    def _not_found(self) -> Exception:
+        return exception.NotFound(resource=f'{type(self).__name__} {self.id}')
+
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
         for name in ('_ovo', '_stored'):

@@ -65,22 +65,35 @@ class Connection(base.VolumeChild):
             raise exception.InvalidArgument(sorted(unknown)[0],
                                             'not a connection attribute')
         with locks.locked(volume.id):
-            conn_info = volume._export(connector)
-            data = conn_info.setdefault('data', {})
-            attach_mode = attach_mode or data.get('access_mode') or 'rw'
-            data['access_mode'] = attach_mode
+            volume._require_existing()
+            volume.connections  # loaded before this one is recorded
+            # Recorded before the driver exports anything, so that a crash
+            # in between leaves a trace for Backend.recover() to undo.
             kwargs.setdefault('id', cls._new_id(None))
             ovo = cinder_glue.new_attachment(
                 volume.backend.context, volume_id=volume.id,
                 attached_host=connector.get('host'),
-                attach_status='attached', attach_mode=attach_mode,
+                attach_status='attaching', attach_mode=attach_mode or 'rw',
                 attach_time=cinder_glue.utcnow(), connector=connector,
-                connection_info={'conn': conn_info, 'connector': connector,
+                connection_info={'conn': {}, 'connector': connector,
                                  'device': None},
                 **kwargs)
             connection = cls(volume.backend, ovo, volume,
                              use_multipath=use_multipath,
                              device_scan_attempts=scan_attempts)
+            connection.save()
+            try:
+                conn_info = volume._export(connector)
+            except Exception:
+                connection._delete_record_quietly()
+                raise
+            data = conn_info.setdefault('data', {})
+            attach_mode = attach_mode or data.get('access_mode') or 'rw'
+            data['access_mode'] = attach_mode
+            ovo.attach_mode = attach_mode
+            ovo.attach_status = 'attached'
+            ovo.connection_info = {'conn': conn_info, 'connector': connector,
+                                   'device': None}
             try:
                 connection.save()
             except Exception:  # unrecorded: take the export back
@@ -185,11 +198,27 @@ class Connection(base.VolumeChild):
             self._ovo.connection_info = dict(self.connection_info)
             self.save()
 
+    def _delete_record_quietly(self) -> None:
+        try:
+            self.persistence.delete_connection(self)
+        except Exception:
+            LOG.warning('Could not delete the record of connection %s',
+                        self.id, exc_info=True)
+
     def disconnect(self, force: bool = False) -> None:
-        """Terminate the export; the last one also removes the export."""
+        """Terminate the export; the last one also removes the export.
+        Disconnecting twice does nothing."""
         volume = self.volume
         with locks.locked(volume.id):
+            if not self._catch_up():  # disconnected by another process
+                volume._remove_connection(self)
+                return
+            volume._catch_up()
             if not self._unexported:
+                # Recorded first ('detached': Cinder has no 'detaching'), so
+                # a crash in the driver call leaves a trace for
+                # Backend.recover() to finish.
+                self._save_status('attach_status', 'detached')
                 try:
                     volume._unexport(self, force)
                 except Exception as exc:
@@ -214,6 +243,9 @@ class Connection(base.VolumeChild):
     def device_attached(self, device: dict[str, Any]) -> bool:
         """Whether os-brick sees ``device`` as a usable device."""
         return connectors.device_usable(self.connector, device)
+
+    def _not_found(self) -> Exception:
+        return exception.ConnectionNotFound(filter=f'id = {self.id}')
 
     def refresh(self) -> None:
         self._forget_local_state()

@@ -78,6 +78,7 @@ class Snapshot(base.VolumeChild):
         """Create the snapshot; a failure never changes the volume."""
         volume = self.volume
         with locks.locked(volume.id, self.id):
+            volume._require_existing()
             if volume.status not in ('available', 'in-use'):
                 raise exception.InvalidVolume(
                     reason=f'cannot snapshot volume {volume.id} in status '
@@ -103,7 +104,8 @@ class Snapshot(base.VolumeChild):
         """Delete the snapshot; deleting twice does nothing."""
         volume = self.volume
         with locks.locked(volume.id, self.id):
-            if self._ovo.deleted:
+            if not self._catch_up() or self._ovo.deleted:
+                volume._remove_snapshot(self)
                 return
             self._save_status('status', 'deleting')
             try:
@@ -133,7 +135,10 @@ class Snapshot(base.VolumeChild):
         return new_volume._create(
             lambda driver: driver.create_volume_from_snapshot(
                 new_volume._ovo, self._ovo),
-            self.id)
+            self)
+
+    def _not_found(self) -> Exception:
+        return exception.SnapshotNotFound(snapshot_id=self.id)
 
     def refresh(self) -> None:
         self._forget_local_state()

@@ -177,8 +177,10 @@ class Volume(base.Resource):
         return self._create(lambda driver: driver.create_volume(self._ovo))
 
     def _create(self, driver_call: Callable[[Any], Any],
-                *lock_ids: str) -> 'Volume':
-        with locks.locked(self.id, *lock_ids):
+                *sources: base.Resource) -> 'Volume':
+        with locks.locked(self.id, *(source.id for source in sources)):
+            for source in sources:
+                source._require_existing()
             self._ovo.status = 'creating'
             self.save()
             try:
@@ -204,8 +206,10 @@ class Volume(base.Resource):
         Deleting a volume that is already deleted does nothing.
         """
         with locks.locked(self.id):
-            if self._ovo.deleted:
+            if not self._catch_up() or self._ovo.deleted:
                 return
+            if self.persistence.shared:  # others may have added some
+                self._snapshots = self._connections = None
             if self.snapshots:
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} has snapshots; delete them '
@@ -230,6 +234,7 @@ class Volume(base.Resource):
         """
         validation.size(size)
         with locks.locked(self.id):
+            self._require_existing()
             if size <= self._ovo.size:
                 raise exception.InvalidArgument(
                     'size', f'must be larger than the current size '
@@ -253,6 +258,7 @@ class Volume(base.Resource):
         # The size is read under the lock: an extend running meanwhile
         # would otherwise make the clone smaller than its source.
         with locks.locked(self.id):
+            self._require_existing()
             new_volume = Volume(self, **new_vol_attrs)
             if new_volume.size < self._ovo.size:
                 raise exception.InvalidArgument(
@@ -262,7 +268,7 @@ class Volume(base.Resource):
             return new_volume._create(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
                                                            self._ovo),
-                self.id)
+                self)
 
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
@@ -315,6 +321,13 @@ class Volume(base.Resource):
             self.detach(force=True, ignore_errors=True)
         for connection in list(self.connections):
             connection.disconnect(force=True)
+
+    def _adopt_state(self, other: base.Resource) -> None:
+        super()._adopt_state(other)
+        self._snapshots = self._connections = None
+
+    def _not_found(self) -> Exception:
+        return exception.VolumeNotFound(volume_id=self.id)
 
     def refresh(self) -> None:
         """Reload this volume from persistence."""

@@ -37,6 +37,19 @@ class PersistenceDriverBase:
             shim = self._db_shim = cinder_glue.CinderDbShim(self)
         return shim
 
+    #: Whether other processes may change what this plugin stores (a
+    #: database): objects then catch up with the store under their lock.
+    shared = False
+
+    def refresh_stale(self, obj: Resource) -> bool:
+        """Bring ``obj`` up to date if another process stored a newer
+        version (called by operations once they hold the object's lock).
+        Returns False when the object no longer exists in the store.
+        Unsaved changes are kept (their save then reports the conflict).
+        Plugins whose objects only this process changes keep the default.
+        """
+        return True
+
     # -- queries: filters AND together; unknown ids give [] -------------------
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,

@@ -41,6 +41,9 @@ _SKIP = {'volume': ('snapshots', 'volume_attachment', 'volume_type'),
          'snapshot': ('volume',), 'connection': ('volume',)}
 
 
+_TABLES = {'volume': schema.volumes, 'snapshot': schema.snapshots,
+           'connection': schema.connections}
+
 # Raised when a write is based on an outdated copy (see the docstring).
 PersistenceConflict = exception.PersistenceConflict
 
@@ -92,9 +95,10 @@ class DBPersistence(base.PersistenceDriverBase):
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
 
     @contextlib.contextmanager
-    def _connect(self, operation: str) -> Iterator[Any]:
-        with self._connection_lock, self._unavailable_as(operation), \
-                self.engine.connect() as conn:
+    def _connect(self, operation: str,
+                 resource: Any = None) -> Iterator[Any]:
+        with self._connection_lock, self._unavailable_as(
+                operation, resource), self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
@@ -340,6 +344,32 @@ class DBPersistence(base.PersistenceDriverBase):
             'data': json.dumps(cinder_glue.to_primitive(volume_type),
                                separators=(',', ':'))})
 
+    shared = True
+
+    def refresh_stale(self, obj: Resource) -> bool:
+        version = getattr(obj, '_db_version', None)
+        if version is None:  # never stored, or stored by another copy
+            return True
+        kind = type(obj).__name__.lower()
+        table = _TABLES[kind]
+        from sqlalchemy import select
+        with self._connect(f'reading {kind} {obj.id}', obj) as conn:
+            row = conn.execute(select(table.c.version, table.c.deleted).where(
+                table.c.id == obj.id)).first()
+        if row is not None and row.version == version:
+            return not row.deleted
+        if _has_unsaved_changes(obj):
+            return True  # their save reports the conflict
+        if row is None or row.deleted:
+            self._forget(kind, obj)
+            return False
+        getter = getattr(self, f'get_{kind}s')
+        found = getter(**{f'{kind}_id': obj.id})
+        if found and found[0] is not obj:
+            obj._adopt_state(found[0])
+            obj._db_version = found[0]._db_version
+        return bool(found)
+
     def _remember(self, kind: str, obj: Resource) -> None:
         with self._lock:
             self._live[kind][obj.id] = obj
@@ -405,6 +435,8 @@ class _Written:
 class MemoryDBPersistence(DBPersistence):
     """The ``db`` plugin on an in-memory SQLite database: objects live as
     long as the process."""
+
+    shared = False
 
     def __init__(self, sqlite_synchronous: bool = True,
                  soft_deletes: bool = False) -> None:

@@ -60,7 +60,8 @@ def test_processes_of_one_host_exclude_each_other(tmp_path, kind):
     lock_dir = tmp_path / 'locks'
     assert run_workers(tmp_path, kind, [lock_dir] * WORKERS) == (
         WORKERS * COUNT)
-    assert len(os.listdir(lock_dir)) <= locks.STRIPES + 1
+    # A bounded number of lock files, in the library's own directory.
+    assert len(os.listdir(lock_dir / 'cinderlib-locks')) <= locks.STRIPES + 2
 
 
 @pytest.mark.parametrize('kind', ['resource', 'driver'])

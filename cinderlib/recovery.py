@@ -1,0 +1,102 @@
+"""Putting right what a process that died in the middle of operations left.
+
+Every operation records its start (``creating``, ``deleting``,
+``extending``, a connection ``attaching``, or ``detached`` while its
+export is being removed) before it calls the driver, and
+holds the resource's lock until it records the end.  A record still in a
+starting state whose lock is free therefore belongs to an operation that
+will never finish.  ``recover()`` settles each one:
+
+- a volume or snapshot being created becomes ``error``: the driver may have
+  made it, so the record stays, and ``delete()`` removes both;
+- one being deleted is deleted again (drivers ignore what is already gone);
+  if that fails it stays ``error_deleting``;
+- a volume being extended becomes ``error`` with its old size; ``extend()``
+  again finishes it;
+- a connection being made or removed is disconnected: its export, if
+  any, is terminated and its record removed.
+
+Resources whose lock is held (an operation still running here, in another
+process or on another host sharing the coordination backend) are left
+alone and reported as ``busy``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from cinderlib import locks
+
+if TYPE_CHECKING:
+    from cinderlib.backend import Backend
+    from cinderlib.objects.base import Resource
+
+LOG = logging.getLogger(__name__)
+
+_STARTED = {'creating', 'deleting', 'extending'}
+
+
+def recover(backend: Backend) -> list[dict[str, Any]]:
+    """Settle the unfinished operations of ``backend``'s resources; returns
+    what was done, one ``{'resource', 'id', 'was', 'now'}`` per resource
+    (``now`` is ``'deleted'``, a status, or ``'busy'``)."""
+    persistence = backend.persistence
+    report: list[dict[str, Any]] = []
+    volumes = persistence.get_volumes(backend_name=backend.id)
+    for volume in volumes:
+        for connection in persistence.get_connections(volume_id=volume.id):
+            if connection._ovo.attach_status in ('attaching', 'detached'):
+                report.append(_settle(connection, volume.id,
+                                      _undo_connection))
+    for volume in volumes:
+        for snapshot in persistence.get_snapshots(volume_id=volume.id):
+            if snapshot.status in _STARTED:
+                report.append(_settle(snapshot, volume.id, _finish))
+    for volume in volumes:
+        if volume.status in _STARTED:
+            report.append(_settle(volume, volume.id, _finish))
+    return report
+
+
+def _settle(resource: Resource, volume_id: str,
+            action: Any) -> dict[str, Any]:
+    kind = type(resource).__name__.lower()
+    was = _state(resource)
+    entry = {'resource': kind, 'id': resource.id, 'was': was}
+    with locks.locked_if_free(volume_id, resource.id) as free:
+        if not free:
+            return dict(entry, now='busy')
+        if not resource._catch_up() or _state(resource) != was:
+            # Finished or changed meanwhile: nothing to settle.
+            return dict(entry, now=_state(resource))
+        LOG.warning('Recovering %s %s left %s', kind, resource.id, was)
+        try:
+            now = action(resource)
+        except Exception as exc:
+            LOG.warning('Could not recover %s %s: %s', kind, resource.id,
+                        exc)
+            now = _state(resource)
+    return dict(entry, now=now)
+
+
+def _state(resource: Resource) -> str:
+    if resource._ovo.deleted:
+        return 'deleted'
+    if type(resource).__name__ == 'Connection':
+        return str(resource._ovo.attach_status)
+    return str(resource._ovo.status)
+
+
+def _finish(resource: Any) -> str:
+    if resource.status == 'deleting':
+        resource.delete()
+        return 'deleted'
+    resource._ovo.status = 'error'
+    resource.save()
+    return 'error'
+
+
+def _undo_connection(connection: Any) -> str:
+    connection.disconnect(force=True)
+    return 'deleted'
