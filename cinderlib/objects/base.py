@@ -119,7 +119,9 @@ class Resource:
             raise self._not_found()
 
     def _not_found(self) -> Exception:
-        return exception.NotFound(resource=f'{type(self).__name__} {self.id}')
+        error: Exception = exception.NotFound(
+            resource=f'{type(self).__name__} {self.id}')
+        return error
 
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""

@@ -245,7 +245,9 @@ class Connection(base.VolumeChild):
         return connectors.device_usable(self.connector, device)
 
     def _not_found(self) -> Exception:
-        return exception.ConnectionNotFound(filter=f'id = {self.id}')
+        error: Exception = exception.ConnectionNotFound(
+            filter=f'id = {self.id}')
+        return error
 
     def refresh(self) -> None:
         self._forget_local_state()

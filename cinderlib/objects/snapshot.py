@@ -138,7 +138,8 @@ class Snapshot(base.VolumeChild):
             self)
 
     def _not_found(self) -> Exception:
-        return exception.SnapshotNotFound(snapshot_id=self.id)
+        error: Exception = exception.SnapshotNotFound(snapshot_id=self.id)
+        return error
 
     def refresh(self) -> None:
         self._forget_local_state()

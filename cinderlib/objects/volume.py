@@ -327,7 +327,8 @@ class Volume(base.Resource):
         self._snapshots = self._connections = None
 
     def _not_found(self) -> Exception:
-        return exception.VolumeNotFound(volume_id=self.id)
+        error: Exception = exception.VolumeNotFound(volume_id=self.id)
+        return error
 
     def refresh(self) -> None:
         """Reload this volume from persistence."""

@@ -367,7 +367,8 @@ class DBPersistence(base.PersistenceDriverBase):
         found = getter(**{f'{kind}_id': obj.id})
         if found and found[0] is not obj:
             obj._adopt_state(found[0])
-            obj._db_version = found[0]._db_version
+            obj._db_version = (  # type: ignore[attr-defined]
+                found[0]._db_version)  # type: ignore[attr-defined]
         return bool(found)
 
     def _remember(self, kind: str, obj: Resource) -> None:
