@@ -601,7 +601,7 @@ class _ClassInfo:
     to rebuild each field and how to check its value."""
 
     __slots__ = ('cls', 'kinds', 'allowed', 'checkers', 'defaults',
-                 'required')
+                 'filled', 'required')
 
     def __init__(self, cls: type) -> None:
         from oslo_versionedobjects import fields as ovo_fields
@@ -615,10 +615,11 @@ class _ClassInfo:
             if name not in optional and (
                 field.nullable or
                 field.default is not ovo_fields.UnspecifiedDefault)]
+        self.filled = frozenset(name for name, _ in self.defaults)
         # Fields nothing can fill in (an id): a primitive must hold them.
-        filled = {name for name, _ in self.defaults}
         self.required = tuple(name for name in cls.fields
-                              if name not in optional and name not in filled)
+                              if name not in optional and
+                              name not in self.filled)
         self.kinds = {}
         for name, field in cls.fields.items():
             field_type = field._type
@@ -657,8 +658,10 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     objects included.
 
     Keys that are not fields of the class are allowed (an older or newer
-    Cinder may have them), and ignored when the object is built; the
-    result is False if there are any, else True.
+    Cinder may have them), and ignored when the object is built; fields
+    with a default or that may be null may be left out.  The result is
+    False if the primitive (or a nested one) has such keys or lacks such
+    fields: the object built from it serializes to another primitive.
     """
     return not _check_object(primitive, expected, '', 0)
 
@@ -670,7 +673,8 @@ _ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
 
 def _check_object(primitive: Any, expected: Optional[str], path: str,
                   depth: int) -> bool:
-    """Returns True if the primitive has keys that are not fields."""
+    """Returns True if the primitive has keys that are not fields, or
+    lacks fields that are filled in."""
     if not isinstance(primitive, dict):
         raise _invalid(path, f'must be a Cinder object primitive, got '
                              f'{_brief(primitive)}')
@@ -729,7 +733,8 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
                 raise _invalid(_join(path, key), 'must not be null')
         elif check(value, _join(path, key), depth):
             unknown = True
-    return unknown or not allowed.keys() >= data.keys()
+    return (unknown or not allowed.keys() >= data.keys() or
+            not info.filled <= data.keys())
 
 
 def _join(path: str, key: str) -> str:
@@ -778,7 +783,8 @@ def _class_info(name: str, path: str = '') -> _ClassInfo:
     return info
 
 
-# Checkers return True when nested objects have keys that are not fields.
+# Checkers return True when nested objects have keys that are not fields
+# or lack fields that are filled in.
 Checker = Callable[[Any, str, int], Optional[bool]]
 
 

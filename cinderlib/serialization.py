@@ -138,7 +138,8 @@ def check_primitive(primitive: Any, expected: str) -> bool:
     cinderlib can work with: fields of the right types
     (``cinder_glue.check_primitive``), and the ones cinderlib relies on
     present and sound.  The ``db`` plugin checks its rows with it too.
-    Returns False if it has keys that are not fields (they are ignored).
+    Returns False if it has keys that are not fields (they are ignored)
+    or lacks fields that are filled in (``cinder_glue.check_primitive``).
     """
     exact = cinder_glue.check_primitive(primitive, expected)
     _SOUND[expected](primitive[_DATA], 'serialized ' + _CLASSES[expected])

@@ -80,7 +80,8 @@ class StoredState:
                     f'its {field} is {data.get(field)!r:.60} in its data '
                     f'but {value!r:.60} beside it')
         if not exact:
-            # Keys that are not fields: left out, as when built.
+            # Keys that are not fields, or fields left out: serialized as
+            # the object built from it is.
             primitive = cinder_glue.to_primitive(self._rebuild(primitive))
             self.text = json.dumps(primitive, separators=(',', ':'))
         return primitive
