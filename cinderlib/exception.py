@@ -129,6 +129,17 @@ class InvalidSerializedData(CinderlibError, ValueError):
         super().__init__(f'Cannot load serialized data: {reason}')
 
 
+class InvalidStoredData(InvalidSerializedData):
+    """A persistence plugin holds a row it cannot read back (edited by
+    hand, or damaged): ``kind`` (``'volume'``, ``'snapshot'``,
+    ``'connection'`` or ``'key_value'``) and ``object_id`` name it."""
+
+    def __init__(self, kind: str, object_id: Any, reason: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__(f'stored {kind} {object_id!r} is invalid: {reason}')
+
+
 class BackendNotLoaded(CinderlibError, LookupError):
     """An object refers to a backend that is not loaded in this process."""
 

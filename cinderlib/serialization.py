@@ -1,4 +1,10 @@
-"""Loading what ``json``/``jsons``/``dump``/``dumps`` produce."""
+"""Loading what ``json``/``jsons``/``dump``/``dumps`` produce.
+
+``load`` works in two steps: it builds and checks every object of its
+input first, and only then, with ``save=True``, stores them all with one
+``set_objects`` call of the persistence plugin, which stores all or none.
+So bad input raises before anything is stored.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from cinderlib import cinder_glue
 from cinderlib import exception
+from cinderlib import validation
+
+# How deep lists of serialized objects may nest in load's input.
+_MAX_LIST_DEPTH = 8
+# The longest status a plugin stores (the db plugin's column).
+_MAX_STATUS_LENGTH = 36
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
@@ -36,25 +48,51 @@ class UnloadedBackend:
 def load(json_src: Any, save: bool = False) -> Any:
     """Objects from a JSON string, a dict or a list of them.
 
-    ``save=True`` also writes every loaded object to persistence.
+    ``save=True`` also writes every loaded object to persistence: all of
+    them, or none when the input holds anything invalid.
     """
-    if isinstance(json_src, (str, bytes, bytearray)):
-        try:
-            json_src = json.loads(json_src)
-        except ValueError as exc:
-            raise exception.InvalidSerializedData(
-                f'not valid JSON: {exc}') from None
-    if isinstance(json_src, list):
-        return [load(item, save) for item in json_src]
-    if not isinstance(json_src, dict):
+    data = _decode(json_src)
+    loaded: list = []
+    result = _build(data, loaded, 0)
+    if save and loaded:
+        from cinderlib.objects import base
+        base.persistence().set_objects(loaded)
+    return result
+
+
+def _decode(json_src: Any) -> Any:
+    """``json_src`` as JSON data.  Python data is copied through JSON, so
+    the objects loaded share nothing with the caller's data and hold
+    nothing JSON cannot."""
+    try:
+        if isinstance(json_src, (str, bytes, bytearray)):
+            return json.loads(json_src)
+        return json.loads(json.dumps(json_src))
+    except RecursionError:
         raise exception.InvalidSerializedData(
-            f'expected a JSON object or list, got {type(json_src).__name__}')
-    loader = _LOADERS.get(json_src.get('class'))
+            'the data nests too deeply') from None
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidSerializedData(
+            f'not valid JSON: {exc}') from None
+
+
+def _build(data: Any, loaded: list, depth: int) -> Any:
+    """The object ``data`` describes (a list for a list); each object to
+    store is appended to ``loaded``."""
+    if isinstance(data, list):
+        if depth >= _MAX_LIST_DEPTH:
+            raise exception.InvalidSerializedData('lists nest too deeply')
+        return [_build(item, loaded, depth + 1) for item in data]
+    if not isinstance(data, dict):
+        raise exception.InvalidSerializedData(
+            f'expected a JSON object or list, got {type(data).__name__}')
+    name = data.get('class')
+    loader = _LOADERS.get(name) if isinstance(name, str) else None
     if loader is None:
         raise exception.InvalidSerializedData(
-            f'unknown "class" {json_src.get("class")!r}; expected one of '
+            f'unknown "class" {name!r:.60}; expected one of '
             f'{", ".join(sorted(_LOADERS))}')
-    return loader(json_src, save)
+    return loader(data, loaded)
 
 
 def backend_for(config: Any) -> Backend | UnloadedBackend:
@@ -65,11 +103,16 @@ def backend_for(config: Any) -> Backend | UnloadedBackend:
         raise exception.InvalidSerializedData(
             f'"backend" must be a dict with a volume_backend_name, got '
             f'{config!r:.200}')
-    backend = Backend.backends.get(config['volume_backend_name'])
+    name = config['volume_backend_name']
+    backend = Backend.backends.get(name)
     if backend is not None:
         return backend
+    try:
+        cinder_glue.check_backend_name(name)
+    except exception.CinderlibError as exc:
+        raise exception.InvalidSerializedData(str(exc)) from None
     if Backend.global_options().fail_on_missing_backend:
-        raise exception.BackendNotLoaded(config['volume_backend_name'])
+        raise exception.BackendNotLoaded(name)
     return UnloadedBackend(config)
 
 
@@ -88,28 +131,200 @@ def _context() -> Any:
     return cinder_glue.make_context(options.user_id, options.project_id)
 
 
-def _ovo(data: dict[str, Any], expected: str) -> Any:
-    ovo = cinder_glue.from_primitive(data['ovo'], _context())
-    if ovo.obj_name() != expected:
-        raise exception.InvalidSerializedData(
-            f'a serialized {data["class"]} holds a {ovo.obj_name()}')
-    return ovo
+def _ovo(data: dict, expected: str) -> Any:
+    """The checked Cinder object of a serialized object."""
+    primitive = data['ovo']
+    check_primitive(primitive, expected)
+    return cinder_glue.from_primitive(primitive, _context())
 
 
-def load_volume(data: dict[str, Any], save: bool = False) -> Volume:
+# -- what Cinder's field types let through -----------------------------------
+def check_primitive(primitive: Any, expected: str) -> bool:
+    """Raise ``InvalidSerializedData`` unless ``primitive`` is a Cinder
+    ``expected`` (``Volume``, ``Snapshot``, ``VolumeAttachment``) that
+    cinderlib can work with: fields of the right types
+    (``cinder_glue.check_primitive``), and the ones cinderlib relies on
+    present and sound.  The ``db`` plugin checks its rows with it too.
+    Returns False if it has keys that are not fields (they are ignored)
+    or lacks fields that are filled in (``cinder_glue.check_primitive``).
+    """
+    exact = cinder_glue.check_primitive(primitive, expected)
+    _SOUND[expected](primitive[_DATA], 'serialized ' + _CLASSES[expected])
+    return exact
+
+
+_DATA = 'versioned_object.data'
+_CLASSES = {'Volume': 'Volume', 'Snapshot': 'Snapshot',
+            'VolumeAttachment': 'Connection'}
+
+
+def _invalid(what: str, reason: str) -> Exception:
+    return exception.InvalidSerializedData(f'{what}: {reason}')
+
+
+def _check_id(data: dict, field: str, what: str) -> str:
+    value = data.get(field)
+    if value is None:
+        raise _invalid(what, f'has no {field}')
+    try:
+        # Any usable id: a process without non_uuid_ids still reads the
+        # objects of one with it.
+        validation.resource_id(value, True, field)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+    return value
+
+
+def _check_text(data: dict, field: str, what: str, required: bool = False,
+                max_length: int = validation.MAX_NAME_LENGTH) -> None:
+    value = data.get(field)
+    if value is None and required:
+        raise _invalid(what, f'has no {field}')
+    try:
+        validation.text(value, field, max_length)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+
+
+def _check_size(data: dict, field: str, what: str) -> None:
+    try:
+        validation.size(data.get(field), field)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+
+
+def _sound_volume(data: dict, what: str) -> None:
+    volume_id = _check_id(data, 'id', what)
+    what = f'{what} {volume_id}'
+    _check_size(data, 'size', what)
+    _check_text(data, 'host', what, required=True)
+    _check_text(data, 'status', what, required=True,
+                max_length=_MAX_STATUS_LENGTH)
+    _check_text(data, 'display_name', what)
+    _check_text(data, 'display_description', what, max_length=65535)
+    for field in ('metadata', 'admin_metadata', 'glance_metadata'):
+        if field in data and data[field] is None:  # Cinder iterates them
+            raise _invalid(what, f'its {field} is null')
+    # A volume has a type of its own, of the volume's id, or none.
+    type_id = data.get('volume_type_id')
+    volume_type = data.get('volume_type')
+    own_id = None if volume_type is None else volume_type[_DATA]['id']
+    if {type_id, own_id} not in ({None}, {volume_id}):
+        raise _invalid(what, f'its volume_type_id is {type_id!r}, its '
+                             f'volume_type\'s id {own_id!r}: both must be '
+                             f'its id, or null')
+    for field, sound, kind in (('snapshots', _sound_snapshot, 'snapshot'),
+                               ('volume_attachment', _sound_connection,
+                                'connection')):
+        if data.get(field) is None:
+            continue
+        items = data[field][_DATA].get('objects')
+        if items is None:
+            raise _invalid(what, f'its {field} list has no "objects"')
+        seen = set()
+        for item in items:
+            item_data = item[_DATA]
+            sound(item_data, f'{what}: its {kind}', volume=False)
+            if item_data['volume_id'] != volume_id:
+                raise _invalid(what, f'its {kind} {item_data["id"]} '
+                                     f'belongs to volume '
+                                     f'{item_data["volume_id"]}')
+            if item_data['id'] in seen:
+                raise _invalid(what, f'lists {kind} {item_data["id"]} '
+                                     f'twice')
+            seen.add(item_data['id'])
+
+
+def _sound_child(data: dict, what: str, volume: bool) -> str:
+    """Checks a snapshot and a connection share; returns ``what`` with
+    the id."""
+    what = f'{what} {_check_id(data, "id", what)}'
+    volume_id = _check_id(data, 'volume_id', what)
+    if volume and data.get('volume') is not None:
+        volume_data = data['volume'][_DATA]
+        _sound_volume(volume_data, f'{what}: its volume')
+        if volume_data['id'] != volume_id:
+            raise _invalid(what, f'holds volume {volume_data["id"]}, not '
+                                 f'its volume {volume_id}')
+    return what
+
+
+def _sound_snapshot(data: dict, what: str, volume: bool = True) -> None:
+    what = _sound_child(data, what, volume)
+    _check_size(data, 'volume_size', what)
+    _check_text(data, 'status', what, required=True,
+                max_length=_MAX_STATUS_LENGTH)
+    _check_text(data, 'display_name', what)
+    _check_text(data, 'display_description', what, max_length=65535)
+
+
+def _sound_connection(data: dict, what: str, volume: bool = True) -> None:
+    what = _sound_child(data, what, volume)
+    _check_text(data, 'attached_host', what)
+    _check_text(data, 'attach_status', what, required=True,
+                max_length=_MAX_STATUS_LENGTH)
+    info = data.get('connection_info')
+    if not isinstance(info, dict):
+        raise _invalid(what, 'has no connection_info')
+    for key in ('conn', 'connector', 'device'):
+        if not isinstance(info.get(key), (dict, type(None))):
+            raise _invalid(what, f'connection_info[{key!r}] must be a '
+                                 f'dict or null')
+    if not isinstance((info.get('conn') or {}).get('data', {}), dict):
+        raise _invalid(what, "connection_info['conn']['data'] must be a "
+                             "dict")
+
+
+_SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
+          'VolumeAttachment': _sound_connection}
+
+
+def _complete_volume(ovo: Any) -> None:
+    """Values for the fields a serialized volume may leave out."""
+    for name in ('metadata', 'admin_metadata', 'glance_metadata'):
+        if not ovo.obj_attr_is_set(name):
+            setattr(ovo, name, {})
+    if not ovo.obj_attr_is_set('volume_type'):
+        ovo.volume_type = None  # volume_type_id is None too
+    elif ovo.volume_type is not None:
+        cinder_glue.fill_unset_fields(ovo.volume_type)
+        qos = ovo.volume_type.get('qos_specs', None)
+        if qos is not None:
+            cinder_glue.fill_unset_fields(qos)
+    cinder_glue.fill_unset_fields(ovo)
+
+
+def _complete_child(ovo: Any) -> None:
+    if 'metadata' in ovo.fields and not ovo.obj_attr_is_set('metadata'):
+        ovo.metadata = {}
+    cinder_glue.fill_unset_fields(ovo)
+
+
+def _check_class(cls: type, data: Any) -> Any:
+    """The ``backend`` entry of a serialized ``cls``."""
+    cls._check_class(data)
+    return data['backend']
+
+
+# -- loaders ------------------------------------------------------------------
+def load_volume(data: dict, loaded: Optional[list] = None) -> Any:
     from cinderlib.objects import Connection, Snapshot, Volume
-    Volume._check_class(data)
+    backend_config = _check_class(Volume, data)
     ovo = _ovo(data, 'Volume')
-    backend = backend_for(data['backend'])
+    backend = backend_for(backend_config)
     # Snapshots and attachments left out (simplified form) load lazily
     # from persistence.  The Cinder object must not hold its snapshots
     # (see cinder_glue.new_volume).
     snapshot_ovos = _take_list(ovo, 'snapshots')
     attachment_ovos = _take_list(ovo, 'volume_attachment')
+    _complete_volume(ovo)
+    for child in (snapshot_ovos or []) + (attachment_ovos or []):
+        cinder_glue.forget_field(child, 'volume')  # no copy of the volume
+        _complete_child(child)
     ovo.volume_attachment = getattr(
         cinder_glue.objects_module(), 'VolumeAttachmentList')(
             objects=attachment_ovos or [])
-    cinder_glue.fill_unset_fields(ovo)
+    cinder_glue.reset_changes(ovo)
     volume = Volume._from_ovo(backend, ovo)
     if snapshot_ovos is not None:
         volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
@@ -117,10 +332,10 @@ def load_volume(data: dict[str, Any], save: bool = False) -> Volume:
     if attachment_ovos is not None:
         volume._connections = [Connection._from_ovo(backend, c, volume)
                                for c in attachment_ovos]
-    if save:
-        volume.save()
-        for child in (volume._snapshots or []) + (volume._connections or []):
-            child.save()
+    if loaded is not None:
+        loaded.append(volume)
+        loaded.extend(volume._snapshots or [])
+        loaded.extend(volume._connections or [])
     return volume
 
 
@@ -129,52 +344,63 @@ def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
     leaving the field unset."""
     if not ovo.obj_attr_is_set(name):
         return None
-    items = list(getattr(ovo, name))
+    value = getattr(ovo, name)
+    items = list(value) if value is not None else []
     cinder_glue.forget_field(ovo, name)
     return items
 
 
-def _load_child(cls: type[_Child], ovo_name: str
-                ) -> Callable[[dict[str, Any], bool], _Child]:
-    def loader(data: dict[str, Any], save: bool = False) -> _Child:
-        cls._check_class(data)
+def _load_child(cls: type, ovo_name: str) -> Any:
+    def loader(data: dict, loaded: Optional[list] = None) -> Any:
+        backend_config = _check_class(cls, data)
         ovo = _ovo(data, ovo_name)
-        backend = backend_for(data['backend'])
+        backend = backend_for(backend_config)
         volume = None
         if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
             from cinderlib.objects import Volume
-            cinder_glue.fill_unset_fields(ovo.volume)
-            volume = Volume._from_ovo(backend, ovo.volume)
-            if ovo_name == 'VolumeAttachment':
-                cinder_glue.forget_field(ovo, 'volume')
+            volume_ovo = ovo.volume
+            # Its own lists are not part of the serialized child.
+            _take_list(volume_ovo, 'snapshots')
+            _take_list(volume_ovo, 'volume_attachment')
+            _complete_volume(volume_ovo)
+            volume_ovo.volume_attachment = getattr(
+                cinder_glue.objects_module(), 'VolumeAttachmentList')(
+                    objects=[])
+            cinder_glue.reset_changes(volume_ovo)
+            volume = Volume._from_ovo(backend, volume_ovo)
+        cinder_glue.forget_field(ovo, 'volume')  # _from_ovo binds it
+        _complete_child(ovo)
+        cinder_glue.reset_changes(ovo)
         obj = cls._from_ovo(backend, ovo, volume)
-        if save:
-            obj.save()
+        if loaded is not None:
+            loaded.append(obj)
         return obj
     return loader
 
 
-def load_backend(data: dict[str, Any],
-                 save: bool = False) -> Backend | UnloadedBackend:
+def load_backend(data: dict, loaded: Optional[list] = None) -> Any:
     volumes = data.get('volumes')
     if not isinstance(volumes, list):
         raise exception.InvalidSerializedData(
             'serialized Backend has no "volumes" list')
     backend = backend_for(data.get('backend'))
-    for volume in volumes:
-        load_volume(volume, save)
+    for volume_data in volumes:
+        volume = load_volume(volume_data, loaded)
+        if volume.backend_name != backend.id:
+            raise exception.InvalidSerializedData(
+                f'serialized Backend {backend.id!r} holds volume '
+                f'{volume.id} of backend {volume.backend_name!r}')
     return backend
 
 
-def _snapshot_loader(data: dict[str, Any], save: bool = False) -> Snapshot:
+def _snapshot_loader(data: dict, loaded: Optional[list] = None) -> Any:
     from cinderlib.objects import Snapshot
-    return _load_child(Snapshot, 'Snapshot')(data, save)
+    return _load_child(Snapshot, 'Snapshot')(data, loaded)
 
 
-def _connection_loader(data: dict[str, Any],
-                       save: bool = False) -> Connection:
+def _connection_loader(data: dict, loaded: Optional[list] = None) -> Any:
     from cinderlib.objects import Connection
-    return _load_child(Connection, 'VolumeAttachment')(data, save)
+    return _load_child(Connection, 'VolumeAttachment')(data, loaded)
 
 
 # Looked up with whatever "class" the data holds.

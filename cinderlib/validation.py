@@ -48,6 +48,13 @@ def text(value: Any, field: str, max_length: int = MAX_NAME_LENGTH) -> str:
             field, f'longer than {max_length} characters ({len(value)})')
     if '\x00' in value:
         raise InvalidArgument(field, 'contains a NUL character')
+    if not value.isascii():
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:  # databases refuse it
+            raise InvalidArgument(
+                field, 'is not valid Unicode (it holds a lone surrogate '
+                       'character)') from None
     return value
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
+from cinderlib import serialization
 from cinderlib import validation
 
 if TYPE_CHECKING:
@@ -35,26 +36,74 @@ def global_options() -> GlobalOptions:
 
 class StoredState:
     """An object's state as a persistence plugin stored it: its id, the
-    JSON text of its primitive (simplified form), decoded when first
-    needed, and how to rebuild the Cinder object from the primitive."""
+    JSON text of its primitive (simplified form), decoded and checked when
+    first needed, and how to rebuild the Cinder object from the primitive.
 
-    __slots__ = ('id', 'text', '_primitive', '_build')
+    ``expected`` is the Cinder object's name (``Volume``...): the
+    primitive is then checked as ``cinderlib.load`` checks its input, and
+    must hold the stored id and the ``fields`` values (what the plugin
+    stores beside it).  Data that fails raises ``InvalidStoredData``
+    naming ``kind`` and the id, on every use: the object is never built
+    from it.
+    """
+
+    __slots__ = ('id', 'text', '_primitive', '_build', 'kind', 'expected',
+                 'fields')
 
     def __init__(self, object_id: str, text: str,
-                 build: Callable[[dict[str, Any]], Any]) -> None:
+                 build: Callable[[dict[str, Any]], Any], kind: str = 'object',
+                 expected: Optional[str] = None,
+                 fields: Optional[dict[str, Any]] = None) -> None:
         self.id = object_id
         self.text = text
         self._primitive: Optional[dict[str, Any]] = None
         self._build = build
+        self.kind = kind
+        self.expected = expected
+        self.fields = fields or {}
 
     @property
     def primitive(self) -> dict[str, Any]:
         if self._primitive is None:
-            self._primitive = json.loads(self.text)
+            self._primitive = self._checked_primitive()
         return self._primitive
 
+    def _checked_primitive(self) -> dict:
+        try:
+            primitive = json.loads(self.text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise self._invalid(f'its data is not JSON: {exc}') from None
+        if self.expected is None:
+            return primitive
+        try:
+            exact = serialization.check_primitive(primitive, self.expected)
+        except exception.InvalidSerializedData as exc:
+            raise self._invalid(exc.reason) from None
+        data = primitive['versioned_object.data']
+        for field, value in dict(self.fields, id=self.id).items():
+            if data.get(field) != value:
+                raise self._invalid(
+                    f'its {field} is {data.get(field)!r:.60} in its data '
+                    f'but {value!r:.60} beside it')
+        if not exact:
+            # Keys that are not fields, or fields left out: serialized as
+            # the object built from it is.
+            primitive = cinder_glue.to_primitive(self._rebuild(primitive))
+            self.text = json.dumps(primitive, separators=(',', ':'))
+        return primitive
+
     def build(self) -> Any:
-        return self._build(self.primitive)
+        return self._rebuild(self.primitive)
+
+    def _rebuild(self, primitive: dict) -> Any:
+        try:
+            return self._build(primitive)
+        except (exception.InvalidSerializedData, ValueError, TypeError,
+                KeyError) as exc:
+            raise self._invalid(f'{type(exc).__name__}: {exc}') from None
+
+    def _invalid(self, reason: str) -> Exception:
+        return exception.InvalidStoredData(self.kind, self.id, reason)
 
 
 class Resource:
@@ -82,6 +131,10 @@ class Resource:
             return self._build_ovo()
         if name.startswith('_'):
             raise AttributeError(name)
+        if hasattr(type(self), name):
+            # One of our properties raised AttributeError: raise it again
+            # rather than look the name up in the Cinder object.
+            return object.__getattribute__(self, name)
         return getattr(self._ovo, name)
 
     def _build_ovo(self) -> Any:
@@ -242,7 +295,10 @@ class Resource:
         """The primitive's JSON text from stored state, if the object was
         not rebuilt since it was loaded; None otherwise."""
         stored = self.__dict__.get('_stored')
-        return stored.text if stored is not None and simplified else None
+        if stored is None or not simplified:
+            return None
+        stored.primitive  # checked before it is handed out
+        return stored.text
 
     @property
     def json(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ this plugin, so a plugin never deals with Cinder's database API.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Optional
 
 from cinderlib import cinder_glue
@@ -17,6 +18,8 @@ from cinderlib import cinder_glue
 if TYPE_CHECKING:
     from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
     from cinderlib.objects.base import Resource
+
+LOG = logging.getLogger(__name__)
 
 
 class PersistenceDriverBase:
@@ -82,6 +85,39 @@ class PersistenceDriverBase:
     def set_key_value(self, key_value: KeyValue) -> None:
         pass
 
+    def set_objects(self, objects: list) -> None:
+        """Store volumes, snapshots and connections together: every one
+        of them, or, when a write fails, none (``load(save=True)``).
+
+        This version undoes the writes done before the failure: it
+        deletes the objects that were not stored and stores again the
+        ones ``get_*`` returned before.  A plugin with transactions
+        overrides it with one transaction.
+        """
+        done = []
+        try:
+            for obj in objects:
+                kind = object_kind(obj)
+                previous = self._stored_copy(kind, obj.id)
+                getattr(self, f'set_{kind}')(obj)
+                done.append((kind, obj, previous))
+        except BaseException:
+            for kind, obj, previous in reversed(done):
+                try:
+                    if previous is None:
+                        getattr(self, f'delete_{kind}')(obj)
+                    else:
+                        getattr(self, f'set_{kind}')(previous)
+                except Exception:
+                    LOG.warning('Could not undo the write of %s %s',
+                                kind, obj.id, exc_info=True)
+            raise
+
+    def _stored_copy(self, kind: str, object_id: str) -> Any:
+        found = getattr(self, f'get_{kind}s')(
+            **{f'{kind}_id': object_id})
+        return found[0] if found else None
+
     # -- deletions ------------------------------------------------------------
     def delete_volume(self, volume: Volume) -> None:
         self._set_deleted(volume)
@@ -115,3 +151,14 @@ class PersistenceDriverBase:
         if 'attach_status' in ovo.fields and 'volume_id' in ovo.fields:
             ovo.attach_status = 'detached'
         cinder_glue.reset_changes(ovo)
+
+
+def object_kind(obj: Any) -> str:
+    """``'volume'``, ``'snapshot'`` or ``'connection'``: the word in the
+    names of the plugin methods that store ``obj``."""
+    from cinderlib.objects import Connection, Snapshot, Volume
+    for cls, kind in ((Volume, 'volume'), (Snapshot, 'snapshot'),
+                      (Connection, 'connection')):
+        if isinstance(obj, cls):
+            return kind
+    raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')

@@ -152,12 +152,13 @@ class DBPersistence(base.PersistenceDriverBase):
         rows = self._select(
             volumes, source=volumes.outerjoin(
                 types, types.c.volume_id == volumes.c.id),
-            columns=[volumes, types.c.data.label('type_data')],
+            extra=[types.c.data.label('type_data')],
             operation='listing volumes', id=volume_id, name=volume_name,
             backend_name=backend_name)
         context = _context()
         return [self._object('volume', row, self._builder(
-            Volume, row, context, _with_type(row))) for row in rows]
+            Volume, 'volume', row, context, _with_type(row)))
+            for row in rows]
 
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
@@ -168,7 +169,7 @@ class DBPersistence(base.PersistenceDriverBase):
                             name=snapshot_name, volume_id=volume_id)
         context = _context()
         return [self._object('snapshot', row, self._builder(
-            Snapshot, row, context)) for row in rows]
+            Snapshot, 'snapshot', row, context)) for row in rows]
 
     def get_connections(self, connection_id: Optional[str] = None,
                         volume_id: Optional[str] = None
@@ -179,7 +180,7 @@ class DBPersistence(base.PersistenceDriverBase):
                             id=connection_id, volume_id=volume_id)
         context = _context()
         return [self._object('connection', row, self._builder(
-            Connection, row, context)) for row in rows]
+            Connection, 'connection', row, context)) for row in rows]
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         from cinderlib.objects import KeyValue
@@ -188,25 +189,38 @@ class DBPersistence(base.PersistenceDriverBase):
         if key is not None:
             query = query.where(table.c.key == key)
         with self._connect('listing key-values') as conn:
-            return [KeyValue(row.key, row.value) for row in conn.execute(
-                query)]
+            rows = list(conn.execute(query))
+        for row in rows:
+            for name in ('key', 'value'):
+                if not isinstance(getattr(row, name), str):
+                    raise exception.InvalidStoredData(
+                        'key_value', row.key,
+                        f'its {name} is not text: '
+                        f'{getattr(row, name)!r:.60}')
+        return [KeyValue(row.key, row.value) for row in rows]
 
     def _select(self, table: Any, source: Any = None,
-                columns: Optional[list[Any]] = None,
+                extra: Optional[list[Any]] = None,
                 operation: str = 'reading', **filters: Any) -> list[Any]:
-        """The rows of ``table`` (or of ``columns`` from ``source``)
-        matching every filter given (None means no filter), oldest
-        first."""
+        """The rows of ``table`` (joined to ``extra`` columns from
+        ``source``) matching every filter given (None means no filter),
+        oldest first: the columns objects are rebuilt from, checked."""
         from sqlalchemy import select
-        query = select(*(columns or [table])).select_from(
+        kind = _KINDS[table.name]
+        columns = [table.c.id, table.c.backend_name, table.c.version,
+                   table.c.data] + [table.c[name] for name in _FIELDS[kind]]
+        query = select(*columns, *(extra or [])).select_from(
             source if source is not None else table).where(
                 table.c.deleted.is_(False))
         for column, value in filters.items():
             if value is not None:
                 query = query.where(table.c[column] == value)
         with self._connect(operation) as conn:
-            return list(conn.execute(query.order_by(table.c.created_at,
+            rows = list(conn.execute(query.order_by(table.c.created_at,
                                                     table.c.id)))
+        for row in rows:
+            _check_row(kind, row)
+        return rows
 
     def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
         """The live object of this row, or a new one built from it."""
@@ -228,48 +242,80 @@ class DBPersistence(base.PersistenceDriverBase):
             return obj
 
     @staticmethod
-    def _builder(cls: Any, row: Any, context: Any,
+    def _builder(cls: Any, kind: str, row: Any, context: Any,
                  text: Optional[str] = None) -> Callable[[], Any]:
         def build() -> Any:
             return cls._from_ovo(_backend(row), _stored(
-                row.id, text or row.data, context))
+                kind, row, text or row.data, context))
         return build
 
     # -- writes ---------------------------------------------------------------
     def set_volume(self, volume: Volume) -> None:
-        ovo = volume._ovo
-        values = {'name': ovo.display_name,
-                  'backend_name': volume.backend_name, 'status': ovo.status}
         with self._saving('volume', volume) as (conn, written):
-            self._write(conn, 'volume', schema.volumes, volume, values,
-                        written)
-            if written.inserted:  # a volume's type never changes afterwards
-                self._write_volume_type(conn, volume)
+            self._store_volume(conn, volume, written)
         self._remember('volume', volume)
         super().set_volume(volume)
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
-        ovo = snapshot._ovo
-        values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
-                  'status': ovo.status,
-                  'backend_name': snapshot.backend_name}
         with self._saving('snapshot', snapshot) as (conn, written):
-            self._write(conn, 'snapshot', schema.snapshots, snapshot, values,
-                        written)
+            self._store_snapshot(conn, snapshot, written)
         self._remember('snapshot', snapshot)
         super().set_snapshot(snapshot)
 
     def set_connection(self, connection: Connection) -> None:
+        with self._saving('connection', connection) as (conn, written):
+            self._store_connection(conn, connection, written)
+        self._remember('connection', connection)
+        super().set_connection(connection)
+
+    def set_objects(self, objects: list[Any]) -> None:
+        """Every object in one transaction: all stored, or none."""
+        kinds = [base.object_kind(obj) for obj in objects]
+        writes = [_Written() for _ in objects]
+        with self._begin(f'saving {len(objects)} objects') as conn:
+            for kind, obj, written in zip(kinds, objects, writes):
+                getattr(self, f'_store_{kind}')(conn, obj, written)
+        # Committed: the objects take their rows' versions.
+        for kind, obj, written in zip(kinds, objects, writes):
+            obj._db_version = written.version
+            obj.__dict__.pop('_db_unconfirmed', None)
+            self._remember(kind, obj)
+            getattr(base.PersistenceDriverBase, f'set_{kind}')(self, obj)
+
+    def _store_volume(self, conn: Any, volume: Any,
+                      written: '_Written') -> None:
+        ovo = volume._ovo
+        values = {'name': ovo.display_name,
+                  'backend_name': volume.backend_name, 'status': ovo.status}
+        # A copy that never read the row (load(save=True)) may bring
+        # another type; else a volume's type never changes once stored.
+        unread = getattr(volume, '_db_version', None) is None
+        self._write(conn, 'volume', schema.volumes, volume, values, written)
+        if written.inserted:
+            self._write_volume_type(conn, volume)
+        elif unread:
+            conn.execute(schema.volume_types.delete().where(
+                schema.volume_types.c.volume_id == volume.id))
+            self._write_volume_type(conn, volume)
+
+    def _store_snapshot(self, conn: Any, snapshot: Any,
+                        written: '_Written') -> None:
+        ovo = snapshot._ovo
+        values = {'name': ovo.display_name, 'volume_id': ovo.volume_id,
+                  'status': ovo.status,
+                  'backend_name': snapshot.backend_name}
+        self._write(conn, 'snapshot', schema.snapshots, snapshot, values,
+                    written)
+
+    def _store_connection(self, conn: Any, connection: Any,
+                          written: '_Written') -> None:
         ovo = connection._ovo
         values = {'volume_id': ovo.volume_id,
                   'attached_host': ovo.attached_host,
                   'status': ovo.attach_status,
                   'backend_name': connection.backend_name}
-        with self._saving('connection', connection) as (conn, written):
-            self._write(conn, 'connection', schema.connections, connection,
-                        values, written)
-        self._remember('connection', connection)
-        super().set_connection(connection)
+        self._write(conn, 'connection', schema.connections, connection,
+                    values, written)
 
     def set_key_value(self, key_value: KeyValue) -> None:
         values = {'key': key_value.key, 'value': key_value.value}
@@ -593,19 +639,67 @@ def _naive(value: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     return value
 
 
-def _stored(object_id: str, text: str, context: Any) -> StoredState:
+def _stored(kind: str, row: Any, text: str, context: Any) -> StoredState:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
     from cinderlib.objects import base as objects_base
     return objects_base.StoredState(
-        object_id, text,
-        lambda primitive: cinder_glue.trusted_from_primitive(primitive,
-                                                             context))
+        row.id, text,
+        lambda primitive: cinder_glue.trusted_from_primitive(
+            primitive, context, fill=True),
+        kind=kind, expected=_OVO_NAMES[kind],
+        fields={field: getattr(row, column)
+                for column, field in _FIELDS[kind].items()})
+
+
+_KINDS = {schema.volumes.name: 'volume', schema.snapshots.name: 'snapshot',
+          schema.connections.name: 'connection'}
+_OVO_NAMES = {'volume': 'Volume', 'snapshot': 'Snapshot',
+              'connection': 'VolumeAttachment'}
+# The columns that copy a field of the data (queries filter on them), by
+# kind: {column: field}.
+_FIELDS = {'volume': {'name': 'display_name', 'status': 'status'},
+           'snapshot': {'name': 'display_name', 'status': 'status',
+                        'volume_id': 'volume_id'},
+           'connection': {'volume_id': 'volume_id',
+                          'attached_host': 'attached_host',
+                          'status': 'attach_status'}}
+
+
+def _check_row(kind: str, row: Any) -> None:
+    """Refuse a row whose columns do not hold what this plugin writes
+    (databases such as SQLite store any type in any column).  Its data is
+    checked when the object is first used."""
+    reason = None
+    if not isinstance(row.id, str) or not row.id:
+        reason = 'its id is not a string'
+    elif isinstance(row.version, bool) or not isinstance(row.version, int):
+        reason = f'its version is not an integer: {row.version!r:.60}'
+    elif not isinstance(row.data, str):
+        reason = 'its data is not text'
+    elif getattr(row, 'type_data', None) is not None and not isinstance(
+            row.type_data, str):
+        reason = 'the data of its volume type is not text'
+    elif row.backend_name not in _valid_backend_names:
+        try:
+            cinder_glue.check_backend_name(row.backend_name)
+        except exception.CinderlibError as exc:
+            reason = f'its backend name is invalid: {exc}'
+        else:
+            _valid_backend_names.add(row.backend_name)
+    if reason is not None:
+        raise exception.InvalidStoredData(kind, row.id, reason)
+
+
+# Backend names of rows found valid (checking each row's costs more).
+_valid_backend_names: set[str] = set()
 
 
 def _with_type(row: Any) -> str:
     """A volume's stored JSON with its volume type put back in (the
-    object's primitive ends with the closing braces of its data)."""
+    object's primitive ends with the closing braces of its data; in a row
+    edited so that it does not, the type is not where the checks of the
+    data look for it, and the row is reported)."""
     if row.type_data is None:
         return cast(str, row.data)
     return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'

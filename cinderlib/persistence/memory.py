@@ -83,6 +83,20 @@ class MemoryPersistence(base.PersistenceDriverBase):
             self.key_values[key_value.key] = key_value
         super().set_key_value(key_value)
 
+    def set_objects(self, objects: list[Any]) -> None:
+        with self._lock:  # all of them, or none: as they were before
+            before = [dict(store) for store in (
+                self.volumes, self.snapshots, self.connections)]
+            try:
+                for obj in objects:
+                    getattr(self, f'set_{base.object_kind(obj)}')(obj)
+            except BaseException:
+                for store, saved in zip((self.volumes, self.snapshots,
+                                         self.connections), before):
+                    store.clear()
+                    store.update(saved)
+                raise
+
     def delete_volume(self, volume: Volume) -> None:
         with self._lock:
             self.volumes.pop(volume.id, None)

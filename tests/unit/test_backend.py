@@ -64,7 +64,9 @@ def test_bad_volume_driver(path):
 
 
 @pytest.mark.parametrize('name', ['', 'a@b', 'a#b', 'a/b', 'DEFAULT',
-                                  'database', 3])
+                                  'database', 3,
+                                  # Names no database column stores:
+                                  'x' * 256, 'a\x00b', 'a\ud800b'])
 def test_bad_backend_names(name):
     with pytest.raises((ValueError, TypeError)):
         cinderlib.Backend(name, volume_driver=DRIVER)

@@ -6,6 +6,8 @@ import pytest
 
 import cinderlib
 from cinderlib import exception
+from cinderlib.persistence import base
+from cinderlib.persistence import memory
 
 
 @pytest.fixture
@@ -169,3 +171,208 @@ def test_simplified_volume_loads_children_from_persistence(populated):
     loaded = cinderlib.load(volume.to_json(simplified=True))
     assert [s.id for s in loaded.snapshots] == [snapshot.id]
     assert [c.id for c in loaded.connections] == [connection.id]
+
+
+# -- regressions found by fuzzing (tests/unit/test_fuzz_load.py) ------------
+def fields_of(data):
+    """The fields of a serialized object, or of a nested primitive."""
+    return data.get('ovo', data)['versioned_object.data']
+
+
+@pytest.mark.parametrize('name', [[], {}, ['Volume']])
+def test_unhashable_class_is_invalid_data(name):
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load({'class': name})
+
+
+@pytest.mark.parametrize('storage', ['memory', 'memory_db'])
+def test_failed_load_of_a_list_stores_nothing(populated, storage):
+    volume, snapshot, connection = populated
+    good = json.loads(volume.dumps)
+    other = volume.backend.create_volume(1).json
+    fields_of(other)['size'] = 'big'
+    cinderlib.Backend.set_persistence({'storage': storage})
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load([good, other], save=True)
+    plugin = cinderlib.Backend.persistence
+    assert (plugin.get_volumes(), plugin.get_snapshots(),
+            plugin.get_connections()) == ([], [], [])
+
+
+def test_bad_child_of_a_volume_stores_nothing(populated):
+    volume, snapshot, connection = populated
+    data = json.loads(volume.dumps)
+    attachments = fields_of(data)['volume_attachment']
+    fields_of(attachments['versioned_object.data']['objects'][0])[
+        'volume_id'] = 'b5c1e3a6-7b0e-4bd1-a2d4-1b0c6a39c1f5'
+    reload_memory()
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(data, save=True)
+    assert 'belongs to volume' in str(error.value)
+    assert cinderlib.Backend.persistence.get_volumes() == []
+
+
+class FailingStore(memory.MemoryPersistence):
+    """A plugin without its own set_objects, whose second snapshot write
+    fails."""
+
+    set_objects = base.PersistenceDriverBase.set_objects
+
+    def __init__(self):
+        super().__init__()
+        self.writes = 0
+
+    def set_snapshot(self, snapshot):
+        self.writes += 1
+        if self.writes == 2:
+            raise IOError('store down')
+        super().set_snapshot(snapshot)
+
+
+def test_plugins_undo_the_writes_of_a_failed_load(populated):
+    volume, snapshot, connection = populated
+    second = volume.create_snapshot(name='second')
+    kept = cinderlib.Backend.persistence.get_volumes(volume_id=volume.id)[0]
+    text = volume.dumps
+    store = FailingStore()
+    store.set_volume(kept)
+    cinderlib.Backend.set_persistence({'storage': store})
+    with pytest.raises(IOError):
+        cinderlib.load(text, save=True)
+    assert store.get_volumes() == [kept]
+    assert store.get_volumes()[0] is kept
+    assert store.get_snapshots() == []
+    assert second.id not in store.snapshots
+
+
+def test_ids_must_be_strings(volume):
+    data = volume.json
+    fields_of(data)['id'] = []
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(data)
+    assert 'id: must be a string' in str(error.value)
+
+
+@pytest.mark.parametrize('field, value', [
+    ('size', float('inf')), ('size', '1'), ('size', 0), ('size', None),
+    ('host', None), ('status', None), ('status', 'x' * 37),
+    ('display_name', 'x' * 256), ('display_name', '\ud800'),
+    ('metadata', None), ('metadata', {'k': 1}), ('created_at', 'today'),
+    ('created_at', '0001-01-01T00:00:00+05:00'), ('id', 'a/b'),
+    ('attach_status', 'glued'), ('volume_type_id', None),
+])
+def test_volume_fields_are_checked(volume, field, value):
+    data = volume.json
+    fields_of(data)[field] = value
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(json.dumps(data), save=True)
+    assert field in str(error.value)
+    assert cinderlib.Backend.persistence.get_volumes() == [volume]
+
+
+def test_volume_without_its_type_is_refused(volume):
+    """It used to load, and reading its type recursed endlessly."""
+    data = volume.json
+    del fields_of(data)['volume_type']
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+    fields_of(data)['volume_type_id'] = None
+    assert cinderlib.load(data).volume_type is None
+
+
+def test_volume_type_of_another_id_is_refused(volume):
+    data = volume.json
+    fields_of(data)['id'] = 'a2b7a2e5-54ac-4b47-9d0b-1e6e87c63f5c'
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(data, save=True)
+    assert 'volume_type' in str(error.value)
+
+
+def test_nested_objects_need_their_ids(volume):
+    data = volume.json
+    del fields_of(fields_of(data)['volume_type'])['id']
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(data, save=True)
+    assert 'volume_type: has no id' in str(error.value)
+
+
+def test_children_left_incomplete_are_completed_or_refused(populated):
+    volume, snapshot, connection = populated
+    data = snapshot.to_json(simplified=True)
+    del fields_of(data)['provider_location']
+    assert cinderlib.load(data).provider_location is None
+    del fields_of(data)['status']
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+    data = connection.to_json(simplified=True)
+    fields_of(data)['connection_info']['conn'] = 'text'
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+
+
+@pytest.mark.parametrize('junk', [
+    '[' * 100000, '{"a":' * 100000, b'\xff\xfe', 'NaN', '1' * 5000])
+def test_unreadable_text_is_invalid_data(junk):
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(junk)
+
+
+def test_python_data_is_copied_through_json(volume):
+    data = volume.json
+    cycle = {}
+    cycle['self'] = cycle
+    fields_of(data)['metadata'] = cycle
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+    data = volume.json
+    fields_of(data)['metadata'] = {'set': {1, 2}}
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+    data = volume.json
+    loaded = cinderlib.load(data)
+    fields_of(data)['metadata']['later'] = 'change'
+    assert 'later' not in loaded.metadata
+
+
+def test_json_is_a_copy_of_the_object(volume, connector):
+    data = volume.json
+    fields_of(data)['metadata']['x'] = {'not': 'a string'}
+    assert 'x' not in volume.metadata
+    connection = volume.connect(connector)
+    connection.json['ovo']['versioned_object.data']['connection_info'][
+        'conn']['data']['changed'] = True
+    assert 'changed' not in connection.conn_info['data']
+
+
+def test_unknown_envelope_keys_are_refused(volume):
+    data = volume.json
+    data['ovo']['extra'] = 1
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+
+
+def test_backend_dump_holds_only_its_volumes(volume, backend):
+    data = backend.dump
+    data['backend'] = {'volume_backend_name': 'other'}
+    cinderlib.Backend('other',
+                      volume_driver='tests.memory_driver.MemoryVolumeDriver')
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+
+
+@pytest.mark.parametrize('name', ['', 'a#b', 'x' * 256, 'a\x00b',
+                                  'DEFAULT'])
+def test_bad_backend_names_are_invalid_data(volume, tmp_path, name):
+    cinderlib.setup(fail_on_missing_backend=False, state_path=str(tmp_path))
+    data = volume.json
+    data['backend'] = {'volume_backend_name': name}
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+
+
+def test_property_errors_are_not_masked(populated):
+    volume, snapshot, connection = populated
+    connection._ovo.connection_info = {'conn': 'not a dict'}
+    with pytest.raises(AttributeError) as error:
+        connection.protocol
+    assert "'str' object has no attribute 'get'" in str(error.value)

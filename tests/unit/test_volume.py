@@ -84,6 +84,9 @@ def test_unknown_attributes_and_bad_names_are_rejected(backend):
         backend.create_volume(1, name=42)
     with pytest.raises(ValueError):
         backend.create_volume(1, name='x' * 256)
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, name='\ud800')  # databases refuse it
+    assert 'surrogate' in str(error.value)
     with pytest.raises(TypeError):
         backend.create_volume(1, extra_specs=['a'])
     with pytest.raises(exception.InvalidArgument):
