@@ -23,33 +23,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 KINDS = ['sqlite', 'postgresql', 'mysql']
 
 
-@pytest.fixture
-def empty_database(request, tmp_path):
-    """Make URLs of new, empty databases of a kind; dropped afterwards."""
-    made = []
-
-    def make(kind):
-        if kind == 'sqlite':
-            return f'sqlite:///{tmp_path}/{uuid.uuid4().hex}.sqlite'
-        server = sqlalchemy.engine.make_url(
-            request.getfixturevalue(f'{kind}_url'))
-        name = f'cinderlib_{uuid.uuid4().hex[:12]}'
-        admin = sqlalchemy.create_engine(server,
-                                         isolation_level='AUTOCOMMIT')
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE {name}')
-        made.append((admin, name))
-        return server.set(database=name).render_as_string(
-            hide_password=False)
-
-    yield make
-    for admin, name in made:
-        force = ' WITH (FORCE)' if admin.dialect.name == 'postgresql' else ''
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE {name}{force}')
-        admin.dispose()
-
-
 def plugins(url, count):
     """Plugin instances with identity maps of their own, as separate
     processes would have."""
