@@ -9,7 +9,7 @@ So bad input raises before anything is stored.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -23,6 +23,7 @@ _MAX_STATUS_LENGTH = 36
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
     from cinderlib.objects import Connection, Snapshot, Volume
+    from cinderlib.objects.base import Resource
 
 # A snapshot or connection class: what ``_load_child`` loads.
 _Child = TypeVar('_Child', 'Snapshot', 'Connection')
@@ -52,7 +53,7 @@ def load(json_src: Any, save: bool = False) -> Any:
     them, or none when the input holds anything invalid.
     """
     data = _decode(json_src)
-    loaded: list = []
+    loaded: list[Any] = []
     result = _build(data, loaded, 0)
     if save and loaded:
         from cinderlib.objects import base
@@ -76,7 +77,7 @@ def _decode(json_src: Any) -> Any:
             f'not valid JSON: {exc}') from None
 
 
-def _build(data: Any, loaded: list, depth: int) -> Any:
+def _build(data: Any, loaded: list[Any], depth: int) -> Any:
     """The object ``data`` describes (a list for a list); each object to
     store is appended to ``loaded``."""
     if isinstance(data, list):
@@ -131,7 +132,7 @@ def _context() -> Any:
     return cinder_glue.make_context(options.user_id, options.project_id)
 
 
-def _ovo(data: dict, expected: str) -> Any:
+def _ovo(data: dict[str, Any], expected: str) -> Any:
     """The checked Cinder object of a serialized object."""
     primitive = data['ovo']
     check_primitive(primitive, expected)
@@ -162,7 +163,7 @@ def _invalid(what: str, reason: str) -> Exception:
     return exception.InvalidSerializedData(f'{what}: {reason}')
 
 
-def _check_id(data: dict, field: str, what: str) -> str:
+def _check_id(data: dict[str, Any], field: str, what: str) -> str:
     value = data.get(field)
     if value is None:
         raise _invalid(what, f'has no {field}')
@@ -172,10 +173,11 @@ def _check_id(data: dict, field: str, what: str) -> str:
         validation.resource_id(value, True, field)
     except exception.CinderlibError as exc:
         raise _invalid(what, str(exc)) from None
-    return value
+    return cast(str, value)  # resource_id checked it is a str
 
 
-def _check_text(data: dict, field: str, what: str, required: bool = False,
+def _check_text(data: dict[str, Any], field: str, what: str,
+                required: bool = False,
                 max_length: int = validation.MAX_NAME_LENGTH) -> None:
     value = data.get(field)
     if value is None and required:
@@ -186,14 +188,14 @@ def _check_text(data: dict, field: str, what: str, required: bool = False,
         raise _invalid(what, str(exc)) from None
 
 
-def _check_size(data: dict, field: str, what: str) -> None:
+def _check_size(data: dict[str, Any], field: str, what: str) -> None:
     try:
         validation.size(data.get(field), field)
     except exception.CinderlibError as exc:
         raise _invalid(what, str(exc)) from None
 
 
-def _sound_volume(data: dict, what: str) -> None:
+def _sound_volume(data: dict[str, Any], what: str) -> None:
     volume_id = _check_id(data, 'id', what)
     what = f'{what} {volume_id}'
     _check_size(data, 'size', what)
@@ -235,7 +237,7 @@ def _sound_volume(data: dict, what: str) -> None:
             seen.add(item_data['id'])
 
 
-def _sound_child(data: dict, what: str, volume: bool) -> str:
+def _sound_child(data: dict[str, Any], what: str, volume: bool) -> str:
     """Checks a snapshot and a connection share; returns ``what`` with
     the id."""
     what = f'{what} {_check_id(data, "id", what)}'
@@ -249,7 +251,8 @@ def _sound_child(data: dict, what: str, volume: bool) -> str:
     return what
 
 
-def _sound_snapshot(data: dict, what: str, volume: bool = True) -> None:
+def _sound_snapshot(data: dict[str, Any], what: str,
+                    volume: bool = True) -> None:
     what = _sound_child(data, what, volume)
     _check_size(data, 'volume_size', what)
     _check_text(data, 'status', what, required=True,
@@ -258,7 +261,8 @@ def _sound_snapshot(data: dict, what: str, volume: bool = True) -> None:
     _check_text(data, 'display_description', what, max_length=65535)
 
 
-def _sound_connection(data: dict, what: str, volume: bool = True) -> None:
+def _sound_connection(data: dict[str, Any], what: str,
+                      volume: bool = True) -> None:
     what = _sound_child(data, what, volume)
     _check_text(data, 'attached_host', what)
     _check_text(data, 'attach_status', what, required=True,
@@ -300,14 +304,15 @@ def _complete_child(ovo: Any) -> None:
     cinder_glue.fill_unset_fields(ovo)
 
 
-def _check_class(cls: type, data: Any) -> Any:
+def _check_class(cls: type[Resource], data: Any) -> Any:
     """The ``backend`` entry of a serialized ``cls``."""
     cls._check_class(data)
     return data['backend']
 
 
 # -- loaders ------------------------------------------------------------------
-def load_volume(data: dict, loaded: Optional[list] = None) -> Any:
+def load_volume(data: dict[str, Any],
+                loaded: Optional[list[Any]] = None) -> Volume:
     from cinderlib.objects import Connection, Snapshot, Volume
     backend_config = _check_class(Volume, data)
     ovo = _ovo(data, 'Volume')
@@ -350,8 +355,10 @@ def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
     return items
 
 
-def _load_child(cls: type, ovo_name: str) -> Any:
-    def loader(data: dict, loaded: Optional[list] = None) -> Any:
+def _load_child(cls: type[_Child], ovo_name: str
+                ) -> Callable[[dict[str, Any], Optional[list[Any]]], _Child]:
+    def loader(data: dict[str, Any],
+               loaded: Optional[list[Any]] = None) -> _Child:
         backend_config = _check_class(cls, data)
         ovo = _ovo(data, ovo_name)
         backend = backend_for(backend_config)
@@ -378,7 +385,8 @@ def _load_child(cls: type, ovo_name: str) -> Any:
     return loader
 
 
-def load_backend(data: dict, loaded: Optional[list] = None) -> Any:
+def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
+                 ) -> Backend | UnloadedBackend:
     volumes = data.get('volumes')
     if not isinstance(volumes, list):
         raise exception.InvalidSerializedData(
@@ -393,17 +401,19 @@ def load_backend(data: dict, loaded: Optional[list] = None) -> Any:
     return backend
 
 
-def _snapshot_loader(data: dict, loaded: Optional[list] = None) -> Any:
+def _snapshot_loader(data: dict[str, Any],
+                     loaded: Optional[list[Any]] = None) -> Snapshot:
     from cinderlib.objects import Snapshot
     return _load_child(Snapshot, 'Snapshot')(data, loaded)
 
 
-def _connection_loader(data: dict, loaded: Optional[list] = None) -> Any:
+def _connection_loader(data: dict[str, Any],
+                       loaded: Optional[list[Any]] = None) -> Connection:
     from cinderlib.objects import Connection
     return _load_child(Connection, 'VolumeAttachment')(data, loaded)
 
 
 # Looked up with whatever "class" the data holds.
-_LOADERS: dict[Any, Callable[[dict[str, Any], bool], Any]] = {
+_LOADERS: dict[str, Callable[[dict[str, Any], Optional[list[Any]]], Any]] = {
     'Volume': load_volume, 'Snapshot': _snapshot_loader,
     'Connection': _connection_loader, 'Backend': load_backend}

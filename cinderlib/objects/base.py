@@ -68,9 +68,9 @@ class StoredState:
             self._primitive = self._checked_primitive()
         return self._primitive
 
-    def _checked_primitive(self) -> dict:
+    def _checked_primitive(self) -> dict[str, Any]:
         try:
-            primitive = json.loads(self.text)
+            primitive: dict[str, Any] = json.loads(self.text)
         except (ValueError, TypeError, RecursionError) as exc:
             raise self._invalid(f'its data is not JSON: {exc}') from None
         if self.expected is None:
@@ -95,7 +95,7 @@ class StoredState:
     def build(self) -> Any:
         return self._rebuild(self.primitive)
 
-    def _rebuild(self, primitive: dict) -> Any:
+    def _rebuild(self, primitive: dict[str, Any]) -> Any:
         try:
             return self._build(primitive)
         except (exception.InvalidSerializedData, ValueError, TypeError,
@@ -240,6 +240,7 @@ class Resource:
         if status is not None:
             self._ovo.status = status
         try:
+            # ignore: an attribute of our own on whatever was raised
             exc.resource = self  # type: ignore[attr-defined]
         except AttributeError:
             pass
@@ -294,7 +295,7 @@ class Resource:
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         """The primitive's JSON text from stored state, if the object was
         not rebuilt since it was loaded; None otherwise."""
-        stored = self.__dict__.get('_stored')
+        stored: Optional[StoredState] = self.__dict__.get('_stored')
         if stored is None or not simplified:
             return None
         stored.primitive  # checked before it is handed out

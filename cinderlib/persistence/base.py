@@ -85,7 +85,7 @@ class PersistenceDriverBase:
     def set_key_value(self, key_value: KeyValue) -> None:
         pass
 
-    def set_objects(self, objects: list) -> None:
+    def set_objects(self, objects: list[Any]) -> None:
         """Store volumes, snapshots and connections together: every one
         of them, or, when a write fails, none (``load(save=True)``).
 

@@ -413,8 +413,9 @@ class DBPersistence(base.PersistenceDriverBase):
         found = getter(**{f'{kind}_id': obj.id})
         if found and found[0] is not obj:
             obj._adopt_state(found[0])
+            # ignore: _db_version is this plugin's; Resource lacks it
             obj._db_version = (  # type: ignore[attr-defined]
-                found[0]._db_version)  # type: ignore[attr-defined]
+                found[0]._db_version)
         return bool(found)
 
     def _remember(self, kind: str, obj: Resource) -> None:

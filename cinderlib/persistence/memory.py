@@ -85,14 +85,15 @@ class MemoryPersistence(base.PersistenceDriverBase):
 
     def set_objects(self, objects: list[Any]) -> None:
         with self._lock:  # all of them, or none: as they were before
-            before = [dict(store) for store in (
-                self.volumes, self.snapshots, self.connections)]
+            # Each maps ids to objects of one kind.
+            stores: tuple[dict[str, Any], ...] = (
+                self.volumes, self.snapshots, self.connections)
+            before = [dict(store) for store in stores]
             try:
                 for obj in objects:
                     getattr(self, f'set_{base.object_kind(obj)}')(obj)
             except BaseException:
-                for store, saved in zip((self.volumes, self.snapshots,
-                                         self.connections), before):
+                for store, saved in zip(stores, before):
                     store.clear()
                     store.update(saved)
                 raise
