@@ -142,7 +142,7 @@ def scripted_steps(backend: Any) -> None:
     doomed.delete()
 
 
-# -- checks ---------------------------------------------------------------------
+# -- checks -------------------------------------------------------------------
 def audit(state: str, url: str) -> dict[str, int]:
     """Compare every record of a fresh plugin with the files."""
     from cinderlib.drivers import file as file_driver

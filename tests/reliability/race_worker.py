@@ -5,8 +5,9 @@ a PostgreSQL database and a Redis coordination backend with the others.
     python -m tests.reliability.race_worker HOST WORKDIR DB_URL REDIS_URL
 
 It connects every shared volume several times, checks that every
-connection it made is recorded, disconnects its own connections, then tries to delete every shared volume, and prints the ids
-of the connections it made.  Each ``delete_volume`` the driver receives is
+connection it made is recorded, disconnects its own connections, then
+tries to delete every shared volume, and prints the ids of the
+connections it made.  Each ``delete_volume`` the driver receives is
 appended to WORKDIR/deletes.
 """
 
