@@ -252,7 +252,7 @@ class Resource:
         previous value, as the operation did not happen."""
         ovo = self._ovo
         previous = getattr(ovo, field)
-        unsaved = field in ovo.obj_what_changed()
+        unsaved = cinder_glue.field_changed(ovo, field)
         setattr(ovo, field, value)
         try:
             self.save()
