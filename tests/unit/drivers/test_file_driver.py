@@ -565,8 +565,8 @@ def test_volume_from_a_planted_snapshot_symlink_is_refused(
     assert not os.path.lexists(drv.volume_path(target))
 
 
-def test_delete_removes_a_planted_symlink_not_its_target(drv, planted,
-                                                        new_snapshot):
+def test_delete_removes_a_planted_symlink_not_its_target(
+        drv, planted, new_snapshot):
     volume_a, volume_b = planted
     drv.delete_volume(volume_a)
     assert not os.path.lexists(drv.volume_path(volume_a))
