@@ -38,6 +38,21 @@ class GlobalOptions:
     coordination_backend_url: Optional[str] = None
     cinder_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """The settings, with the coordination URL's password and secret
+        Cinder options masked."""
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == 'coordination_backend_url' and value:
+                value = exception._without_password(value)
+            elif field.name == 'cinder_options':
+                value = {name: SECRET_PLACEHOLDER if cinder_glue.is_secret(
+                    name, cinder_glue.default_option(name)) else option
+                    for name, option in value.items()}
+            shown.append(f'{field.name}={value!r}')
+        return f'{type(self).__name__}({", ".join(shown)})'
+
 
 class Backend:
     """A storage backend: a Cinder volume driver with its configuration.

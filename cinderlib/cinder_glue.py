@@ -110,9 +110,20 @@ def set_default_options(options: dict[str, Any]) -> None:
         _set_option(name, value, known[name], group=None)
 
 
+def default_option(name: str) -> Any:
+    """The definition of a ``[DEFAULT]`` option; None for an unknown one, or
+    before Cinder is loaded (this never loads it)."""
+    if not _loaded:
+        return None
+    info = conf()._opts.get(name)
+    return info['opt'] if info else None
+
+
 def set_group_option(group: str, name: str, value: Any) -> None:
-    """Set one option of a registered group (e.g. ``oslo_concurrency``)."""
-    conf().set_override(name, value, group=group)
+    """Set one option of a registered group (e.g. ``oslo_concurrency``),
+    literally: the values cinderlib sets there (a lock directory, a
+    coordination URL and its password) are not templates."""
+    conf().set_override(name, _literal(value), group=group)
 
 
 def start_coordination(backend_url: str) -> Callable[[str], Any]:
@@ -143,15 +154,71 @@ def get_option(name: str, group: Optional[str] = None) -> Any:
         getattr(cfg_conf, group), name)
 
 
+def is_secret(name: str, opt: Any) -> bool:
+    """Whether an option holds a secret: marked so, or named like one (some
+    drivers forget the flag on their API tokens)."""
+    return bool(getattr(opt, 'secret', False)) or name.endswith(
+        _SECRET_SUFFIXES)
+
+
 def _set_option(name: str, value: Any, opt: Any,
                 group: Optional[str]) -> None:
+    """Set an option, typed by its definition.  A secret is taken
+    literally and never shown in errors; in other options, oslo.config's
+    ``$name`` and ``${group.name}`` templates expand, checked now."""
+    secret = is_secret(name, opt)
     try:
-        conf().set_override(name, value, group=group)
+        conf().set_override(name, _literal(value) if secret else value,
+                            group=group)
     except (ValueError, TypeError) as exc:
         type_name = type(opt.type).__name__ if opt.type else 'string'
+        if secret:  # the error's text may quote the value
+            raise exception.InvalidDriverOption(
+                name, f'the value given is not a valid {type_name} value '
+                      f'(not shown: the option is secret)') from None
         raise exception.InvalidDriverOption(
             name, f'{value!r} is not a valid {type_name} value ({exc})'
         ) from None
+    if not secret:
+        _check_templates(name, value, group)
+
+
+def _literal(value: Any) -> Any:
+    """``value`` escaped so that oslo.config's template expansion, which
+    applies to every value read, gives it back unchanged."""
+    if isinstance(value, str):
+        return _DOLLAR.sub(_escape_dollar, value)
+    if isinstance(value, (list, tuple)):
+        return [_literal(item) for item in value]
+    if isinstance(value, dict):
+        return {_literal(key): _literal(item) for key, item in value.items()}
+    return value
+
+
+_DOLLAR = re.compile(r'\\?\$')
+
+
+def _escape_dollar(match: re.Match[str]) -> str:
+    # oslo.config first turns a backslash-dollar into "$$", then "$$" into
+    # "$" and "$name" into a value.  So "$" is written "$$", and a
+    # backslash-dollar as two backslashes and a dollar: the first step makes
+    # that a backslash and "$$", which the second makes a backslash-dollar.
+    return '$$' if match.group() == '$' else '\\\\$'
+
+
+def _check_templates(name: str, value: Any, group: Optional[str]) -> None:
+    """Expand an option's templates now, so that a wrong one fails here,
+    naming the option, rather than in the driver."""
+    from oslo_config import cfg
+    try:
+        get_option(name, group)
+    except (cfg.Error, RecursionError) as exc:
+        conf().clear_override(name, group=group)
+        reason = ('refers to itself' if isinstance(exc, RecursionError)
+                  else str(exc))
+        raise exception.InvalidDriverOption(
+            name, f'{value!r} has a $ template that cannot be expanded '
+                  f'({reason}); write $$ for a literal $') from None
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
@@ -266,7 +333,7 @@ class DriverConfiguration:
         """Options marked secret, and those whose names say they are (some
         drivers forget the flag on their API tokens)."""
         return {name for name, opt in self.definitions.items()
-                if opt.secret or name.endswith(_SECRET_SUFFIXES)}
+                if is_secret(name, opt)}
 
     def clear(self) -> None:
         """Forget every value set for this group."""

@@ -9,6 +9,7 @@ not import Cinder.  Everything else is defined here.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 # Names served from ``cinder.exception`` on first access.
@@ -78,13 +79,22 @@ class CoordinationUnavailable(CinderlibError):
 
 
 def _without_password(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part masked."""
+    """``url`` with its secrets masked: the password of its
+    ``user:password@`` part and the values of query parameters named like
+    secrets (``?password=...``, ``&sentinel_password=...``, ``token``...)."""
+    url = _SECRET_QUERY_VALUE.sub(r'\1***', url)
     scheme, sep, rest = url.partition('://')
     credentials, at, location = rest.rpartition('@')
     if not sep or not at or ':' not in credentials:
         return url
     user = credentials.partition(':')[0]
     return f'{scheme}://{user}:***@{location}'
+
+
+# A query parameter whose name says it holds a secret, up to its value.
+_SECRET_QUERY_VALUE = re.compile(
+    r'([?&;][^=&;#]*(?:password|passwd|pwd|secret|token|credential)'
+    r'[^=&;#]*=)[^&;#]*', re.IGNORECASE)
 
 
 class PersistenceConflict(CinderlibError):
