@@ -69,6 +69,7 @@ def load() -> None:
             importlib.import_module('cinder.volume.manager')
         _register_missing_options()
         _parse_config()
+        _configure_cinder_privsep()
         _loaded = True
 
 
@@ -305,11 +306,25 @@ def setup_driver(driver: Any, context: Any) -> None:
     driver.init_capabilities()
 
 
-def use_local_privsep() -> None:
-    """Run Cinder's privileged functions in-process (we are root)."""
-    load()
-    from cinder import privsep
-    privsep.sys_admin_pctxt.set_client_mode(False)
+# Configures a privsep context as setup() decided (see connectors.py);
+# applied to Cinder's context when Cinder is loaded.
+_privsep_configurator: Optional[Callable[[Any], None]] = None
+
+
+def configure_privsep(configure: Callable[[Any], None]) -> None:
+    """Have ``configure(context)`` set up Cinder's privsep context: now if
+    Cinder is loaded, otherwise when it is (``setup()`` does not load it)."""
+    global _privsep_configurator
+    with _load_lock:
+        _privsep_configurator = configure
+        if _loaded:
+            _configure_cinder_privsep()
+
+
+def _configure_cinder_privsep() -> None:
+    if _privsep_configurator is not None:
+        from cinder import privsep
+        _privsep_configurator(privsep.sys_admin_pctxt)
 
 
 # ---------------------------------------------------------------------------
