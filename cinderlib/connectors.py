@@ -168,10 +168,26 @@ def brick_connector(protocol: Optional[str], connector_info: dict[str, Any],
     from os_brick.initiator import connector
     if use_multipath is None:
         use_multipath = bool(connector_info.get('multipath', False))
+    extra = {}
+    if (protocol or '').upper() == 'RBD':
+        extra['do_local_attach'] = kernel_rbd_available()
     return connector.InitiatorConnector.factory(
         protocol, options.root_helper, use_multipath=use_multipath,
         device_scan_attempts=device_scan_attempts,
-        conn=connector_info)
+        conn=connector_info, **extra)
+
+
+# Present while the kernel's RBD client is loaded.
+KERNEL_RBD_SYSFS = '/sys/bus/rbd'
+
+
+def kernel_rbd_available() -> bool:
+    """Whether RBD volumes attach through the kernel (``rbd map``, a
+    ``/dev/rbdN`` device), as the retired library always did; otherwise
+    os-brick attaches them through librbd, as a file-like object.  The
+    kernel needs its RBD client and the ``rbd`` command."""
+    return (os.path.isdir(KERNEL_RBD_SYSFS) and
+            shutil.which('rbd') is not None)
 
 
 def device_usable(brick_connector_obj: Any,
@@ -183,6 +199,10 @@ def device_usable(brick_connector_obj: Any,
     if isinstance(path, str):
         if os.path.isfile(path):
             return os.access(path, os.R_OK)
+        # Some connectors' checks raise on a missing path (e.g. a kernel
+        # RBD map that udev has not linked).
+        if not os.path.exists(path):
+            return False
         return cast(bool, brick_connector_obj.check_valid_device(path))
     # os-brick returns a file-like object for some protocols (e.g. librbd).
     return path is not None

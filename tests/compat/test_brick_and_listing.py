@@ -17,6 +17,7 @@ import pickle
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -378,3 +379,77 @@ def test_listing_failure_is_one_line(monkeypatch):
     with pytest.raises(cinderlib.exception.CinderlibError) as error:
         cinderlib.list_supported_drivers()
     assert str(error.value) == 'listing drivers failed: second line'
+
+
+# -- RBD attach: kernel where available, librbd elsewhere --------------------
+
+
+FAKE_RBD = '''#!/bin/sh
+echo "$@" >> "$(dirname "$0")/calls"
+case "$1" in
+  showmapped) echo '[{"id": "0", "pool": "pool", "namespace": "",
+    "name": "volume-1", "snap": "-", "device": "/dev/rbd0"}]';;
+esac
+'''
+
+
+@pytest.fixture
+def fake_kernel_rbd(tmp_path, monkeypatch):
+    """The kernel's RBD client, faked where the library and os-brick meet
+    it: the ``/sys/bus/rbd`` directory and the ``rbd`` command."""
+    sysfs = tmp_path / 'sys-bus-rbd'
+    sysfs.mkdir()
+    monkeypatch.setattr(connectors, 'KERNEL_RBD_SYSFS', str(sysfs))
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    rbd = bin_dir / 'rbd'
+    rbd.write_text(FAKE_RBD)
+    rbd.chmod(stat.S_IRWXU)
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    return bin_dir / 'calls'
+
+
+RBD_PROPERTIES = {'name': 'pool/volume-1', 'hosts': ['192.0.2.1'],
+                  'ports': ['6789'], 'cluster_name': 'ceph',
+                  'auth_enabled': True, 'auth_username': 'cinder',
+                  'keyring': '[client.cinder]\n\tkey = AQ==\n'}
+
+
+@needs_root
+def test_rbd_attaches_through_the_kernel_where_it_has_rbd(fake_kernel_rbd):
+    assert connectors.kernel_rbd_available()
+    brick = connectors.brick_connector(
+        'rbd', {}, None, 3, cinderlib.Backend.global_options())
+    assert brick.do_local_attach is True
+    device = brick.connect_volume(dict(RBD_PROPERTIES))
+    assert device['path'] == '/dev/rbd/pool/volume-1'
+    assert isinstance(device['path'], str)
+    brick.disconnect_volume(dict(RBD_PROPERTIES), device)
+    calls = fake_kernel_rbd.read_text().splitlines()
+    assert calls[0].startswith('map volume-1 --pool pool --id cinder ')
+    assert '--mon_host 192.0.2.1:6789' in calls[0]
+    assert calls[1].startswith('showmapped --format=json')
+    assert calls[2].startswith('unmap /dev/rbd0')
+    # os-brick's temporary ceph.conf, with the keyring, is gone.
+    assert not os.path.exists(device['conf'])
+
+
+def test_rbd_attaches_through_librbd_without_kernel_rbd(
+        fake_kernel_rbd, monkeypatch, tmp_path):
+    monkeypatch.setattr(connectors, 'KERNEL_RBD_SYSFS',
+                        str(tmp_path / 'absent'))
+    assert not connectors.kernel_rbd_available()
+    brick = connectors.brick_connector(
+        'RBD', {}, None, 3, cinderlib.Backend.global_options())
+    assert brick.do_local_attach is False
+
+
+def test_kernel_rbd_needs_the_rbd_command(fake_kernel_rbd, monkeypatch):
+    monkeypatch.setenv('PATH', '/nonexistent')
+    assert not connectors.kernel_rbd_available()
+
+
+def test_other_protocols_get_no_rbd_choice(fake_kernel_rbd):
+    brick = connectors.brick_connector(
+        'LOCAL', {}, None, 3, cinderlib.Backend.global_options())
+    assert not hasattr(brick, 'do_local_attach')
