@@ -29,6 +29,7 @@ from oslo_config.types import String
 
 import cinderlib
 from cinderlib import cinder_glue
+from cinderlib import conf_convert
 from cinderlib import connectors
 from cinderlib import drivers_listing
 
@@ -453,3 +454,76 @@ def test_other_protocols_get_no_rbd_choice(fake_kernel_rbd):
     brick = connectors.brick_connector(
         'LOCAL', {}, None, 3, cinderlib.Backend.global_options())
     assert not hasattr(brick, 'do_local_attach')
+
+
+# -- cinderlib convert ------------------------------------------------------
+
+
+HOSTILE_CONF = '''\
+[DEFAULT]
+enabled_backends = lvm, cinderlib, a-b, a_b, class, 1st, x'); import os #
+
+[lvm]
+volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver
+my-opt = 1
+x) or __import__('os').system('touch {marker}') or dict(y = 2
+quote'd = it's "quoted" \\ \'\'\' """ {{}} %(name)s
+multi = first
+    second
+
+[cinderlib]
+k = v
+[a-b]
+k = 1
+[a_b]
+k = 2
+[class]
+k = 3
+[1st]
+k = 4
+[x'); import os #]
+volume_backend_name = z'); __import__('os').system('touch {marker}') #
+'''
+
+
+class RecordingCinderlib(types.ModuleType):
+    """Stands for cinderlib when the generated code runs."""
+
+    def __init__(self):
+        super().__init__('cinderlib')
+        self.calls = []
+
+    def Backend(self, name, **options):
+        self.calls.append((name, options))
+        return name
+
+
+def test_converted_code_is_valid_and_inert_for_hostile_names(
+        tmp_path, monkeypatch, capsys):
+    marker = tmp_path / 'marker'
+    conf = tmp_path / 'cinder.conf'
+    conf.write_text(HOSTILE_CONF.format(marker=marker))
+    assert conf_convert.main([str(conf)]) == 0
+    code = capsys.readouterr().out
+    stub = RecordingCinderlib()
+    monkeypatch.setitem(sys.modules, 'cinderlib', stub)
+    namespace = {}
+    exec(compile(code, 'converted', 'exec'), namespace)
+    assert not marker.exists()
+    names = [name for name, _ in stub.calls]
+    assert names == ['lvm', 'cinderlib', 'a-b', 'a_b', 'class', '1st',
+                     "z'); __import__('os').system('touch "
+                     f"{marker}') #"]
+    assert stub.calls[0][1] == {
+        'volume_driver': 'cinder.volume.drivers.lvm.LVMVolumeDriver',
+        'my-opt': '1',
+        "x) or __import__('os').system('touch " f"{marker}') or dict(y":
+            '2',
+        "quote'd": 'it\'s "quoted" \\ \'\'\' """ {} %(name)s',
+        'multi': 'first\nsecond'}
+    # Every backend has a variable of its own; the module keeps its name.
+    assert namespace['cinderlib'] is stub
+    variables = {value: key for key, value in namespace.items()
+                 if key not in ('cinderlib', '__builtins__')}
+    assert set(variables) == set(names)
+    assert all(name.isidentifier() for name in variables.values())
