@@ -45,7 +45,8 @@ def configure_privsep(root_helper: str) -> None:
     """
     global _privsep_configured
     in_process = os.geteuid() == 0
-    command = None if in_process else privsep_helper_command(root_helper)
+    helper_command = privsep_helper_command(root_helper)  # checked always
+    command = None if in_process else helper_command
     from cinderlib import cinder_glue
     with warnings.catch_warnings():
         # oslo.privsep imports eventlet, which warns that it is deprecated;

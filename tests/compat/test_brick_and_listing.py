@@ -143,6 +143,14 @@ def test_helper_command_quotes_the_helper_and_keeps_root_helper_words():
         connectors.privsep_helper_command("sudo 'unbalanced")
 
 
+def test_setup_refuses_a_root_helper_it_cannot_run(tmp_path):
+    cinderlib.setup(root_helper='doas', state_path=str(tmp_path))
+    with pytest.raises(cinderlib.exception.InvalidArgument,
+                       match='root_helper'):
+        cinderlib.setup(root_helper="sudo 'unbalanced")
+    assert cinderlib.Backend.global_options().root_helper == 'doas'
+
+
 def test_import_and_setup_do_not_import_cinder(tmp_path):
     found = run_python('''
         import json, sys
