@@ -10,6 +10,7 @@ import threading
 from typing import Any, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
+from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import logs
@@ -217,6 +218,7 @@ class Backend:
             previous = cls._options
             cls._options = options
             try:
+                connectors.configure_privsep(options.root_helper)
                 # A coordination backend is reached now, so that a wrong URL
                 # fails here rather than at the first backend.
                 if (cinder_config_params or cinder_glue._loaded or
@@ -226,6 +228,8 @@ class Backend:
             except Exception:
                 # Rejected settings leave the previous ones in force.
                 cls._options = previous
+                if previous is not None:
+                    connectors.configure_privsep(previous.root_helper)
                 if previous is not None and cinder_glue._loaded:
                     _apply_cinder_options()
                 raise

@@ -23,7 +23,6 @@ import difflib
 import importlib
 import json
 import logging
-import os
 import re
 import threading
 import warnings
@@ -69,6 +68,7 @@ def load() -> None:
             importlib.import_module('cinder.volume.manager')
         _register_missing_options()
         _parse_config()
+        _configure_cinder_privsep()
         _loaded = True
 
 
@@ -372,11 +372,25 @@ def setup_driver(driver: Any, context: Any) -> None:
     driver.init_capabilities()
 
 
-def use_local_privsep() -> None:
-    """Run Cinder's privileged functions in-process (we are root)."""
-    load()
-    from cinder import privsep
-    privsep.sys_admin_pctxt.set_client_mode(False)
+# Configures a privsep context as setup() decided (see connectors.py);
+# applied to Cinder's context when Cinder is loaded.
+_privsep_configurator: Optional[Callable[[Any], None]] = None
+
+
+def configure_privsep(configure: Callable[[Any], None]) -> None:
+    """Have ``configure(context)`` set up Cinder's privsep context: now if
+    Cinder is loaded, otherwise when it is (``setup()`` does not load it)."""
+    global _privsep_configurator
+    with _load_lock:
+        _privsep_configurator = configure
+        if _loaded:
+            _configure_cinder_privsep()
+
+
+def _configure_cinder_privsep() -> None:
+    if _privsep_configurator is not None:
+        from cinder import privsep
+        _privsep_configurator(privsep.sys_admin_pctxt)
 
 
 # ---------------------------------------------------------------------------
@@ -1310,14 +1324,24 @@ def _dispatcher(name: str) -> Callable[..., Any]:
 # ---------------------------------------------------------------------------
 
 def list_supported_drivers_in_this_process(output_version: int) -> dict:
-    """Import every driver module (run this in a throw-away process)."""
+    """Every driver class of the installed Cinder, described as the retired
+    library did; imports every driver module (run it in a throw-away
+    process).
+
+    Each entry holds the attributes of Cinder's ``DriverInfo`` but the class
+    itself; each option holds the option's public attributes, as strings
+    with ``output_version`` 1.  With 2 they keep their types, and ``type``
+    is the attributes of the option's type plus ``type_class``, the type
+    itself.
+    """
     import pkgutil
     load()
     from cinder import interface
     from cinder.interface import util
     drivers_pkg = importlib.import_module('cinder.volume.drivers')
     for module_info in pkgutil.walk_packages(drivers_pkg.__path__,
-                                             drivers_pkg.__name__ + '.'):
+                                             drivers_pkg.__name__ + '.',
+                                             onerror=lambda name: None):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
@@ -1326,36 +1350,49 @@ def list_supported_drivers_in_this_process(output_version: int) -> dict:
             LOG.debug('Skipping %s: %s', module_info.name, exc)
     result = {}
     for driver_class in interface._volume_register:
-        info = util.DriverInfo(driver_class)
-        result[info.class_name] = {
-            'version': info.version,
-            'class_name': info.class_name,
-            'supported': info.supported,
-            'ci_wiki_name': info.ci_wiki_name,
-            'driver_options': [_describe_option(opt, output_version)
-                               for opt in info.driver_options or []],
-            'class_fqn': info.class_fqn,
-            'desc': info.desc,
-        }
+        info = vars(util.DriverInfo(driver_class))
+        info.pop('cls', None)
+        options = list(info.get('driver_options') or [])
+        for name, help_text in _listed_missing_options(driver_class):
+            ours = _string_option(name, help_text)
+            # In place of a declaration Cinder may keep (deprecated).
+            dests = [opt.dest for opt in options]
+            if name in dests:
+                options[dests.index(name)] = ours
+            else:
+                options.append(ours)
+        info['driver_options'] = [_describe_option(opt, output_version)
+                                  for opt in options]
+        result[info['class_name']] = info
     return result
 
 
-def _describe_option(opt: Any, output_version: int) -> dict:
-    described = {}
-    for key, value in vars(opt).items():
-        if key.startswith('_'):
-            continue
-        if output_version == 1:
-            value = str(value)
-        elif not isinstance(value, (str, int, float, bool, type(None), list,
-                                    dict, tuple)):
-            value = str(value)
-        described[key] = value
+def _listed_missing_options(driver_class: type) -> list[tuple[str, str]]:
+    """The options of ``_UNREGISTERED_DRIVER_OPTIONS`` this driver reads:
+    the listing shows them because the library accepts them."""
+    rbd = importlib.import_module('cinder.volume.drivers.rbd')
+    if issubclass(driver_class, rbd.RBDDriver):
+        return [option for option in _UNREGISTERED_DRIVER_OPTIONS
+                if option[0] == 'rbd_keyring_conf']
+    return []
+
+
+def _string_option(name: str, help_text: str) -> Any:
+    from oslo_config import cfg
+    return cfg.StrOpt(name, help=help_text)
+
+
+def _public_attributes(obj: Any) -> dict[str, Any]:
+    return {key: value for key, value in vars(obj).items()
+            if not key.startswith('_')}
+
+
+def _describe_option(opt: Any, output_version: int) -> dict[str, Any]:
+    described = _public_attributes(opt)
+    if output_version == 1:
+        return {key: str(value) for key, value in described.items()}
+    option_type = described.get('type')
+    if option_type is not None:
+        described['type'] = {**_public_attributes(option_type),
+                             'type_class': option_type}
     return described
-
-
-def env_without_cinder_noise() -> dict[str, str]:
-    """Environment for a child Python that imports Cinder quietly."""
-    env = dict(os.environ)
-    env['PYTHONWARNINGS'] = 'ignore'
-    return env

@@ -131,8 +131,8 @@ def test_convert_cinder_conf(run, tmp_path):
     status, code, _ = run('convert', str(conf), backend=False)
     assert status == 0
     compile(code, 'converted', 'exec')
-    assert "lvm_backend = cinderlib.Backend(\n    'lvm_backend'," in code
-    assert "rbd_pool='volumes'" in code and 'debug' not in code
+    assert "lvm_backend = cinderlib.Backend('lvm_backend', **{" in code
+    assert "'rbd_pool': 'volumes'," in code and 'debug' not in code
     status, config, _ = run('convert', str(conf), '--to', 'json',
                             '--section', 'ceph', backend=False)
     assert config == {'backends': [{
