@@ -1,0 +1,148 @@
+"""Declaring commands: each with its arguments, next to its handler.
+
+A module of commands makes a ``Commands`` and decorates each handler::
+
+    commands = Commands('volume', 'volumes')
+
+    @commands.command('extend', 'grow a volume',
+                      arg('volume_id'), arg('size', type=int),
+                      progress='extending volume {volume_id}')
+    def extend(call: Call) -> Any:
+        ...
+
+A handler gets a ``Call`` (the parsed arguments and, unless the command
+says ``backend=False``, the backend that ``main()`` built) and returns
+what the command prints, or an ``Exit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+import cinderlib
+from cinderlib import progress
+
+if TYPE_CHECKING:
+    from cinderlib import Backend, Snapshot, Volume
+
+# A spinner shows once an operation has run this long (seconds).
+PROGRESS_DELAY = 0.3
+
+# What a command does, for its progress line: a format string of the
+# arguments, or a function of them.
+Label = Union[str, Callable[[argparse.Namespace], str], None]
+Handler = Callable[['Call'], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """``argparse.ArgumentParser.add_argument(*names, **options)``."""
+
+    names: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*names: str, **options: Any) -> Arg:
+    """An argument of a command, as argparse takes it."""
+    return Arg(names, options)
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One command: its name, help, handler and arguments; ``backend``:
+    whether it works on a backend (and takes the backend options);
+    ``progress``: what its progress line says (None: it has none)."""
+
+    name: str
+    help: str
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    backend: bool = True
+    progress: Label = None
+
+    def label(self, args: argparse.Namespace) -> str:
+        """What the command does, for its progress line."""
+        label = self.progress or ''
+        return label(args) if callable(label) else label.format(**vars(args))
+
+
+class Commands:
+    """The commands a module declares, in order: the sub-commands of a
+    group (``volume create``...) when ``name`` is given, else top-level
+    commands."""
+
+    def __init__(self, name: Optional[str] = None, help: str = '') -> None:
+        self.name = name
+        self.help = help
+        self.commands: list[Command] = []
+
+    def command(self, name: str, help: str, *args: Arg,
+                backend: bool = True, progress: Label = None
+                ) -> Callable[[Handler], Handler]:
+        """Declare the decorated function as the handler of ``name``."""
+        def declare(handler: Handler) -> Handler:
+            self.commands.append(Command(name, help, handler, args,
+                                         backend, progress))
+            return handler
+        return declare
+
+
+class Exit:
+    """A command's result that is only an exit status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+@dataclasses.dataclass
+class Call:
+    """A command being run: its arguments, its progress line and the
+    backend it works on."""
+
+    command: Command
+    args: argparse.Namespace
+    task: progress.Task
+    backend_or_none: Optional[Backend] = None
+
+    @property
+    def backend(self) -> Backend:
+        """The backend (only for commands declared with a backend)."""
+        assert self.backend_or_none is not None, self.command.name
+        return self.backend_or_none
+
+    def volume(self, volume_id: str) -> Volume:
+        """The volume ``volume_id`` of the backend (another backend's is
+        not found)."""
+        volume = cinderlib.Volume.get_by_id(volume_id)
+        if volume.backend_name != self.backend.id:
+            raise cinderlib.exception.VolumeNotFound(volume_id=volume_id)
+        return volume
+
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        """The snapshot ``snapshot_id`` of the backend."""
+        snapshot = cinderlib.Snapshot.get_by_id(snapshot_id)
+        if snapshot.backend_name != self.backend.id:
+            raise cinderlib.exception.SnapshotNotFound(
+                snapshot_id=snapshot_id)
+        return snapshot
+
+    def say(self, text: str) -> None:
+        """Show ``text`` on the progress line, if the command has one."""
+        if text:
+            self.task.update(text)
+
+    def progress(self, delay: float = PROGRESS_DELAY) -> progress.Progress:
+        """Progress lines on stderr when it is a terminal (not with
+        --debug: Cinder's logs go there then)."""
+        return progress_lines(self.args, delay)
+
+
+def progress_lines(args: argparse.Namespace,
+                   delay: float = PROGRESS_DELAY) -> progress.Progress:
+    """Progress on stderr, unless --debug or --no-progress."""
+    quiet = args.debug or args.no_progress
+    return progress.Progress(sys.stderr, enabled=False if quiet else None,
+                             delay=delay)

@@ -1,0 +1,105 @@
+"""The backend a command works on: from ``--config FILE`` and the backend
+options of the command line, with its state in the ``--state`` file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any, Callable, Optional
+
+import yaml
+
+import cinderlib
+from cinderlib.cli.errors import UsageError
+
+DEFAULT_STATE = os.path.join(
+    os.environ.get('XDG_STATE_HOME',
+                   os.path.join(os.path.expanduser('~'), '.local', 'state')),
+    'cinderlib', 'state.sqlite')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The backend options of a command that works on a backend."""
+    group = parser.add_argument_group('backend and state')
+    group.add_argument('--config', help='YAML/JSON file with backend:, and '
+                                        'optionally setup: and persistence:')
+    group.add_argument('--driver', help='volume_driver (dotted class path)')
+    group.add_argument('--backend-name', help='volume_backend_name')
+    group.add_argument('-o', '--option', action='append', metavar='KEY=VAL',
+                       help='a driver option, as in cinder.conf (repeat)')
+    group.add_argument('--state', default=DEFAULT_STATE,
+                       help='SQLite file keeping the state (default: '
+                            '%(default)s)')
+
+
+def open_backend(args: argparse.Namespace,
+                 say: Callable[[str], None]) -> cinderlib.Backend:
+    """Set cinderlib up and load the backend; ``say`` tells what is
+    being done."""
+    options, setup, persistence = backend_options(args)
+    if persistence.get('connection', '').startswith('sqlite:///'):
+        os.makedirs(os.path.dirname(persistence['connection'][10:]) or '.',
+                    exist_ok=True)
+    setup.setdefault('disable_logs', not args.debug)
+    cinderlib.setup(persistence_config=persistence, **setup)
+    name = options.pop('volume_backend_name')
+    say(f'loading backend {name}')
+    return cinderlib.Backend(name, **options)
+
+
+def backend_options(
+        args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(backend options, setup arguments, persistence config)."""
+    config = _load_file(args.config) if args.config else {}
+    backend = dict(config.get('backend') or _pick(
+        config.get('backends') or [], args.backend_name))
+    for item in args.option or []:
+        key, sep, value = item.partition('=')
+        if not sep:
+            raise UsageError(f'-o takes KEY=VALUE, got {item!r}')
+        backend[key] = value
+    if args.driver:
+        backend['volume_driver'] = args.driver
+    if args.backend_name:
+        backend['volume_backend_name'] = args.backend_name
+    if 'volume_driver' not in backend:
+        raise UsageError('no backend: give --config FILE or --driver '
+                         '(see cinderlib --help)')
+    backend.setdefault('volume_backend_name', 'default')
+    persistence = config.get('persistence') or {
+        'storage': 'db', 'connection': f'sqlite:///{args.state}'}
+    return backend, dict(config.get('setup') or {}), persistence
+
+
+def _load_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as config_file:
+            text = config_file.read()
+    except OSError as exc:
+        raise UsageError(f'cannot read {path}: {exc.strerror}') from None
+    try:
+        if path.endswith('.json'):
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except ValueError as exc:
+        raise UsageError(f'{path} is not valid YAML/JSON: {exc}') from None
+    if not isinstance(data, dict):
+        raise UsageError(f'{path} must hold a mapping')
+    return data
+
+
+def _pick(backends: list[dict[str, Any]],
+          name: Optional[str]) -> dict[str, Any]:
+    """One backend of a ``backends:`` list: the one named, or the only one."""
+    if name:
+        for backend in backends:
+            if backend.get('volume_backend_name') == name:
+                return backend
+        raise UsageError(f'no backend named {name!r} in the configuration')
+    if len(backends) > 1:
+        raise UsageError('the configuration lists several backends: choose '
+                         'one with --backend-name')
+    return backends[0] if backends else {}
