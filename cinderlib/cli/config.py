@@ -51,10 +51,13 @@ def open_backend(args: argparse.Namespace,
 def backend_options(
         args: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(backend options, setup arguments, persistence config)."""
+    """(backend options, setup arguments, persistence config): the
+    configuration file's, then the command line's backend options."""
     config = _load_file(args.config) if args.config else {}
-    backend = dict(config.get('backend') or _pick(
-        config.get('backends') or [], args.backend_name))
+    if config.get('backends') and not config.get('backend'):
+        backend = _pick(config['backends'], args.backend_name)
+    else:
+        backend = _mapping(config.get('backend') or {}, 'backend:')
     for item in args.option or []:
         key, sep, value = item.partition('=')
         if not sep:
@@ -68,9 +71,10 @@ def backend_options(
         raise UsageError('no backend: give --config FILE or --driver '
                          '(see cinderlib --help)')
     backend.setdefault('volume_backend_name', 'default')
-    persistence = config.get('persistence') or {
-        'storage': 'db', 'connection': f'sqlite:///{args.state}'}
-    return backend, dict(config.get('setup') or {}), persistence
+    persistence = _mapping(config.get('persistence') or {
+        'storage': 'db', 'connection': f'sqlite:///{args.state}'},
+        'persistence:')
+    return backend, _mapping(config.get('setup') or {}, 'setup:'), persistence
 
 
 def _load_file(path: str) -> dict[str, Any]:
@@ -91,15 +95,24 @@ def _load_file(path: str) -> dict[str, Any]:
     return data
 
 
-def _pick(backends: list[dict[str, Any]],
-          name: Optional[str]) -> dict[str, Any]:
+def _pick(backends: Any, name: Optional[str]) -> dict[str, Any]:
     """One backend of a ``backends:`` list: the one named, or the only one."""
+    if not isinstance(backends, list):
+        raise UsageError('backends: must be a list')
     if name:
         for backend in backends:
-            if backend.get('volume_backend_name') == name:
-                return backend
+            if isinstance(backend, dict) and backend.get(
+                    'volume_backend_name') == name:
+                return dict(backend)
         raise UsageError(f'no backend named {name!r} in the configuration')
     if len(backends) > 1:
         raise UsageError('the configuration lists several backends: choose '
                          'one with --backend-name')
-    return backends[0] if backends else {}
+    return _mapping(backends[0], 'backends: item')
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    """A copy of ``value``, a section of the configuration."""
+    if not isinstance(value, dict):
+        raise UsageError(f'{what} must be a mapping')
+    return dict(value)

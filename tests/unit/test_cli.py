@@ -7,6 +7,8 @@ import pytest
 from cinderlib import cli
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
+MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
+MISSING = '11111111-1111-1111-1111-111111111111'
 
 
 @pytest.fixture
@@ -22,8 +24,10 @@ def run(tmp_path, capsys):
     state = ['--config', str(config), '--state', str(tmp_path / 'st.db')]
 
     def run_command(*words, backend=True):
-        status = cli.main(['--format', 'json', *words,
-                           *(state if backend else [])])
+        """``backend``: True for the file backend, or the backend
+        options to give instead."""
+        options = state if backend is True else backend or []
+        status = cli.main(['--format', 'json', *words, *options])
         out, err = capsys.readouterr()
         try:
             return status, json.loads(out), err
@@ -163,3 +167,16 @@ def test_drivers_filter(capsys):
     assert status == 0
     assert 'RBDDriver' in drivers
     assert all('rbd' in name.lower() for name in drivers)
+
+
+# -- regression tests ---------------------------------------------------------
+
+
+def test_a_backend_from_the_command_line_alone(run, tmp_path):
+    backend = ['--driver', FILE_DRIVER, '--backend-name', 'files', '-o',
+               f'file_volumes_dir={tmp_path}/cmdline', '--state',
+               str(tmp_path / 'cmdline.db')]
+    status, volume, err = run('volume', 'create', '1', backend=backend)
+    assert status == 0, err
+    assert volume['pool'] == 'files'
+    assert run('volume', 'list', backend=backend)[1] == [volume]
