@@ -89,10 +89,22 @@ def _load_file(path: str) -> dict[str, Any]:
         else:
             data = yaml.safe_load(text)
     except ValueError as exc:
-        raise UsageError(f'{path} is not valid YAML/JSON: {exc}') from None
+        raise UsageError(f'{path} is not valid JSON: {exc}') from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f'{path} is not valid YAML: '
+                         f'{_yaml_problem(exc)}') from None
     if not isinstance(data, dict):
         raise UsageError(f'{path} must hold a mapping')
     return data
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong, and where, on one line."""
+    mark = getattr(error, 'problem_mark', None)
+    problem = getattr(error, 'problem', None) or str(error).splitlines()[0]
+    if mark is None:
+        return problem
+    return f'{problem} (line {mark.line + 1}, column {mark.column + 1})'
 
 
 def _pick(backends: Any, name: Optional[str]) -> dict[str, Any]:

@@ -180,3 +180,14 @@ def test_a_backend_from_the_command_line_alone(run, tmp_path):
     assert status == 0, err
     assert volume['pool'] == 'files'
     assert run('volume', 'list', backend=backend)[1] == [volume]
+
+
+def test_invalid_yaml_is_a_usage_error_on_one_line(run, tmp_path):
+    config = tmp_path / 'bad.yaml'
+    config.write_text('backend:\n  volume_driver: [unclosed\n')
+    status, _, err = run('volume', 'list', backend=['--config',
+                                                    str(config)])
+    assert status == cli.EXIT_USAGE
+    assert err.startswith(f'cinderlib: UsageError: {config} is not valid '
+                          f'YAML')
+    assert 'line 3' in err and err.count('\n') == 1
