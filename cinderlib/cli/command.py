@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 import cinderlib
 from cinderlib import progress
+from cinderlib.cli.errors import UsageError
 
 if TYPE_CHECKING:
     from cinderlib import Backend, Snapshot, Volume
@@ -48,6 +49,17 @@ class Arg:
 def arg(*names: str, **options: Any) -> Arg:
     """An argument of a command, as argparse takes it."""
     return Arg(names, options)
+
+
+def key_values(items: Optional[list[str]], option: str) -> dict[str, str]:
+    """The ``KEY=VALUE`` words given to ``option`` (repeated), as a dict."""
+    pairs = {}
+    for item in items or []:
+        key, sep, value = item.partition('=')
+        if not sep:
+            raise UsageError(f'{option} takes KEY=VALUE, got {item!r}')
+        pairs[key] = value
+    return pairs
 
 
 @dataclasses.dataclass(frozen=True)

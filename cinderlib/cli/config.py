@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 import yaml
 
 import cinderlib
+from cinderlib.cli.command import key_values
 from cinderlib.cli.errors import UsageError
 
 DEFAULT_STATE = os.path.join(
@@ -58,11 +59,7 @@ def backend_options(
         backend = _pick(config['backends'], args.backend_name)
     else:
         backend = _mapping(config.get('backend') or {}, 'backend:')
-    for item in args.option or []:
-        key, sep, value = item.partition('=')
-        if not sep:
-            raise UsageError(f'-o takes KEY=VALUE, got {item!r}')
-        backend[key] = value
+    backend.update(key_values(args.option, '-o'))
     if args.driver:
         backend['volume_driver'] = args.driver
     if args.backend_name:

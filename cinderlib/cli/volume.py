@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cinderlib import Volume
-from cinderlib.cli.command import Call, Commands, arg
+from cinderlib.cli.command import Call, Commands, arg, key_values
 from cinderlib.cli.errors import UsageError
 
 commands = Commands('volume', 'volumes')
@@ -42,8 +42,7 @@ def create(call: Call) -> Any:
     if args.pool:
         kwargs['pool_name'] = args.pool
     if args.extra_spec:
-        kwargs['extra_specs'] = dict(s.split('=', 1) for s in
-                                     args.extra_spec)
+        kwargs['extra_specs'] = key_values(args.extra_spec, '--extra-spec')
     if args.from_snapshot:
         snapshot = call.snapshot(args.from_snapshot)
         if args.size is not None:

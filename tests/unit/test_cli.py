@@ -191,3 +191,12 @@ def test_invalid_yaml_is_a_usage_error_on_one_line(run, tmp_path):
     assert err.startswith(f'cinderlib: UsageError: {config} is not valid '
                           f'YAML')
     assert 'line 3' in err and err.count('\n') == 1
+
+
+def test_an_extra_spec_without_a_value_is_a_usage_error(run):
+    status, _, err = run('volume', 'create', '1', '--extra-spec', 'novalue')
+    assert status == cli.EXIT_USAGE
+    assert err == ("cinderlib: UsageError: --extra-spec takes KEY=VALUE, "
+                   "got 'novalue'\n")
+    status, volume, _ = run('volume', 'create', '1', '--extra-spec', 'a=b=c')
+    assert status == 0
