@@ -21,10 +21,20 @@ def emit(output_format: str, value: Any) -> None:
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
-    cells = [[str(row.get(column, '')) for column in columns]
+    cells = [[printable(str(row.get(column, ''))) for column in columns]
              for row in rows]
     widths = [max(len(column), *(len(r[i]) for r in cells))
               for i, column in enumerate(columns)]
     print('  '.join(c.upper().ljust(w) for c, w in zip(columns, widths)))
     for row in cells:
         print('  '.join(cell.ljust(w) for cell, w in zip(row, widths)))
+
+
+def printable(text: str) -> str:
+    """``text`` with what is not printable (control characters such as
+    ESC, line breaks, bidirectional overrides) escaped as Python writes it
+    (``\\x1b``): a stored name cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return ''.join(char if char.isprintable() else repr(char)[1:-1]
+                   for char in text)

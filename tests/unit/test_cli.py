@@ -200,3 +200,16 @@ def test_an_extra_spec_without_a_value_is_a_usage_error(run):
                    "got 'novalue'\n")
     status, volume, _ = run('volume', 'create', '1', '--extra-spec', 'a=b=c')
     assert status == 0
+
+
+def test_tables_escape_control_characters(run, capsys, tmp_path):
+    name = 'evil\x1b[2J\x07\u202etxt.exe'
+    status, created, _ = run('volume', 'create', '1', '--name', name)
+    assert created['name'] == name   # JSON output is exact (and escaped)
+    status = cli.main(['volume', 'list', '--format', 'table', '--config',
+                       str(tmp_path / 'files.yaml'), '--state',
+                       str(tmp_path / 'st.db')])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert all(line.isprintable() for line in out.splitlines())
+    assert 'evil\\x1b[2J\\x07\\u202etxt.exe' in out
