@@ -20,14 +20,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 import cinderlib
 from cinderlib import progress
 from cinderlib.cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from cinderlib import Backend, Snapshot, Volume
+    from cinderlib import Backend, Connection, Snapshot, Volume
 
 # A spinner shows once an operation has run this long (seconds).
 PROGRESS_DELAY = 0.3
@@ -36,6 +36,7 @@ PROGRESS_DELAY = 0.3
 # arguments, or a function of them.
 Label = Union[str, Callable[[argparse.Namespace], str], None]
 Handler = Callable[['Call'], Any]
+_Resource = TypeVar('_Resource', 'Volume', 'Snapshot', 'Connection')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,21 +126,31 @@ class Call:
         assert self.backend_or_none is not None, self.command.name
         return self.backend_or_none
 
+    # A volume, snapshot or connection of another backend (in the same
+    # state) is not found: the command works on the backend it is given.
     def volume(self, volume_id: str) -> Volume:
-        """The volume ``volume_id`` of the backend (another backend's is
-        not found)."""
-        volume = cinderlib.Volume.get_by_id(volume_id)
-        if volume.backend_name != self.backend.id:
-            raise cinderlib.exception.VolumeNotFound(volume_id=volume_id)
-        return volume
+        """The volume ``volume_id`` of the backend."""
+        return self._owned(cinderlib.Volume.get_by_id(volume_id),
+                           cinderlib.exception.VolumeNotFound,
+                           volume_id=volume_id)
 
     def snapshot(self, snapshot_id: str) -> Snapshot:
         """The snapshot ``snapshot_id`` of the backend."""
-        snapshot = cinderlib.Snapshot.get_by_id(snapshot_id)
-        if snapshot.backend_name != self.backend.id:
-            raise cinderlib.exception.SnapshotNotFound(
-                snapshot_id=snapshot_id)
-        return snapshot
+        return self._owned(cinderlib.Snapshot.get_by_id(snapshot_id),
+                           cinderlib.exception.SnapshotNotFound,
+                           snapshot_id=snapshot_id)
+
+    def connection(self, connection_id: str) -> Connection:
+        """The connection ``connection_id`` of the backend."""
+        return self._owned(cinderlib.Connection.get_by_id(connection_id),
+                           cinderlib.exception.ConnectionNotFound,
+                           filter=f'id = {connection_id}')
+
+    def _owned(self, resource: _Resource, not_found: Any,
+               **details: str) -> _Resource:
+        if resource.backend_name != self.backend.id:
+            raise not_found(**details)
+        return resource
 
     def say(self, text: str) -> None:
         """Show ``text`` on the progress line, if the command has one."""

@@ -39,7 +39,7 @@ def connect(call: Call) -> Any:
                   arg('--force', action='store_true'),
                   progress='ending connection {connection_id}')
 def disconnect(call: Call) -> Any:
-    connection = cinderlib.Connection.get_by_id(call.args.connection_id)
+    connection = call.connection(call.args.connection_id)
     connection.disconnect(force=call.args.force)
     return {'connection_id': connection.id, 'disconnected': True}
 

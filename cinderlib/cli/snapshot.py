@@ -38,6 +38,6 @@ def list_(call: Call) -> Any:
 @commands.command('delete', 'delete a snapshot', arg('snapshot_id'),
                   progress='deleting snapshot {snapshot_id}')
 def delete(call: Call) -> Any:
-    snapshot = cinderlib.Snapshot.get_by_id(call.args.snapshot_id)
+    snapshot = call.snapshot(call.args.snapshot_id)
     snapshot.delete()
     return {'id': snapshot.id, 'status': snapshot.status}

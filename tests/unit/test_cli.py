@@ -213,3 +213,33 @@ def test_tables_escape_control_characters(run, capsys, tmp_path):
     assert status == 0
     assert all(line.isprintable() for line in out.splitlines())
     assert 'evil\\x1b[2J\\x07\\u202etxt.exe' in out
+
+
+@pytest.fixture
+def two_backends(tmp_path):
+    """Backend options choosing backend a or b of one configuration, with
+    one state file."""
+    config = tmp_path / 'two.yaml'
+    config.write_text(''.join(
+        f'- volume_backend_name: {name}\n'
+        f'  volume_driver: {FILE_DRIVER}\n'
+        f'  file_volumes_dir: {tmp_path}/{name}\n' for name in 'ab'))
+    config.write_text('backends:\n' + config.read_text())
+    return {name: ['--config', str(config), '--backend-name', name,
+                   '--state', str(tmp_path / 'two.db')] for name in 'ab'}
+
+
+def test_snapshots_and_connections_of_another_backend_are_not_found(
+        run, two_backends):
+    a, b = two_backends['a'], two_backends['b']
+    volume_id = run('volume', 'create', '1', backend=a)[1]['id']
+    snapshot_id = run('snapshot', 'create', volume_id, backend=a)[1]['id']
+    connection_id = run('connect', volume_id, '{"host": "node-1"}',
+                        backend=a)[1]['connection_id']
+    status, _, err = run('snapshot', 'delete', snapshot_id, backend=b)
+    assert status == cli.EXIT_NOT_FOUND and snapshot_id in err
+    status, _, err = run('disconnect', connection_id, backend=b)
+    assert status == cli.EXIT_NOT_FOUND and connection_id in err
+    # Both are still there, and belong to backend a.
+    assert run('disconnect', connection_id, backend=a)[0] == 0
+    assert run('snapshot', 'delete', snapshot_id, backend=a)[0] == 0
