@@ -13,10 +13,15 @@ commands = Commands()
 
 
 def _json_argument(text: str, what: str) -> Any:
+    """``text``, or the file named after a ``@``, as JSON."""
     source = text
     if text.startswith('@'):
-        with open(text[1:]) as json_file:
-            source = json_file.read()
+        try:
+            with open(text[1:]) as json_file:
+                source = json_file.read()
+        except OSError as exc:
+            raise UsageError(f'cannot read {text[1:]}: '
+                             f'{exc.strerror}') from None
     try:
         return json.loads(source)
     except ValueError as exc:

@@ -86,6 +86,6 @@ def extend(call: Call) -> Any:
 def clone(call: Call) -> Any:
     volume = call.volume(call.args.volume_id)
     kwargs = {'name': call.args.name or ''}
-    if call.args.size:
+    if call.args.size is not None:
         kwargs['size'] = call.args.size
     return summary(volume.clone(**kwargs))

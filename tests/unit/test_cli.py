@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import cinderlib
 from cinderlib import cli
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
@@ -243,3 +244,59 @@ def test_snapshots_and_connections_of_another_backend_are_not_found(
     # Both are still there, and belong to backend a.
     assert run('disconnect', connection_id, backend=a)[0] == 0
     assert run('snapshot', 'delete', snapshot_id, backend=a)[0] == 0
+
+
+@pytest.fixture
+def memory_backend(tmp_path):
+    config = tmp_path / 'memory.yaml'
+    config.write_text(f'backend: {{volume_backend_name: mem, volume_driver: '
+                      f'{MEMORY_DRIVER}, memory_attach_dir: {tmp_path}}}\n')
+    return ['--config', str(config), '--state', str(tmp_path / 'mem.db')]
+
+
+@pytest.mark.parametrize('bug', [ValueError('bad\nvalue'),
+                                 TypeError('bad type'), KeyError('key')])
+def test_a_driver_bug_is_a_failure_not_a_usage_error(
+        run, memory_backend, bug):
+    assert run('stats', backend=memory_backend)[0] == 0
+    driver = cinderlib.Backend.backends['mem'].driver
+    driver.fail_on['create_volume'] = bug
+    status, _, err = run('volume', 'create', '1', backend=memory_backend)
+    assert status == cli.EXIT_FAILED
+    assert err.startswith(f'cinderlib: {type(bug).__name__}: ')
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    status, _, err = run('--debug', 'volume', 'create', '1',
+                         backend=memory_backend)
+    assert status == cli.EXIT_FAILED and 'Traceback' in err
+
+
+@pytest.mark.parametrize('words, code, text', [
+    (['volume', 'create', '0'], cli.EXIT_USAGE, 'InvalidArgument: '),
+    (['volume', 'list', '--backend-name', 'x', '-o', 'nope=1'],
+     cli.EXIT_USAGE,
+     'InvalidDriverOption: '),
+    (['connect', '{id}', '[]'], cli.EXIT_USAGE, 'InvalidArgumentType: '),
+    (['connect', '{id}', '@missing.json'], cli.EXIT_USAGE,
+     'cannot read missing.json'),
+    (['volume', 'clone', '{id}', '--size', '0'], cli.EXIT_USAGE,
+     'Invalid size'),
+    (['volume', 'show', MISSING], cli.EXIT_NOT_FOUND, 'VolumeNotFound: '),
+    (['snapshot', 'delete', MISSING], cli.EXIT_NOT_FOUND,
+     'SnapshotNotFound: '),
+    (['disconnect', MISSING], cli.EXIT_NOT_FOUND, 'NotFound: '),
+    (['volume', 'delete', '{id}'], cli.EXIT_FAILED, 'InvalidVolume: '),
+])
+def test_exit_codes_follow_the_exception_classes(run, words, code, text):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    run('snapshot', 'create', volume_id)
+    status, _, err = run(*(w.format(id=volume_id) for w in words))
+    assert status == code and text in err, err
+
+
+def test_invalid_persistence_is_a_usage_error(run, tmp_path):
+    config = tmp_path / 'persistence.yaml'
+    config.write_text(f'backend: {{volume_driver: {FILE_DRIVER}}}\n'
+                      f'persistence: {{storage: nosuch}}\n')
+    status, _, err = run('volume', 'list', backend=['--config',
+                                                    str(config)])
+    assert status == cli.EXIT_USAGE and 'InvalidPersistence' in err
