@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 from typing import Any, Callable, Optional
 
 import yaml
@@ -39,14 +40,38 @@ def open_backend(args: argparse.Namespace,
     """Set cinderlib up and load the backend; ``say`` tells what is
     being done."""
     options, setup, persistence = backend_options(args)
-    if persistence.get('connection', '').startswith('sqlite:///'):
-        os.makedirs(os.path.dirname(persistence['connection'][10:]) or '.',
-                    exist_ok=True)
+    connection = persistence.get('connection')
+    if isinstance(connection, str) and connection.startswith('sqlite:///'):
+        state_directory(connection[len('sqlite:///'):])
     setup.setdefault('disable_logs', not args.debug)
     cinderlib.setup(persistence_config=persistence, **setup)
     name = options.pop('volume_backend_name')
     say(f'loading backend {name}')
     return cinderlib.Backend(name, **options)
+
+
+def state_directory(state_file: str) -> None:
+    """Make sure the directory of ``state_file`` exists, private: the state
+    holds connection credentials (CHAP passwords...).  What is missing of
+    it is created 0700; an existing directory is left as it is, but for
+    the default one, which earlier versions created open to all."""
+    directory = os.path.dirname(os.path.abspath(state_file))
+    _private_directories(directory)
+    if directory == os.path.dirname(DEFAULT_STATE):
+        info = os.lstat(directory)
+        if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+                and info.st_mode & 0o077):
+            os.chmod(directory, 0o700)
+
+
+def _private_directories(directory: str) -> None:
+    parent = os.path.dirname(directory)
+    if parent != directory and not os.path.isdir(parent):
+        _private_directories(parent)
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
 
 
 def backend_options(
