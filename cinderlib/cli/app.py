@@ -46,8 +46,11 @@ def _add_command(
         parent: argparse._SubParsersAction[argparse.ArgumentParser],
         command: Command) -> None:
     parser = parent.add_parser(command.name, help=command.help,
-                               description=command.help)
+                               description=command.help,
+                               add_help=not command.passes_rest)
     parser.set_defaults(cli_command=command)
+    if command.passes_rest:
+        return
     # Also accepted after the command; the defaults come from the top.
     parser.add_argument('--debug', action='store_true',
                         default=argparse.SUPPRESS)
@@ -61,13 +64,23 @@ def _add_command(
         parser.add_argument(*argument.names, **argument.options)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Optional[Sequence[str]] = None,
+         table: Sequence[Commands] = COMMANDS) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns
+    the exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(table)
+    args, rest = parser.parse_known_args(words)
     command: Command = args.cli_command
+    if command.passes_rest:
+        # What argparse left, in its order, may not be the words as given.
+        rest = words[words.index(command.name) + 1:]
+    elif rest:
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
     try:
         # The progress line is erased before anything is printed.
         with _progress_line(command, args) as task:
-            call = Call(command, args, task)
+            call = Call(command, args, task, rest=rest)
             if command.backend:
                 call.backend_or_none = config.open_backend(args, call.say)
                 call.say(command.label(args))

@@ -67,7 +67,9 @@ def key_values(items: Optional[list[str]], option: str) -> dict[str, str]:
 class Command:
     """One command: its name, help, handler and arguments; ``backend``:
     whether it works on a backend (and takes the backend options);
-    ``progress``: what its progress line says (None: it has none)."""
+    ``progress``: what its progress line says (None: it has none);
+    ``passes_rest``: it parses nothing, its handler gets the words after
+    its name in ``Call.rest``."""
 
     name: str
     help: str
@@ -75,6 +77,7 @@ class Command:
     args: tuple[Arg, ...] = ()
     backend: bool = True
     progress: Label = None
+    passes_rest: bool = False
 
     def label(self, args: argparse.Namespace) -> str:
         """What the command does, for its progress line."""
@@ -102,6 +105,15 @@ class Commands:
             return handler
         return declare
 
+    def delegate(self, name: str, help: str,
+                 main: Callable[[list[str]], int]) -> None:
+        """Declare ``name`` as a command that hands the words after it, as
+        they are, to ``main`` (another tool's), and exits with its
+        status."""
+        self.commands.append(Command(
+            name, help, lambda call: Exit(main(call.rest)), backend=False,
+            passes_rest=True))
+
 
 class Exit:
     """A command's result that is only an exit status."""
@@ -119,6 +131,7 @@ class Call:
     args: argparse.Namespace
     task: progress.Task
     backend_or_none: Optional[Backend] = None
+    rest: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def backend(self) -> Backend:

@@ -10,4 +10,7 @@ COMMANDS: tuple[Commands, ...] = (
     volume.commands,       # volume create|list|show|delete|extend|clone
     snapshot.commands,     # snapshot create|list|delete
     connection.commands,   # connect, disconnect, attach, detach
+    # Commands that are another tool's main (as ``migrate-db`` will be:
+    # cinderlib.persistence.legacy.cli_main) come last, in a Commands of
+    # their own, each declared with Commands.delegate().
 )

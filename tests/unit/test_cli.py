@@ -6,6 +6,7 @@ import pytest
 
 import cinderlib
 from cinderlib import cli
+from cinderlib.cli import command
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
 MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
@@ -300,3 +301,25 @@ def test_invalid_persistence_is_a_usage_error(run, tmp_path):
     status, _, err = run('volume', 'list', backend=['--config',
                                                     str(config)])
     assert status == cli.EXIT_USAGE and 'InvalidPersistence' in err
+
+
+def test_a_command_can_hand_its_command_line_to_another_main(capsys):
+    """As ``migrate-db`` will hand its own to the legacy migration tool."""
+    received = []
+
+    def delegate_main(argv):
+        received.append(argv)
+        return 7
+
+    delegated = command.Commands()
+    delegated.delegate('other', 'run another tool', delegate_main)
+    table = cli.table.COMMANDS + (delegated,)
+    argv = ['other', '--from', 'x', '--debug', 'y', '--help']
+    assert cli.main(argv, table) == 7
+    assert received == [argv[1:]]
+    assert cli.main(['--debug', 'other'], table) == 7
+    assert received[-1] == []
+    with pytest.raises(SystemExit) as exited:   # other commands: as before
+        cli.main(['connector', 'extra'], table)
+    assert exited.value.code == cli.EXIT_USAGE
+    assert 'unrecognized arguments: extra' in capsys.readouterr().err
