@@ -106,6 +106,3 @@ def _progress_line(command: Command,
     label = 'setting up cinderlib' if command.backend else command.label(args)
     with lines.task(label) as task:
         yield task
-
-
-__all__ = ['build_parser', 'main']

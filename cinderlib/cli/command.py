@@ -170,15 +170,11 @@ class Call:
         if text:
             self.task.update(text)
 
-    def progress(self, delay: float = PROGRESS_DELAY) -> progress.Progress:
-        """Progress lines on stderr when it is a terminal (not with
-        --debug: Cinder's logs go there then)."""
-        return progress_lines(self.args, delay)
-
 
 def progress_lines(args: argparse.Namespace,
                    delay: float = PROGRESS_DELAY) -> progress.Progress:
-    """Progress on stderr, unless --debug or --no-progress."""
+    """Progress lines on stderr when it is a terminal; not with
+    --no-progress, nor with --debug (Cinder's logs go there then)."""
     quiet = args.debug or args.no_progress
     return progress.Progress(sys.stderr, enabled=False if quiet else None,
                              delay=delay)

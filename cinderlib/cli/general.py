@@ -10,7 +10,7 @@ from typing import Any
 import cinderlib
 from cinderlib import conf_convert
 from cinderlib import demo as demo_run
-from cinderlib.cli.command import Call, Commands, Exit, arg
+from cinderlib.cli.command import Call, Commands, Exit, arg, progress_lines
 from cinderlib.cli.errors import UsageError
 
 commands = Commands()
@@ -22,9 +22,10 @@ commands = Commands()
                                  'afterwards)'), backend=False)
 def demo(call: Call) -> Any:
     # No delay: each step's line replaces its progress line.
-    status = demo_run.run_demo(call.args.dir, on_error=lambda message: print(
-        message, file=sys.stderr), progress=call.progress(delay=0))
-    return Exit(status)
+    return Exit(demo_run.run_demo(
+        call.args.dir, on_error=lambda message: print(message,
+                                                      file=sys.stderr),
+        progress=progress_lines(call.args, delay=0)))
 
 
 @commands.command('drivers', 'list the installed Cinder drivers and their '
