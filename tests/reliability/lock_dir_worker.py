@@ -4,12 +4,13 @@ user: one scenario, whose outcome it prints as one line of JSON.
     python -m tests.reliability.lock_dir_worker SCENARIO WORK [ARG]
 
 WORK is a directory of the user running the worker; it runs in WORK/cwd.
+root's default state directory is redirected to WORK/root-state (the
+real one is printed as ``root_default`` by ``default``).
 
 - ``default``: ``setup()`` without directories, then operations and
   drivers' locks (oslo.concurrency's and Cinder's coordinator's); prints
   the state path and the mode of everything in it, and what the working
-  directory holds.  root's default is redirected to WORK/root-state
-  (the real one is printed as ``root_default``).
+  directory holds.
 - ``refused``: ``setup(**json.loads(ARG))`` (directories that must be
   refused); prints the error.
 - ``symlink``: a symbolic link planted where the lock file of a new
@@ -29,6 +30,7 @@ from cinderlib import directories
 from cinderlib import locks
 
 DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
+ROOT_DEFAULT = directories.ROOT_STATE_PATH
 
 
 def error_of(function):
@@ -50,10 +52,7 @@ def modes(top):
 
 
 def default(work):
-    result = {}
-    if os.geteuid() == 0:
-        result['root_default'] = directories.default_state_path()
-        directories.ROOT_STATE_PATH = os.path.join(work, 'root-state')
+    result = {'root_default': ROOT_DEFAULT}
     cinderlib.setup()
     backend = cinderlib.Backend('dirs', volume_driver=DRIVER)
     volume = backend.create_volume(1)
@@ -104,6 +103,8 @@ def symlink(work):
 
 def main(scenario, work, *args):
     os.chdir(os.path.join(work, 'cwd'))
+    # Not the host's /var/lib/cinderlib.
+    directories.ROOT_STATE_PATH = os.path.join(work, 'root-state')
     function = {'default': default, 'refused': refused,
                 'symlink': symlink}[scenario]
     print(json.dumps(function(work, *args)))
