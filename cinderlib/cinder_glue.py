@@ -130,7 +130,18 @@ def start_coordination(backend_url: str) -> Callable[[str], Any]:
     """Run Cinder's coordinator (what drivers' ``coordination.synchronized``
     locks use) on ``backend_url``, a tooz URL; restarted when the URL
     changes.  Returns a maker of cinderlib's own locks on the same backend.
+    A ``file://`` backend's directory must be private (see
+    :mod:`cinderlib.directories`): its lock files are created there.
     """
+    if backend_url.startswith('file://'):
+        from urllib.parse import urlsplit
+        from cinderlib import directories
+        try:
+            directories.private_directory(urlsplit(backend_url).path,
+                                          'coordination_backend_url')
+        except exception.InvalidArgument as exc:
+            raise exception.CoordinationUnavailable(backend_url,
+                                                    exc) from None
     from cinder import coordination
     coordinator = coordination.COORDINATOR
     with _load_lock:

@@ -256,10 +256,14 @@ class Volume(base.Resource):
     def clone(self, **new_vol_attrs: Any) -> 'Volume':
         """A new volume with this one's data; ``size`` may be larger."""
         # The size is read under the lock: an extend running meanwhile
-        # would otherwise make the clone smaller than its source.
-        with locks.locked(self.id):
+        # would otherwise make the clone smaller than its source.  Both
+        # locks are taken together (never one inside the other, which
+        # could deadlock with another process taking them in the other
+        # order), so the clone's id is made first.
+        new_id = self._new_id(new_vol_attrs.pop('id', None))
+        with locks.locked(self.id, new_id):
             self._require_existing()
-            new_volume = Volume(self, **new_vol_attrs)
+            new_volume = Volume(self, id=new_id, **new_vol_attrs)
             if new_volume.size < self._ovo.size:
                 raise exception.InvalidArgument(
                     'size', f'a clone cannot be smaller than its source '
@@ -267,8 +271,7 @@ class Volume(base.Resource):
             new_volume._ovo.source_volid = self.id
             return new_volume._create(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
-                                                           self._ovo),
-                self)
+                                                           self._ovo))
 
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
