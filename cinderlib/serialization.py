@@ -104,6 +104,10 @@ def backend_for(config: Any) -> Backend | UnloadedBackend:
         raise exception.InvalidSerializedData(
             f'"backend" must be a dict with a volume_backend_name, got '
             f'{config!r:.200}')
+    try:
+        validation.nesting(config, 'backend')
+    except exception.CinderlibError as exc:
+        raise exception.InvalidSerializedData(str(exc)) from None
     name = config['volume_backend_name']
     backend = Backend.backends.get(name)
     if backend is not None:
@@ -204,6 +208,12 @@ def _sound_volume(data: dict[str, Any], what: str) -> None:
                 max_length=_MAX_STATUS_LENGTH)
     _check_text(data, 'display_name', what)
     _check_text(data, 'display_description', what, max_length=65535)
+    for field in validation.STORAGE_NAME_FIELDS:
+        if data.get(field) is not None:
+            try:
+                validation.storage_name_field(data[field], field)
+            except exception.CinderlibError as exc:
+                raise _invalid(what, str(exc)) from None
     for field in ('metadata', 'admin_metadata', 'glance_metadata'):
         if field in data and data[field] is None:  # Cinder iterates them
             raise _invalid(what, f'its {field} is null')

@@ -33,3 +33,32 @@ def test_datetimes_keep_microseconds_and_timezone(volume):
                                               volume.backend.context)
     assert fast.created_at == volume.created_at
     assert fast.created_at.microsecond == volume.created_at.microsecond
+
+
+def nested(levels):
+    """A dict nesting ``levels`` levels of dicts."""
+    value = {}
+    for _ in range(levels - 1):
+        value = {'a': value}
+    return value
+
+
+def test_values_too_deep_to_serialize_are_refused(volume, connector):
+    """Not a RecursionError: a clear error naming the field."""
+    import pytest
+
+    from cinderlib import exception, validation
+    attachment = volume.connect(connector)._ovo
+    limit = validation.MAX_NESTING
+    attachment.connection_info = nested(limit)
+    assert cinder_glue.to_primitive(attachment)['versioned_object.data'][
+        'connection_info'] == nested(limit)
+    attachment.connection_info = nested(limit + 1)
+    with pytest.raises(exception.InvalidArgument) as error:
+        cinder_glue.to_primitive(attachment)
+    assert 'connection_info' in str(error.value)
+    cycle = {}
+    cycle['self'] = cycle
+    attachment.connection_info = cycle
+    with pytest.raises(exception.InvalidArgument):
+        cinder_glue.to_primitive(attachment)
