@@ -656,7 +656,23 @@ def from_primitive(primitive: Any, context: Any) -> Any:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+    _current_version(ovo)
     return ovo
+
+
+def _current_version(ovo: Any) -> None:
+    """Make an object built from an older version's primitive (and its
+    nested objects) this Cinder's version: oslo keeps the primitive's
+    version on each object, so it would serialize as that version with
+    the fields added since (filled in by ``fill_unset_fields``)."""
+    from oslo_versionedobjects import base as ovo_base
+    ovo.__dict__.pop('VERSION', None)
+    items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
+        getattr(ovo, '_obj_' + name) for name in ovo.fields
+        if hasattr(ovo, '_obj_' + name)]
+    for item in items:
+        if isinstance(item, ovo_base.VersionedObject):
+            _current_version(item)
 
 
 def trusted_from_primitive(primitive: dict, context: Any,

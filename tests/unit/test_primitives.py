@@ -35,6 +35,23 @@ def test_datetimes_keep_microseconds_and_timezone(volume):
     assert fast.created_at.microsecond == volume.created_at.microsecond
 
 
+def test_older_versions_become_this_cinders(volume):
+    """A primitive of an older version (the retired library's, before
+    Xena) builds this Cinder's objects, nested ones included."""
+    primitive = cinder_glue.to_primitive(volume._ovo)
+    primitive['versioned_object.version'] = '1.8'
+    del primitive['versioned_object.data']['use_quota']
+    primitive['versioned_object.data']['volume_type'][
+        'versioned_object.version'] = '1.2'
+    ovo = cinder_glue.from_primitive(primitive, volume.backend.context)
+    cinder_glue.fill_unset_fields(ovo)
+    again = cinder_glue.to_primitive(ovo)
+    assert again['versioned_object.version'] == volume._ovo.VERSION
+    assert again['versioned_object.data']['volume_type'][
+        'versioned_object.version'] == volume._ovo.volume_type.VERSION
+    assert again['versioned_object.data']['use_quota'] is True
+
+
 def nested(levels):
     """A dict nesting ``levels`` levels of dicts."""
     value = {}
