@@ -64,21 +64,18 @@ def storage_name_field(value: Any, field: str) -> str:
 
 def nesting(value: Any, field: str, limit: int = MAX_NESTING) -> Any:
     """Return ``value`` (JSON-like data) if it nests at most ``limit``
-    levels of dicts and lists (``MAX_NESTING``).  It is walked level by
-    level, without recursion, so any depth (a cycle too) is measured
-    safely."""
-    level = [value] if isinstance(value, _CONTAINERS) else []
-    depth = 0
-    while level:
-        depth += 1
+    levels of dicts and lists (``MAX_NESTING``).  It is walked depth
+    first without recursion, so any depth is measured safely; a value
+    holding itself is found too deep within ``limit`` steps."""
+    stack = [(value, 1)] if isinstance(value, _CONTAINERS) else []
+    while stack:
+        node, depth = stack.pop()
         if depth > limit:
             raise InvalidArgument(field, f'nests more than {limit} levels '
                                          f'of dicts and lists')
-        # Each container once per level: shared ones are walked once.
-        level = list({id(item): item for node in level
-                      for item in (node.values() if isinstance(node, dict)
-                                   else node)
-                      if isinstance(item, _CONTAINERS)}.values())
+        for item in node.values() if isinstance(node, dict) else node:
+            if isinstance(item, _CONTAINERS):
+                stack.append((item, depth + 1))
     return value
 
 

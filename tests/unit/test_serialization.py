@@ -567,3 +567,13 @@ def test_a_driver_result_too_deep_to_serialize_is_refused(
         volume.connect(connector)
     assert volume.connections == []
     assert volume.status == 'available'
+
+
+def test_nesting_of_a_value_holding_itself_is_measured_safely():
+    from cinderlib import validation
+    doubled = []
+    doubled += [doubled, doubled]
+    for value in (doubled, {'self': doubled}):
+        with pytest.raises(exception.InvalidArgument):
+            validation.nesting(value, 'value')
+    assert validation.nesting(nested(validation.MAX_NESTING), 'v')
