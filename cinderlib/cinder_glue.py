@@ -592,7 +592,7 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
         elif isinstance(value, (dict, list)):
             # A copy: the object's dicts and lists (coerced ones) must not
             # change when the caller changes the primitive, or vice versa.
-            data[name] = _plain_copy(value)
+            data[name] = _plain_copy(value, validation.MAX_NESTING, name)
         elif value is None or isinstance(value, _PLAIN_TYPES):
             data[name] = value  # what the field's to_primitive returns
         else:
@@ -600,13 +600,20 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
     return _envelope(ovo, data)
 
 
-def _plain_copy(value: Any) -> Any:
-    """A copy of nested dicts and lists as plain dicts and lists."""
+def _plain_copy(value: Any, limit: int, field: str) -> Any:
+    """A copy of nested dicts and lists as plain dicts and lists, refused
+    (``InvalidArgument``) if they nest more than ``limit`` levels: what a
+    driver or caller put in an object must serialize and load back."""
+    if limit <= 0:
+        raise exception.InvalidArgument(
+            field, f'nests more than {validation.MAX_NESTING} levels of '
+                   f'dicts and lists')
     if isinstance(value, dict):
-        return {key: _plain_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(item) for item in value]
-    return value
+        return {key: _plain_copy(item, limit - 1, field)
+                if isinstance(item, (dict, list)) else item
+                for key, item in value.items()}
+    return [_plain_copy(item, limit - 1, field)
+            if isinstance(item, (dict, list)) else item for item in value]
 
 
 def _list_primitive(ovo_list: Any, path: tuple) -> dict:
@@ -642,13 +649,30 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     from oslo_versionedobjects import exception as ovo_exc
     check_primitive(primitive)
     try:
-        return objects.base.CinderObject.obj_from_primitive(primitive,
-                                                            context)
+        ovo = objects.base.CinderObject.obj_from_primitive(primitive,
+                                                           context)
     except (ovo_exc.VersionedObjectsException, KeyError, ValueError,
             TypeError, AttributeError, OverflowError) as exc:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+    _current_version(ovo)
+    return ovo
+
+
+def _current_version(ovo: Any) -> None:
+    """Make an object built from an older version's primitive (and its
+    nested objects) this Cinder's version: oslo keeps the primitive's
+    version on each object, so it would serialize as that version with
+    the fields added since (filled in by ``fill_unset_fields``)."""
+    from oslo_versionedobjects import base as ovo_base
+    ovo.__dict__.pop('VERSION', None)
+    items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
+        getattr(ovo, '_obj_' + name) for name in ovo.fields
+        if hasattr(ovo, '_obj_' + name)]
+    for item in items:
+        if isinstance(item, ovo_base.VersionedObject):
+            _current_version(item)
 
 
 def trusted_from_primitive(primitive: dict, context: Any,
@@ -950,11 +974,10 @@ def _type_checker(field_type: Any) -> Checker:
     if isinstance(field_type, ovo_fields.DateTime):
         return _check_datetime
     if isinstance(field_type, ovo_fields.Dict):
-        return _container_checker(
-            dict, 'an object', _field_checker(field_type._element_type))
+        return _container_checker(dict, 'an object',
+                                  field_type._element_type)
     if isinstance(field_type, (ovo_fields.List, ovo_fields.Set)):
-        return _container_checker(
-            list, 'a list', _field_checker(field_type._element_type))
+        return _container_checker(list, 'a list', field_type._element_type)
     if isinstance(field_type, ovo_fields.Object):
         obj_name = field_type._obj_name
 
@@ -975,11 +998,19 @@ def _check_datetime(value: Any, path: str, depth: int) -> None:
 
 
 def _container_checker(python_type: type, description: str,
-                       check_item: Checker) -> Checker:
+                       element: Any) -> Checker:
+    # Items of any JSON value (a connection's connection_info): only how
+    # deep the whole value nests is checked, and nulls.
+    free_form = _type_checker(element._type) is _check_anything
+    check_item = (_field_checker(element) if not free_form
+                  else _null_checker(element.nullable))
+
     def check(value: Any, path: str, depth: int) -> bool:
         if not isinstance(value, python_type):
             raise _invalid(path, f'must be {description}, got '
                                  f'{_brief(value)}')
+        if free_form:
+            _check_nesting(value, path)
         unknown = False
         if python_type is dict:
             for key, item in value.items():
@@ -997,7 +1028,24 @@ def _container_checker(python_type: type, description: str,
 
 
 def _check_anything(value: Any, path: str, depth: int) -> None:
-    """Fields of any JSON value (a connection's ``connection_info``)."""
+    """Fields of any JSON value."""
+    _check_nesting(value, path)
+
+
+def _null_checker(nullable: bool) -> Checker:
+    def check(value: Any, path: str, depth: int) -> None:
+        if value is None and not nullable:
+            raise _invalid(path, 'must not be null')
+    return check
+
+
+def _check_nesting(value: Any, path: str) -> None:
+    """Free-form values nest at most ``validation.MAX_NESTING`` levels:
+    deeper ones could not be serialized again."""
+    try:
+        validation.nesting(value, path)
+    except exception.InvalidArgument as exc:
+        raise _invalid(path, exc.reason) from None
 
 
 # ---------------------------------------------------------------------------
