@@ -250,6 +250,8 @@ def _reading_engine(url: Any) -> Optional[Any]:
                              f'{one_line(exc)}') from None
 
 
+# -- the source ---------------------------------------------------------------
+
 def _read_source(url: Any, report: MigrationReport) -> legacy_rows.LegacyRows:
     import sqlalchemy
     engine = _reading_engine(url)
@@ -271,8 +273,6 @@ def _read_source(url: Any, report: MigrationReport) -> legacy_rows.LegacyRows:
     report.deleted.update(rows.deleted)
     return rows
 
-
-# -- the source ---------------------------------------------------------------
 
 # -- deciding, against what the target holds ----------------------------------
 
@@ -470,21 +470,21 @@ def _write(plugin: DBPersistence, conn: Any,
 def _unmigrated(conn: Any) -> Optional[str]:
     """What live objects of the retired library the database holds
     (``'3 volumes and 1 key-value'``) when none was imported and it holds
-    nothing of this library's; None otherwise.  Costs one query in a
-    database without the retired tables, two once they were imported."""
+    nothing of this library's; None otherwise.  About a millisecond on
+    PostgreSQL, a tenth of that without the retired tables."""
     import sqlalchemy
-    names = set(sqlalchemy.inspect(conn).get_table_names())
-    if not names & {'volumes', legacy_rows.KEY_VALUE_TABLE}:
+    retired = legacy_rows.retired_tables(conn)
+    if not retired:
         return None
+    names = set(sqlalchemy.inspect(conn).get_table_names())
     if _has_rows(conn, names, schema.legacy_imports):
         return None
     found = []
-    for table_name, word in (('volumes', 'volume'),
-                             (legacy_rows.KEY_VALUE_TABLE, 'key-value')):
-        if table_name in names:
-            count = _count_live(conn, table_name)
-            if count:
-                found.append(f'{count} {word}{"s" if count > 1 else ""}')
+    for table_name in retired:
+        count = _count_live(conn, table_name)
+        if count:
+            word = 'volume' if table_name == 'volumes' else 'key-value'
+            found.append(f'{count} {word}{"s" if count > 1 else ""}')
     if not found:
         return None
     if any(_has_rows(conn, names, table) for table in _OUR_TABLES.values()):

@@ -100,7 +100,7 @@ class LegacyRows:
         holds none of the retired library's tables."""
         import sqlalchemy
         names = set(sqlalchemy.inspect(conn).get_table_names())
-        if not names & {'volumes', KEY_VALUE_TABLE}:
+        if not retired_tables(conn):
             return None
         return cls({name: _rows(conn, name) for name in LEGACY_TABLES
                     if name in names})
@@ -122,6 +122,27 @@ class LegacyRows:
                     row.get('value') == type_row['id']):
                 return row
         return None
+
+
+def retired_tables(conn: Any) -> list[str]:
+    """Which of ``volumes`` (Cinder's) and the retired library's key-value
+    table the database holds: tables of those names with other columns
+    belong to something else."""
+    import sqlalchemy
+    inspector = sqlalchemy.inspect(conn)
+    found = []
+    for name, columns in _MARKER_TABLES.items():
+        if inspector.has_table(name) and columns <= {
+                column['name'] for column in inspector.get_columns(name)}:
+            found.append(name)
+    return found
+
+
+# The columns that tell the retired library's tables.
+_MARKER_TABLES = {
+    'volumes': {'id', 'host', 'size', 'status', 'volume_type_id',
+                'deleted'},
+    KEY_VALUE_TABLE: {'key', 'value'}}
 
 
 def _by(rows: list[dict[str, Any]],
@@ -317,7 +338,7 @@ class _Converter:
             raise _Refused('it has no connection_info')
         connector = (_json_dict(row.get('connector'), 'connector') or
                      info.get('connector'))
-        info.setdefault('connector', connector)
+        info['connector'] = info.get('connector') or connector
         info.setdefault('device', None)
         data = (info.get('conn') or {}).get('data') or {}
         values = self._fields(row, self.ovos.VolumeAttachment)

@@ -123,7 +123,9 @@ def old(legacy_url, db_kind, volumes_dir):
     ids.deleted_connection = db.connection(ids.in_use, NODE_2,
                                            conn_info(path), deleted=True)
 
-    ids.error = db.volume(BACKEND, 1, status='error', name='failed')
+    # Older Cinder releases left use_quota null.
+    ids.error = db.volume(BACKEND, 1, status='error', name='failed',
+                          use_quota=None)
     ids.deleted = db.volume(BACKEND, 4, deleted=True, name='gone')
     ids.snapshot_of_deleted = db.snapshot(ids.deleted, BACKEND,
                                           deleted=True)
@@ -255,6 +257,19 @@ def test_legacy_tables_holding_only_deleted_rows_are_not_refused(
     assert use_db(legacy_url, tmp_path).get_volumes() == []
 
 
+def test_another_applications_volumes_table_is_not_taken_for_cinders(
+        tmp_path):
+    url = f'sqlite:///{tmp_path}/app.sqlite'
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql('CREATE TABLE volumes (id TEXT, label TEXT)')
+        conn.exec_driver_sql("INSERT INTO volumes VALUES ('1', 'x')")
+    engine.dispose()
+    assert use_db(url, tmp_path).get_volumes() == []
+    status, out, err = run_cli('--from', url, '--to', url, '--dry-run')
+    assert status == 1 and 'holds no table of the retired cinderlib' in err
+
+
 def test_empty_tables_of_ours_beside_retired_ones_are_refused(old, tmp_path):
     engine = sa.create_engine(old.url)
     migrations.upgrade(engine)  # as a version without the check left it
@@ -384,7 +399,8 @@ def test_everything_is_imported_as_stored(old, tmp_path):
     with pytest.raises(exception.ConnectionNotFound):
         cinderlib.Connection.get_by_id(old.deleted_connection)
 
-    assert Volume.get_by_id(old.error).status == 'error'
+    error = Volume.get_by_id(old.error)
+    assert (error.status, error.use_quota) == ('error', True)
     for gone in (old.deleted,):
         with pytest.raises(exception.VolumeNotFound):
             Volume.get_by_id(gone)
@@ -564,6 +580,8 @@ def test_rows_that_cannot_be_read_are_refused_with_the_reason(old):
         conn.execute(legacy_schema.snapshots.update().where(
             legacy_schema.snapshots.c.id == old.snapshot).values(
                 status='no such status'))
+        conn.execute(legacy_schema.key_value.update().where(
+            legacy_schema.key_value.c.key == 'node-2').values(value=None))
     engine.dispose()
     report = legacy.migrate_database(old.url, old.url)
     reasons = {(e.kind, e.id): e.reason for e in report.refused}
@@ -572,7 +590,8 @@ def test_rows_that_cannot_be_read_are_refused_with_the_reason(old):
     assert reasons[('volume', old.error)].startswith(
         "its host 'no-backend-here' names no backend")
     assert reasons[('snapshot', old.snapshot)].startswith('its row: ')
-    assert len(reasons) == 3
+    assert reasons[('key_value', 'node-2')] == 'its value is not text: None'
+    assert len(reasons) == 4
     assert report.imported['connection'] == 2  # the others are imported
 
 
