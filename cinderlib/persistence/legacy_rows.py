@@ -155,10 +155,12 @@ def _by(rows: list[dict[str, Any]],
 
 def _rows(conn: Any, name: str) -> list[dict[str, Any]]:
     """Every row of a table, as it is in this database (the columns of
-    Cinder's schema differ a little between releases)."""
+    Cinder's schema differ a little between releases), in a stable order
+    (reports list objects in it)."""
     import sqlalchemy
     table = sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=conn)
-    return [dict(row._mapping) for row in conn.execute(table.select())]
+    return [dict(row._mapping) for row in conn.execute(
+        table.select().order_by(*table.primary_key.columns))]
 
 
 class _Refused(Exception):

@@ -242,11 +242,17 @@ def test_password_is_masked_in_every_message(empty_database, tmp_path):
     assert status == 1 and out == ''
     assert 'secret' not in err and err.count('\n') == 1
     assert 'cinderlib:***@127.0.0.1:1/' in err
+    status, out, err = run_cli('--from', url, '--to', unreachable)
+    assert status == 1 and 'secret' not in err and err.count('\n') == 1
+    assert 'cinderlib:***@127.0.0.1:1/' in err
     missing = sa.engine.make_url(url).set(
         database='no_such_db').render_as_string(hide_password=False)
     status, out, err = run_cli('--from', url, '--to', missing)
     assert status == 1 and 'secret' not in err
     assert 'no_such_db' in err and err.count('\n') == 1
+    status, out, err = run_cli('--from', url, '--to', url)
+    assert (status, err) == (0, '') and 'secret' not in out
+    assert json.loads(out)['imported']['volume'] == 1
 
 
 def test_legacy_tables_holding_only_deleted_rows_are_not_refused(
