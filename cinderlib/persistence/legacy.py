@@ -10,14 +10,16 @@ connections, ``connection_info`` and ``connector`` as JSON text); and a
 table of its own, ``cinderlib_persistence_key_value``.  Deleted objects
 were removed, or kept with ``deleted`` set (``soft_deletes``).
 
-``migrate_database`` copies every live object into this library's schema
-through the ``db`` plugin's own write path, so the rows are exactly the
-ones the plugin writes, in one transaction, and records each import in
-``cinderlib_legacy_imports``.  It never writes to the retired tables and
-never overwrites a row of the target: an object already there is
-``unchanged`` when identical, ``skipped`` when it was imported before and
-changed or deleted since (so a second run changes nothing and never
-brings back a deleted volume), and ``refused`` otherwise.
+``migrate_database`` makes this library's objects of every live row
+(``legacy_rows.py`` says how) and stores them through the ``db``
+plugin's own write path (its ``_store_*`` methods, all in one of its
+transactions), so that the rows are exactly the ones the plugin writes;
+it records each import in ``cinderlib_legacy_imports``.  It never
+writes to the retired tables and never overwrites a row of the target:
+an object already there is ``unchanged`` when identical, ``skipped``
+when it was imported before and changed or deleted since (so a second
+run changes nothing and never brings back a deleted volume), and
+``refused`` otherwise.
 
 ``refuse_unmigrated`` runs when the ``db`` plugin starts: a database
 holding the retired library's objects and none of this library's is
