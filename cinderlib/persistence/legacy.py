@@ -34,6 +34,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -218,17 +219,33 @@ def _try_parse(url: Any) -> Any:
 
 
 def _masked(url: Any) -> str:
-    return str(url.render_as_string(hide_password=True))
+    """The URL as errors show it (as the ``db`` plugin shows it)."""
+    return exception._without_password(
+        url.render_as_string(hide_password=True))
 
 
 def _scrub(text: str, *urls: Any) -> str:
-    """``text`` with the URLs' passwords masked, wherever they appear."""
+    """``text`` with the URLs' secrets masked, wherever they appear (a
+    database driver's message may quote them)."""
     for url in urls:
-        if url is not None and url.password:
-            text = text.replace(url.render_as_string(hide_password=False),
-                                _masked(url))
-            text = text.replace(str(url.password), '***')
+        if url is None:
+            continue
+        text = text.replace(url.render_as_string(hide_password=False),
+                            _masked(url))
+        secrets = [url.password] + [
+            value for name, values in url.query.items()
+            if _SECRET_NAME.search(name)
+            for value in ([values] if isinstance(values, str) else values)]
+        for secret in secrets:
+            if secret:
+                text = text.replace(str(secret), '***')
     return text
+
+
+# Query parameters whose values are secrets (``exception`` masks them in
+# URLs the same way).
+_SECRET_NAME = re.compile(r'password|passwd|pwd|secret|token|credential',
+                          re.IGNORECASE)
 
 
 def _reading_engine(url: Any) -> Optional[Any]:

@@ -253,6 +253,14 @@ def test_password_is_masked_in_every_message(empty_database, tmp_path):
     status, out, err = run_cli('--from', url, '--to', url)
     assert (status, err) == (0, '') and 'secret' not in out
     assert json.loads(out)['imported']['volume'] == 1
+    # A secret in the query string (libpq's sslpassword) too.
+    with_query = f'{url}?sslpassword=hunter2'
+    status, out, err = run_cli('--from', with_query, '--to', with_query)
+    assert status == 0 and 'hunter2' not in out + err
+    assert json.loads(out)['source'].endswith('?sslpassword=***')
+    status, out, err = run_cli('--from', sa.engine.make_url(with_query).set(
+        port=1).render_as_string(hide_password=False), '--to', with_query)
+    assert status == 1 and 'hunter2' not in err and 'secret' not in err
 
 
 def test_legacy_tables_holding_only_deleted_rows_are_not_refused(
