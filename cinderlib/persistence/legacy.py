@@ -139,8 +139,8 @@ def refuse_unmigrated(engine: Any, url: str) -> None:
 
 def cli_main(argv: Sequence[str]) -> int:
     """``cinderlib migrate-db --from URL --to URL [--dry-run]``: print the
-    report as JSON.  Exit 0 when every object is in the target, 1 when
-    some were refused or the migration failed, 2 for bad arguments."""
+    report as JSON.  Exit 0 when no object was refused, 1 when some were
+    or the migration failed, 2 for bad arguments."""
     parser = _Parser(prog=COMMAND, description=(
         'Import the volumes, snapshots, connections and key-values of a '
         'database written by the retired cinderlib (Cinder\'s schema) '
