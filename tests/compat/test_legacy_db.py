@@ -10,6 +10,8 @@ import datetime
 import io
 import json
 import os
+import subprocess
+import sys
 import types
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -622,6 +624,17 @@ def test_command_prints_the_report_and_exits_0(old):
     assert report['imported']['key_value'] == 2
     status, out, err = run_cli('--to', old.url, '--from', old.url)
     assert status == 0 and sum(json.loads(out)['imported'].values()) == 0
+
+
+def test_the_cinderlib_command_runs_it(old):
+    """``cinderlib migrate-db`` is the same tool, in a process of its own."""
+    child = subprocess.run(
+        [sys.executable, '-m', 'cinderlib', 'migrate-db', '--from', old.url,
+         '--to', old.url, '--dry-run'],
+        capture_output=True, text=True, timeout=300)
+    assert (child.returncode, child.stderr) == (0, '')
+    report = json.loads(child.stdout)
+    assert report['dry_run'] is True and report['ok'] is True
 
 
 @pytest.mark.parametrize('argv, message', [
