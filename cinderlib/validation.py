@@ -215,10 +215,10 @@ def json_value(value: Any, field: str,
     read back as it was: dicts with string keys, lists (tuples become
     lists), strings, ints, finite floats, bools and None, nested at most
     ``max_depth`` levels."""
-    return _json_copy(value, field, max_depth)
+    return _json_copy(value, field, max_depth, max_depth)
 
 
-def _json_copy(value: Any, where: str, depth: int) -> Any:
+def _json_copy(value: Any, where: str, depth: int, limit: int) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
@@ -228,8 +228,10 @@ def _json_copy(value: Any, where: str, depth: int) -> Any:
             raise InvalidArgument(where, f'{value} cannot be stored as JSON')
         return value
     if depth <= 0:
-        raise InvalidArgument(where, 'nests too deeply (at most '
-                                     f'{MAX_JSON_DEPTH} levels)')
+        if len(where) > 80:  # a path as deep as the limit
+            where = f'{where[:60]}...{where[-17:]}'
+        raise InvalidArgument(where, f'nests too deeply (at most {limit} '
+                                     f'levels)')
     if isinstance(value, Mapping):
         result = {}
         for key, item in value.items():
@@ -237,10 +239,10 @@ def _json_copy(value: Any, where: str, depth: int) -> Any:
                 raise InvalidArgumentType(
                     where, f'key {key!r:.60} is not a string')
             result[_json_string(key, where)] = _json_copy(
-                item, f'{where}[{key!r:.40}]', depth - 1)
+                item, f'{where}[{key!r:.40}]', depth - 1, limit)
         return result
     if isinstance(value, (list, tuple)):
-        return [_json_copy(item, f'{where}[{index}]', depth - 1)
+        return [_json_copy(item, f'{where}[{index}]', depth - 1, limit)
                 for index, item in enumerate(value)]
     raise InvalidArgumentType(
         where, f'{type(value).__name__} values cannot be stored as JSON, '

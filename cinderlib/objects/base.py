@@ -73,6 +73,8 @@ def named_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
         if alias not in kwargs:
             continue
         value = kwargs.pop(alias)
+        if value in ('', None) and field in kwargs:
+            continue  # a default left as is: the field is the one given
         if field in kwargs and kwargs[field] != value:
             raise exception.InvalidArgument(
                 alias, f'given twice, as {alias} and as {field}, with '

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import connectors
@@ -102,6 +102,11 @@ class Connection(base.VolumeChild):
         except those the export sets (``connector``, ``connection_info``,
         ``attach_status``...).  ``id`` must not be a stored connection's.
         """
+        return cls._connect(volume, connector, kwargs)
+
+    @classmethod
+    def _connect(cls, volume: Volume, connector: dict[str, Any],
+                 kwargs: dict[str, Any]) -> 'Connection':
         connector = validation.connector(connector)
         kwargs = dict(kwargs)
         use_multipath = kwargs.pop('use_multipath', None)
@@ -124,8 +129,9 @@ class Connection(base.VolumeChild):
             volume.connections  # loaded before this one is recorded
             # Recorded before the driver exports anything, so that a crash
             # in between leaves a trace for Backend.recover() to undo.
+            now = cinder_glue.utcnow()
             values = {'attached_host': connector.get('host'),
-                      'attach_time': cinder_glue.utcnow(), **fields}
+                      'attach_time': now, 'created_at': now, **fields}
             ovo = cinder_glue.new_attachment(
                 volume.backend.context, id=connection_id,
                 volume_id=volume.id, attach_status='attaching',
@@ -302,6 +308,10 @@ class Connection(base.VolumeChild):
         return it, in other processes too; None records it detached."""
         with locks.locked(self.volume_id):
             self._require_existing()
+            # Never saved back if another copy disconnected it (a plugin
+            # whose objects only this process changes does not tell).
+            if not self.persistence.get_connections(connection_id=self.id):
+                raise self._not_found()
             self._record_device(device)
             self.save()
 
@@ -309,6 +319,8 @@ class Connection(base.VolumeChild):
         """Put ``device`` in ``connection_info`` (what JSON can hold of
         it); this process keeps the device itself, which may hold a live
         object such as a librbd file-like."""
+        if device is not None and not isinstance(device, Mapping):
+            validation.device(device)  # raises, naming the field
         stored = validation.device(connectors.storable_device(device))
         self._live_device = device
         self._set_info('device', stored)
@@ -438,8 +450,10 @@ def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
     connection_id = base.Resource._new_id(fields.pop('id', None))
     checked = base.check_fields(
         cinder_glue.objects_module().VolumeAttachment, fields, 'connection')
-    values = {'attach_status': 'attached', 'attach_time': cinder_glue.utcnow(),
-              'attached_host': connector.get('host'), **checked}
+    now = cinder_glue.utcnow()
+    values = {'attach_status': 'attached', 'attach_time': now,
+              'created_at': now, 'attached_host': connector.get('host'),
+              **checked}
     return cinder_glue.new_attachment(
         backend.context, id=connection_id, volume_id=volume_id,
         attach_mode=attach_mode, connector=connector, connection_info=info,

@@ -90,6 +90,12 @@ class Snapshot(base.VolumeChild):
     def description(self) -> str:
         return cast(str, self._ovo.display_description)
 
+    @property
+    def name_in_storage(self) -> str:
+        """The snapshot's name on the storage (Cinder's
+        ``snapshot-<id>``)."""
+        return cast(str, self._ovo.name)
+
     def create(self) -> 'Snapshot':
         """Create the snapshot; a failure never changes the volume."""
         volume = self.volume

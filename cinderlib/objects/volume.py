@@ -174,6 +174,8 @@ class Volume(base.Resource):
                 None, self.persistence.get_connections(volume_id=self.id))
         elif type(self._connections) is not base.ChildList:
             self._connections = base.ChildList(self._connections)
+        self._ovo  # built, with its volume_attachment list in step
+        self._attachments_in_step()
         return cast('list[Connection]', self._connections)  # loaded above
 
     def _set_children(self, snapshots: Optional[list[Snapshot]],
@@ -187,6 +189,8 @@ class Volume(base.Resource):
             self._connections = base.ChildList(connections)
             for connection in connections:
                 connection._bind_volume(self)
+            if '_ovo' in self.__dict__:  # a list a driver lazy-loaded
+                cinder_glue.forget_field(self._ovo, 'volume_attachment')
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
@@ -318,7 +322,7 @@ class Volume(base.Resource):
                 **ovo_fields: Any) -> Connection:
         """Export the volume to the host ``connector_dict`` describes."""
         from cinderlib.objects.connection import Connection
-        return Connection.connect(self, connector_dict, **ovo_fields)
+        return Connection._connect(self, connector_dict, ovo_fields)
 
     def disconnect(self, connection: Connection,
                    force: bool = False) -> None:
@@ -438,14 +442,35 @@ class Volume(base.Resource):
     def _add_connection(self, connection: Connection) -> None:
         if self._connections is not None:
             self._connections.append(connection)
-        cinder_glue.forget_field(self._ovo, 'volume_attachment')
+        self._attachments_in_step(replace=True)
 
     def _remove_connection(self, connection: Connection) -> None:
         if self._connections is not None and connection in self._connections:
             self._connections.remove(connection)
-        cinder_glue.forget_field(self._ovo, 'volume_attachment')
+        self._attachments_in_step(replace=True)
         if self.local_attach is connection:
             self.local_attach = None
+
+    def _attachments_in_step(self, replace: bool = False) -> None:
+        """Make Cinder's ``volume_attachment`` list hold this volume's
+        connections' own Cinder objects, as the retired library did:
+        callers (Ember-CSI) add and remove them there too.  Left unset
+        while the connections are not loaded: it then lazy-loads."""
+        ovo = self.__dict__.get('_ovo')
+        if ovo is None:
+            return
+        if self._connections is None:
+            cinder_glue.forget_field(ovo, 'volume_attachment')
+            return
+        if ovo.obj_attr_is_set('volume_attachment') and not replace:
+            return
+        ovo.volume_attachment = cinder_glue.objects_module(
+        ).VolumeAttachmentList(ovo._context, objects=[
+            connection._ovo for connection in self._connections])
+        ovo.obj_reset_changes(['volume_attachment'])
+
+    def _ovo_built(self) -> None:
+        self._attachments_in_step()
 
     # -- serialization --------------------------------------------------------
     def _load_lazy(self) -> None:
