@@ -346,14 +346,16 @@ class Resource:
 
     def _refuse_existing(self) -> None:
         """Before creating this object: refuse if one with its id is
-        stored (that one is left as it is)."""
+        stored (that one is left as it is), unless it is this very object
+        whose creation failed: creating it again is a retry."""
         kind = type(self).__name__.lower()
         get = getattr(self.persistence, f'get_{kind}s')
         try:
             found = get(**{f'{kind}_id': self.id})
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
-        if found:
+        if found and not (found[0] is self and self._ovo.get(
+                'status', None) == 'error'):
             raise exception.AlreadyExists(kind, self.id)
 
     def _context(self) -> Any:

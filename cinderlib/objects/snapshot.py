@@ -97,7 +97,9 @@ class Snapshot(base.VolumeChild):
         return cast(str, self._ovo.name)
 
     def create(self) -> 'Snapshot':
-        """Create the snapshot; a failure never changes the volume."""
+        """Create the snapshot; a failure never changes the volume.  If a
+        stored snapshot has its id, ``AlreadyExists`` is raised before
+        anything changes."""
         volume = self.volume
         with locks.locked(volume.id, self.id):
             self._refuse_existing()
@@ -154,7 +156,7 @@ class Snapshot(base.VolumeChild):
         new_volume = Volume(volume, **new_vol_params)
         if new_volume.size < self._ovo.volume_size:
             raise exception.InvalidArgument(
-                'size', f'cannot be smaller than the snapshot '
+                'size', f'cannot be smaller than snapshot {self.id} '
                         f'({self._ovo.volume_size} GiB), got '
                         f'{new_volume.size}')
         new_volume._ovo.snapshot_id = self.id

@@ -194,7 +194,8 @@ class Volume(base.Resource):
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
-        """Create the volume on the backend."""
+        """Create the volume on the backend.  If a stored volume has its
+        id, ``AlreadyExists`` is raised before anything changes."""
         return self._create(lambda driver: driver.create_volume(self._ovo))
 
     def _create(self, driver_call: Callable[[Any], Any],
@@ -302,8 +303,9 @@ class Volume(base.Resource):
             new_volume = Volume(self, id=new_id, **new_vol_attrs)
             if new_volume.size < self._ovo.size:
                 raise exception.InvalidArgument(
-                    'size', f'a clone cannot be smaller than its source '
-                            f'({self._ovo.size} GiB), got {new_volume.size}')
+                    'size', f'a clone cannot be smaller than its source, '
+                            f'volume {self.id} ({self._ovo.size} GiB), got '
+                            f'{new_volume.size}')
             new_volume._ovo.source_volid = self.id
             return new_volume._create(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
@@ -474,8 +476,13 @@ class Volume(base.Resource):
 
     # -- serialization --------------------------------------------------------
     def _load_lazy(self) -> None:
-        self.snapshots
-        self.connections
+        # Not through the properties: serializing an object that was not
+        # rebuilt reuses its stored text (see base.Resource).
+        self._set_children(
+            self.persistence.get_snapshots(volume_id=self.id)
+            if self._snapshots is None else None,
+            self.persistence.get_connections(volume_id=self.id)
+            if self._connections is None else None)
 
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         text = super()._primitive_text(True)

@@ -463,6 +463,10 @@ def test_connection_constructor_needs_its_volume(backend, volume):
     by_id = cinderlib.Connection('memory', volume_id=volume.id,
                                  connector={'host': 'h'})
     assert by_id.volume is volume and by_id.attached_host == 'h'
+    no_backend = cinderlib.Connection(None, volume=volume)
+    assert no_backend.backend is backend
+    assert (no_backend.attach_status, no_backend.attach_mode) == (
+        'attached', 'rw')
     with pytest.raises(exception.InvalidArgument):
         cinderlib.Connection(backend, volume=volume, status='attached',
                              attach_status='detached')
@@ -559,6 +563,23 @@ def test_duplicate_volume_id_is_refused_before_anything_changes(
     assert len(backend.volumes) == 2
     existing.extend(4)  # still usable
     existing.delete()
+
+
+def test_only_the_object_whose_creation_failed_may_create_again(backend,
+                                                                driver):
+    driver.fail_on['create_volume'] = RuntimeError('array busy')
+    with pytest.raises(RuntimeError) as error:
+        backend.create_volume(2, name='first')
+    failed = error.value.resource
+    del driver.fail_on['create_volume']
+    with pytest.raises(exception.AlreadyExists):  # another object
+        backend.create_volume(1, id=failed.id)
+    assert stored_volume(failed.id).status == 'error'
+    assert failed.create() is failed  # the same object: a retry
+    assert (failed.status, failed.size) == ('available', 2)
+    with pytest.raises(exception.AlreadyExists):  # created already
+        failed.create()
+    assert stored_volume(failed.id).status == 'available'
 
 
 def test_duplicate_volume_id_through_the_db_plugin(db_backend, db_url):
