@@ -32,10 +32,6 @@ GiB = 1024 ** 3
 # The largest size whose byte count fits a signed 64-bit integer (off_t,
 # SQL BIGINT): 8 EiB less 1 GiB.
 MAX_SIZE_GIB = (2 ** 63 - 1) // GiB
-# How deeply dicts and lists may nest in what is stored as JSON (a
-# connection's connection_info, a connector, a device): what os-brick and
-# the drivers produce nests 4 to 6 levels deep.
-MAX_JSON_DEPTH = 32
 ATTACH_MODES = ('rw', 'ro')
 
 
@@ -210,7 +206,7 @@ def string_dict(value: Any, field: str) -> dict[str, str]:
 
 
 def json_value(value: Any, field: str,
-               max_depth: int = MAX_JSON_DEPTH) -> Any:
+               max_depth: int = MAX_NESTING) -> Any:
     """Return a plain copy of ``value`` if it can be stored as JSON and
     read back as it was: dicts with string keys, lists (tuples become
     lists), strings, ints, finite floats, bools and None, nested at most
@@ -270,7 +266,7 @@ def connector(value: Any, field: str = 'connector') -> dict[str, Any]:
             field, f'must be a dict of connector properties (see '
                    f'cinderlib.get_connector_properties), got '
                    f'{value!r:.60}')
-    result: dict[str, Any] = json_value(value, field, MAX_JSON_DEPTH - 2)
+    result: dict[str, Any] = json_value(value, field, MAX_NESTING - 2)
     if result.get('host') is not None:
         text(result['host'], f'{field}[\'host\']', MAX_HOST_LENGTH)
     return result
@@ -292,7 +288,7 @@ def device(value: Any, field: str = 'device') -> Optional[dict[str, Any]]:
         raise InvalidArgumentType(
             field, f'must be a dict describing the device (os-brick\'s '
                    f'connect_volume result) or None, got {value!r:.60}')
-    copy: dict[str, Any] = json_value(value, field, MAX_JSON_DEPTH - 2)
+    copy: dict[str, Any] = json_value(value, field, MAX_NESTING - 2)
     return copy
 
 

@@ -77,10 +77,15 @@ class Volume(base.Resource):
                                              'extra_specs')
         qos_specs = validation.string_dict(kwargs.pop('qos_specs', None),
                                            'qos_specs')
-        if kwargs.get('_name_id') is not None:
-            # It names the volume on the storage (volume-<_name_id>):
-            # it must be usable as an id, like the id it stands for.
-            kwargs['_name_id'] = cls._new_id(kwargs['_name_id'], '_name_id')
+        for field in validation.STORAGE_NAME_FIELDS:
+            if kwargs.get(field) in (None, ''):  # none, as for ids
+                kwargs.pop(field, None)
+                continue
+            # It names the volume on the storage (volume-<_name_id>): a
+            # usable id, like the id it stands for, and a storage name
+            # as load() requires it.
+            kwargs[field] = validation.storage_name_field(
+                cls._new_id(kwargs[field], field), field)
         host = _host(backend, pool_name, kwargs.pop('host', None))
         fields = base.check_fields(cinder_glue.objects_module().Volume,
                                    kwargs, 'volume')

@@ -15,16 +15,28 @@ import cinderlib
 
 CLIENT = os.path.join(os.path.dirname(__file__), 'ovirt_client.py')
 GiB = 1024 ** 3
+# Runs the client (argv: STATE_DIR CLIENT ARGS...) with root's default
+# state directory moved, so that the tests never make the host's
+# /var/lib/cinderlib: the client, like oVirt's, does not choose one.
+RUN_CLIENT = """
+import runpy, sys
+from cinderlib import directories
+directories.ROOT_STATE_PATH = sys.argv.pop(1)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
 
 
 class Client:
-    """Runs ``ovirt_client.py`` as the engine does, in a directory of its
-    own."""
+    """Runs ``ovirt_client.py`` as the engine does, in a working directory
+    of its own (which stays empty), under ``base_dir``."""
 
-    def __init__(self, work_dir, db_url):
-        self.work_dir = work_dir
+    def __init__(self, base_dir, db_url):
+        self.work_dir = os.path.join(base_dir, 'engine')
+        os.mkdir(self.work_dir)
+        self.state_dir = os.path.join(base_dir, 'state')
         self.db_url = db_url
-        self.volumes_dir = os.path.join(work_dir, 'volumes')
+        self.volumes_dir = os.path.join(base_dir, 'volumes')
         self.driver = json.dumps({
             'volume_backend_name': 'ovirt-files',
             'volume_driver': 'cinderlib.drivers.file.FileVolumeDriver',
@@ -32,10 +44,12 @@ class Client:
 
     def run(self, command, *args):
         """(exit code, stdout, stderr)."""
+        env = dict(os.environ, XDG_STATE_HOME=self.state_dir)
         done = subprocess.run(
-            [sys.executable, CLIENT, command, self.driver, self.db_url,
-             *args], cwd=self.work_dir, capture_output=True, text=True,
-            timeout=120)
+            [sys.executable, '-c', RUN_CLIENT, self.state_dir, CLIENT, command,
+             self.driver, self.db_url, *args], cwd=self.work_dir, env=env,
+            capture_output=True, text=True, timeout=120)
+        assert os.listdir(self.work_dir) == [], 'wrote in its working dir'
         return done.returncode, done.stdout, done.stderr
 
     def ok(self, command, *args):
@@ -67,9 +81,7 @@ def stored(db_url, volume_id):
 
 @pytest.fixture(params=['sqlite', 'postgresql'])
 def client(request, empty_database, tmp_path):
-    work_dir = tmp_path / 'engine'
-    work_dir.mkdir()
-    return Client(str(work_dir), empty_database(request.param))
+    return Client(str(tmp_path), empty_database(request.param))
 
 
 def test_volume_life_one_process_per_operation(client):
