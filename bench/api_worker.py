@@ -23,6 +23,7 @@ times ``import cinderlib``, ``setup()``, the first ``Backend`` and its first
 import time
 
 STARTED = time.perf_counter()
+STARTED_WALL = time.time()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -156,6 +157,9 @@ def run_cold(args):
     backend.create_volume(1)
     times['create_volume'] = time.perf_counter() - begin
     times['since_script_start'] = time.perf_counter() - STARTED
+    # Wall-clock marks, for the parent to tell the interpreter's start and
+    # exit from the script's own time.
+    times['script_started_at'] = STARTED_WALL
     times['peak_rss_mib'] = resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024
     return times
@@ -213,6 +217,7 @@ def main():
         parser.error('--persistence db needs --url')
     result = run_ops(args) if args.mode == 'ops' else run_cold(args)
     result['versions'] = versions()
+    result['script_ended_at'] = time.time()
     with open(args.out, 'w') as out:
         json.dump(result, out)
 

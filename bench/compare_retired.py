@@ -83,19 +83,20 @@ class Sides:
         self.work = work
 
     def run(self, side, *arguments, cwd=None):
-        """Run the worker; seconds of wall time, from the process start."""
+        """Run the worker; the wall-clock time when it was started and
+        when it had exited."""
         command = [self.python[side], os.path.join(self.home, 'api_worker.py')]
-        begin = time.perf_counter()
+        begin = time.time()
         done = subprocess.run(command + [str(a) for a in arguments],
                               cwd=cwd or self.work, env=self.env,
                               stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-        elapsed = time.perf_counter() - begin
+        end = time.time()
         if done.returncode:
             tail = '\n'.join(done.stdout.strip().splitlines()[-6:])
             raise RuntimeError(f'{side} worker {arguments[0]} failed:\n'
                                f'{tail}')
-        return elapsed
+        return begin, end
 
     def fresh_dir(self, name):
         path = tempfile.mkdtemp(prefix=f'{name}-', dir=self.work)
@@ -168,11 +169,15 @@ def run_cold(sides, databases, scenario, args):
         for side in SIDES if number % 2 else reversed(SIDES):
             directory, persistence = prepared[side]
             out = os.path.join(directory, 'cold.json')
-            wall = sides.run(side, 'cold', *persistence, '--workdir',
-                             directory, '--out', out, cwd=directory)
+            begin, end = sides.run(side, 'cold', *persistence, '--workdir',
+                                   directory, '--out', out, cwd=directory)
             with open(out) as source:
                 phases = json.load(source)
-            phases['process_wall'] = wall
+            phases['process_wall'] = end - begin
+            # Python's start-up before the script's first line, and its
+            # exit after the results were written.
+            phases['interpreter_start'] = phases['script_started_at'] - begin
+            phases['interpreter_exit'] = end - phases['script_ended_at']
             if number:
                 runs[side].append(phases)
     return runs
@@ -180,7 +185,7 @@ def run_cold(sides, databases, scenario, args):
 
 def medians(cold_runs):
     keys = [key for key in cold_runs[0] if isinstance(
-        cold_runs[0][key], (int, float))]
+        cold_runs[0][key], (int, float)) and not key.endswith('_at')]
     return {key: statistics.median(run[key] for run in cold_runs)
             for key in keys}
 
@@ -233,6 +238,19 @@ def table(results, volumes, cold_runs):
         cells = [cell(*(results[s]['cold'][side][key] for side in SIDES))
                  for s in scenarios]
         lines.append(f'| {title} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def cold_phases(results):
+    """Where each side's cold start goes (medians)."""
+    phases = ('interpreter_start', 'import', 'setup', 'backend',
+              'create_volume', 'interpreter_exit', 'process_wall')
+    lines = ['Cold start phases, medians: ' + ', '.join(phases)]
+    for scenario in (s for s in SCENARIOS if s in results):
+        for side in SIDES:
+            cold = results[scenario]['cold'][side]
+            lines.append(f'- {TITLES[scenario]}, {side}: ' + ', '.join(
+                duration(cold[phase]) for phase in phases))
     return '\n'.join(lines)
 
 
@@ -342,6 +360,8 @@ def report(args, results, retired_python, load_before, load_after):
             f'{name} {version}' for name, version in versions[side].items()))
     print()
     print(table(results, args.volumes, args.cold_runs))
+    print()
+    print(cold_phases(results))
     if args.json:
         document = {
             'settings': {key: getattr(args, key) for key in (
