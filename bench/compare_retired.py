@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -99,8 +100,7 @@ class Sides:
         return begin, end
 
     def fresh_dir(self, name):
-        path = tempfile.mkdtemp(prefix=f'{name}-', dir=self.work)
-        return path
+        return tempfile.mkdtemp(prefix=f'{name}-', dir=self.work)
 
 
 class Databases:
@@ -119,7 +119,8 @@ class Databases:
         server = self.server_url(side)
         self.sides.run(side, 'createdb', server, name)
         self.made.append((side, server, name))
-        return server.rsplit('/', 1)[0] + '/' + name
+        return urllib.parse.urlsplit(server)._replace(
+            path=f'/{name}').geturl()
 
     def server_url(self, side):
         if side == 'retired':
@@ -337,6 +338,8 @@ def main():
                     run['import'] + run['setup'] + run['backend']
                     for run in cold[side])
         load_after = load_average()
+    except RuntimeError as error:
+        sys.exit(str(error))
     finally:
         if databases:
             databases.drop_all()

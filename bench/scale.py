@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -278,7 +279,7 @@ def fresh_postgresql_database(url):
         conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS {name}'))
         conn.execute(sqlalchemy.text(f'CREATE DATABASE {name}'))
     engine.dispose()
-    return url.rsplit('/', 1)[0] + '/' + name, name
+    return urllib.parse.urlsplit(url)._replace(path=f'/{name}').geturl(), name
 
 
 def drop_postgresql_database(url, name):
