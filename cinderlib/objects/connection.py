@@ -81,6 +81,7 @@ class Connection(base.VolumeChild):
             connection = cls(volume.backend, ovo, volume,
                              use_multipath=use_multipath,
                              device_scan_attempts=scan_attempts)
+            connection._mark_unstored()
             connection.save()
             try:
                 conn_info = volume._export(connector)
@@ -256,6 +257,7 @@ class Connection(base.VolumeChild):
             raise exception.ConnectionNotFound(filter=f'id = {self.id}')
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
 
     def save(self) -> None:
         self.persistence.set_connection(self)
