@@ -433,6 +433,7 @@ class DBPersistence(base.PersistenceDriverBase):
     shared = True
 
     def refresh_stale(self, obj: Resource) -> bool:
+        super().refresh_stale(obj)  # the copy drivers get
         version = getattr(obj, '_db_version', None)
         if version is None:  # never stored, or stored by another copy
             return True
