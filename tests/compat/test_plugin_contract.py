@@ -386,3 +386,28 @@ def test_invalid_key_value_is_one_line_error(any_plugin):
     assert str(error.value) == (
         "Invalid value: of key 'node' must be a string (e.g. JSON text), "
         "got bytes")
+
+
+@pytest.mark.parametrize('storage', ['memory', 'memory_db', 'crd'])
+def test_driver_updates_reach_a_loaded_copy(storage, tmp_path, monkeypatch):
+    config = crd_config() if storage == 'crd' else {'storage': storage}
+    cinderlib.setup(state_path=str(tmp_path), persistence_config=config)
+    backend = cinderlib.Backend('copies', volume_driver=FILE_DRIVER,
+                                file_volumes_dir=str(tmp_path / 'volumes'))
+    stored = backend.create_volume(1)
+    copy = cinderlib.load(stored.jsons)  # e.g. kept by the caller
+    assert copy is not stored
+    driver = backend.driver
+    initialize = driver.initialize_connection
+
+    def initialize_and_record(volume, connector):
+        # Before the library saves the volume again in this operation.
+        driver.db.volume_update(backend.context, volume.id,
+                                {'provider_id': 'exported'})
+        return initialize(volume, connector)
+
+    monkeypatch.setattr(driver, 'initialize_connection',
+                        initialize_and_record)
+    copy.connect(CONNECTOR)
+    found = cinderlib.Backend.persistence.get_volumes(volume_id=stored.id)
+    assert (found[0].status, found[0].provider_id) == ('in-use', 'exported')
