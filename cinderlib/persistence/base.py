@@ -287,12 +287,12 @@ def check_key_value(key_value: Any) -> None:
     (JSON text, for instance) of at most 1 MiB characters, neither with
     NUL characters nor lone surrogates.  Raises ``InvalidArgument`` or
     ``InvalidArgumentType`` naming ``key`` or ``value``."""
-    from cinderlib.objects import KeyValue
-    if not isinstance(key_value, KeyValue):
+    try:
+        key, value = key_value.key, key_value.value
+    except AttributeError:
         raise exception.InvalidArgumentType(
             'key_value', f'must be a cinderlib.KeyValue, got '
-                         f'{type(key_value).__name__}')
-    key, value = key_value.key, key_value.value
+                         f'{type(key_value).__name__}') from None
     if not isinstance(key, str) or not key:
         raise exception.InvalidArgumentType(
             'key', f'must be a non-empty string, got {key!r:.60}')

@@ -255,6 +255,12 @@ class PersistenceConformance:
         assert plugin.get_key_values(longest) == [
             cinderlib.KeyValue(longest, '')]
 
+    def test_set_key_value_takes_a_key_value(
+            self, plugin: PersistenceDriverBase) -> None:
+        with pytest.raises(exception.InvalidArgumentType) as error:
+            plugin.set_key_value('node-1')  # type: ignore[arg-type]
+        assert error.value.field == 'key_value'
+
     @pytest.mark.parametrize('key, value', [
         (None, 'v'), ('', 'v'), (42, 'v'), (b'node', 'v'),
         ('k' * 256, 'v'), ('no\x00de', 'v'), ('\ud800', 'v'),
