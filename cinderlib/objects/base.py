@@ -167,12 +167,10 @@ class Resource:
                 self.__dict__[name] = value
 
     def _mark_unstored(self) -> None:
-        """Count every field of a new object as changed until it is first
+        """Count a new object's ``id`` as changed until the object is first
         stored, as Cinder does: plugins create a record when ``'id'`` is
         among their ``get_changed_fields()`` (see persistence.base)."""
-        ovo = self._ovo
-        ovo._changed_fields.update(
-            name for name in ovo.fields if ovo.obj_attr_is_set(name))
+        self._ovo._changed_fields.add('id')
 
     def _forget_local_state(self) -> None:
         """Before a refresh: drop unsaved changes and the stored version

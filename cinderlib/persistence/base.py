@@ -265,7 +265,10 @@ class PersistenceDriverBase:
         return copies
 
     def _work_on(self, obj: Resource) -> None:
-        self._working_copies()[(object_kind(obj), obj.id)] = obj
+        copies = self._working_copies()
+        key = (object_kind(obj), obj.id)
+        if copies.get(key) is not obj:
+            copies[key] = obj
 
     def _stored(self, obj: Resource) -> None:
         """What every ``set_*`` does once ``obj`` is stored."""
@@ -354,9 +357,17 @@ def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:
 def object_kind(obj: Any) -> str:
     """``'volume'``, ``'snapshot'`` or ``'connection'``: the word in the
     names of the plugin methods that store ``obj``."""
+    kind = _kinds.get(type(obj))
+    if kind is not None:
+        return kind
     from cinderlib.objects import Connection, Snapshot, Volume
     for cls, kind in ((Volume, 'volume'), (Snapshot, 'snapshot'),
                       (Connection, 'connection')):
         if isinstance(obj, cls):
+            _kinds[type(obj)] = kind
             return kind
     raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')
+
+
+# object_kind's answers by class (called on every save).
+_kinds: dict[type, str] = {}
