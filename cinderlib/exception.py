@@ -9,6 +9,7 @@ not import Cinder.  Everything else is defined here.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 # Names served from ``cinder.exception`` on first access.
@@ -34,7 +35,16 @@ def __getattr__(name: str) -> Any:
 
 
 class CinderlibError(Exception):
-    """Base class of the exceptions defined by cinderlib itself."""
+    """Base class of the exceptions defined by cinderlib itself.
+
+    Its message is one line (callers such as oVirt's client pass
+    ``str(exception)`` on as one line): line breaks in the text it is
+    built from, such as a database driver's reason, become spaces.
+    """
+
+    def __str__(self) -> str:
+        return ' '.join(line.strip() for line in super().__str__().splitlines()
+                        if line.strip())
 
 
 class InvalidArgument(CinderlibError, ValueError):
@@ -53,6 +63,19 @@ class InvalidArgumentType(CinderlibError, TypeError):
         self.field = field
         self.reason = reason
         super().__init__(f'Invalid {field}: {reason}')
+
+
+class AlreadyExists(InvalidArgument):
+    """Creating an object with the id of one that exists was refused before
+    anything was changed: the existing object and its record are as they
+    were.  ``kind`` (``'volume'``, ``'snapshot'``, ``'connection'``) and
+    ``object_id`` name it."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__('id', f'a {kind} with id {object_id} already '
+                               f'exists; it was left unchanged')
 
 
 class InvalidDriverOption(InvalidArgument):
@@ -78,13 +101,22 @@ class CoordinationUnavailable(CinderlibError):
 
 
 def _without_password(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part masked."""
+    """``url`` with its secrets masked: the password of its
+    ``user:password@`` part and the values of query parameters named like
+    secrets (``?password=...``, ``&sentinel_password=...``, ``token``...)."""
+    url = _SECRET_QUERY_VALUE.sub(r'\1***', url)
     scheme, sep, rest = url.partition('://')
     credentials, at, location = rest.rpartition('@')
     if not sep or not at or ':' not in credentials:
         return url
     user = credentials.partition(':')[0]
     return f'{scheme}://{user}:***@{location}'
+
+
+# A query parameter whose name says it holds a secret, up to its value.
+_SECRET_QUERY_VALUE = re.compile(
+    r'([?&;][^=&;#]*(?:password|passwd|pwd|secret|token|credential)'
+    r'[^=&;#]*=)[^&;#]*', re.IGNORECASE)
 
 
 class PersistenceConflict(CinderlibError):

@@ -12,13 +12,21 @@ filesystems that support them (XFS, btrfs...) and sparse-aware copies of the
 data extents elsewhere.  A copy is written to a temporary file and renamed
 to its final name only once complete and synced, so an interrupted copy
 never leaves a partial file under a volume's or a snapshot's name.
+
+The directory must belong to the process's user and be writable by no one
+else, and volume files are opened without following symbolic links: no
+other user can make an operation on one volume act on another file.  Any
+id becomes a file name: ``volume-<id>`` when the id makes a plain file
+name, else ``volume-..<sha256 of the id>``.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
@@ -40,7 +48,9 @@ COPY_CHUNK = 8 * 1024 * 1024
 TEMP_PREFIX = '.tmp-'
 VOLUME_PREFIX = 'volume-'
 SNAPSHOT_PREFIX = 'snapshot-'
-MAX_ID_LENGTH = 200  # file names are limited to 255 bytes
+# Marks a file named after the hash of its id; no plain name holds it.
+HASHED_MARK = '..'
+NAME_MAX = 255  # bytes in a file name (Linux filesystems)
 
 # Errors meaning "this filesystem cannot do it", not "the copy failed".
 _REFLINK_UNSUPPORTED = frozenset((
@@ -94,12 +104,14 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
     # -- set-up --------------------------------------------------------------
 
     def do_setup(self, context: Any) -> None:
+        directory = self.directory
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            _make_private_directory(directory)
         except OSError as exc:
             raise exception.VolumeBackendAPIException(
-                data=f'cannot create file_volumes_dir {self.directory}: '
+                data=f'cannot create file_volumes_dir {directory}: '
                      f'{exc}') from exc
+        _check_private_directory(directory)
         self._remove_stale_temp_files()
 
     def check_for_setup_error(self) -> None:
@@ -107,6 +119,7 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         if not os.path.isdir(directory):
             raise exception.VolumeBackendAPIException(
                 data=f'file_volumes_dir {directory} is not a directory')
+        _check_private_directory(directory)
         if not os.access(directory, os.W_OK | os.X_OK):
             raise exception.VolumeBackendAPIException(
                 data=f'file_volumes_dir {directory} is not writable')
@@ -130,16 +143,7 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         return self._object_path(SNAPSHOT_PREFIX, snapshot.id)
 
     def _object_path(self, prefix: str, object_id: Any) -> str:
-        _check_id(object_id)
-        directory = self.directory
-        path = os.path.join(directory, prefix + object_id)
-        # An id passed the name check; a symlink planted in the directory
-        # could still lead elsewhere.
-        resolved = os.path.realpath(path)
-        if os.path.commonpath([resolved, directory]) != directory:
-            raise exception.InvalidInput(
-                reason=f'{path} resolves to {resolved}, outside {directory}')
-        return path
+        return os.path.join(self.directory, file_name(prefix, object_id))
 
     # -- volumes -------------------------------------------------------------
 
@@ -156,12 +160,16 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
 
     def extend_volume(self, volume: Any, new_size: int) -> None:
         path = self.volume_path(volume)
-        current = _existing_size(path)
-        if new_size * GiB < current:
-            raise exception.InvalidInput(
-                reason=f'volume {volume.id} cannot shrink from '
-                       f'{current / GiB:g} GiB to {new_size} GiB')
-        os.truncate(path, new_size * GiB)
+        fd = _open_file(path, os.O_WRONLY)
+        try:
+            current = os.fstat(fd).st_size
+            if new_size * GiB < current:
+                raise exception.InvalidInput(
+                    reason=f'volume {volume.id} cannot shrink from '
+                           f'{current / GiB:g} GiB to {new_size} GiB')
+            os.ftruncate(fd, new_size * GiB)
+        finally:
+            os.close(fd)
 
     def create_cloned_volume(self, volume: Any,
                              src_vref: Any) -> dict[str, str]:
@@ -192,11 +200,7 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         """Copy ``source`` to the new file ``destination``, at least
         ``min_size`` bytes long."""
         _refuse_existing(destination)
-        try:
-            src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise exception.VolumeBackendAPIException(
-                data=f'cannot copy {source}: it does not exist') from None
+        src = _open_file(source, os.O_RDONLY)
         try:
             copied, reflinked = self._copy_fd(src, destination, min_size)
         except OSError as exc:
@@ -282,9 +286,7 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
                               connector: dict[str, Any]) -> dict[str, Any]:
         """Connection info for os-brick's LOCAL connector: the file path."""
         path = self.volume_path(volume)
-        if not os.path.isfile(path):
-            raise exception.VolumeBackendAPIException(
-                data=f'volume {volume.id} has no file {path}')
+        _check_regular(path, _lstat(path))
         return {'driver_volume_type': 'local',
                 'data': {'device_path': path}}
 
@@ -295,13 +297,99 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
 
 # -- helpers -----------------------------------------------------------------
 
-def _check_id(object_id: Any) -> None:
-    """Ids become file names: accept only plain, short names."""
-    if (not isinstance(object_id, str) or not object_id or
-            len(object_id) > MAX_ID_LENGTH or '/' in object_id or
-            '\0' in object_id or '..' in object_id):
+def file_name(prefix: str, object_id: Any) -> str:
+    """The name of an object's file: ``prefix`` and its id when the id makes
+    a plain file name (printable, no ``/``, short enough), else ``prefix``,
+    ``..`` and the SHA-256 of the id.  Plain names never hold ``..``, so
+    two ids never share a name."""
+    if not isinstance(object_id, str) or not object_id:
         raise exception.InvalidInput(
-            reason=f'{object_id!r} cannot be used as a file name')
+            reason=f'{object_id!r} is not a volume or snapshot id')
+    name = prefix + object_id
+    if (object_id.isprintable() and '/' not in object_id and
+            HASHED_MARK not in object_id and
+            len(name.encode('utf-8')) <= NAME_MAX):
+        return name
+    digest = hashlib.sha256(object_id.encode('utf-8', 'surrogatepass'))
+    return f'{prefix}{HASHED_MARK}{digest.hexdigest()}'
+
+
+def _make_private_directory(path: str) -> None:
+    """Create ``path`` and its missing parents, mode 0700."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        _make_private_directory(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass  # created meanwhile, or not a directory: checked next
+
+
+def _check_private_directory(directory: str) -> None:
+    """Refuse a directory that another user owns or may write to: they
+    could rename, replace or plant volume files."""
+    info = os.stat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise exception.VolumeBackendAPIException(
+            data=f'file_volumes_dir {directory} is not a directory')
+    if info.st_uid != os.geteuid():
+        raise exception.VolumeBackendAPIException(
+            data=f'file_volumes_dir {directory} belongs to uid '
+                 f'{info.st_uid}, not to this process\'s user (uid '
+                 f'{os.geteuid()}): give a directory of its own')
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise exception.VolumeBackendAPIException(
+            data=f'file_volumes_dir {directory} is writable by other users '
+                 f'(mode {stat.S_IMODE(info.st_mode):04o}); make it private '
+                 f'(chmod 700 {directory})')
+
+
+def _lstat(path: str) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} does not exist') from None
+
+
+def _check_regular(path: str, info: os.stat_result) -> None:
+    """Refuse what is not a regular file: a symbolic link planted there
+    would make the operation act on another file."""
+    if stat.S_ISLNK(info.st_mode):
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} is a symbolic link, not a volume file; refusing '
+                 f'to follow it')
+    if not stat.S_ISREG(info.st_mode):
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} is not a regular file')
+
+
+def _open_file(path: str, flags: int) -> int:
+    """Open the regular file ``path``, never through a symbolic link nor a
+    device or FIFO (checked before opening, which may have effects on
+    those, and again on what was opened)."""
+    expected = _lstat(path)
+    _check_regular(path, expected)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK |
+                     os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} does not exist') from None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} is a symbolic link, not a volume file; refusing '
+                 f'to follow it') from None
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (expected.st_dev, expected.st_ino):
+        os.close(fd)
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} was replaced while being opened')
+    return fd
 
 
 def _refuse_existing(path: str) -> None:
@@ -310,19 +398,15 @@ def _refuse_existing(path: str) -> None:
             data=f'{path} already exists')
 
 
-def _existing_size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        raise exception.VolumeBackendAPIException(
-            data=f'{path} does not exist') from None
-
-
 def _remove(path: str) -> None:
+    """Remove a file; a symbolic link is removed, not what it points to."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    except IsADirectoryError:
+        raise exception.VolumeBackendAPIException(
+            data=f'{path} is a directory, not a volume file') from None
 
 
 def _owner_alive(temp_name: str) -> bool:
@@ -366,8 +450,8 @@ class _TempFile:
 
     def __enter__(self) -> _TempFile:
         self.fd = os.open(
-            self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-            0o600)
+            self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
+            os.O_CLOEXEC, 0o600)
         return self
 
     def commit(self, path: str) -> None:

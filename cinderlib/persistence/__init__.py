@@ -22,8 +22,12 @@ def setup(config: Optional[dict[str, Any]] = None) -> PersistenceDriverBase:
     if config is None:
         config = {}
     if not isinstance(config, dict):
+        # Never the value itself: a URL given here carries its password.
+        hint = (" such as {'storage': 'db', 'connection': URL}"
+                if isinstance(config, str) else '')
         raise exception.InvalidPersistence(
-            f'persistence_config must be a dict, got {config!r}')
+            f'persistence_config must be a dict{hint}, got a '
+            f'{type(config).__name__}')
     kwargs = dict(config)
     storage = kwargs.pop('storage', None)
     # None or '': the default, as in cinderlib 5.x.
@@ -53,11 +57,12 @@ def _load_entry_point(name: str) -> object:
     try:
         manager: driver.DriverManager[Any] = driver.DriverManager(
             namespace=NAMESPACE, name=name, invoke_on_load=False)
-    except Exception as exc:
+    except Exception:  # its text repeats the name
         available = ', '.join(sorted(available_plugins())) or 'none'
         raise exception.InvalidPersistence(
-            f'no persistence plugin named {name!r} (installed: '
-            f'{available}): {exc}') from None
+            f'no persistence plugin named '
+            f'{exception._without_password(name)!r} (installed: '
+            f'{available})') from None
     return manager.driver
 
 

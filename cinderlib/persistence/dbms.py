@@ -18,6 +18,8 @@ import contextlib
 import datetime
 import json
 import logging
+import os
+import stat
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
@@ -80,8 +82,9 @@ class DBPersistence(base.PersistenceDriverBase):
         self.soft_deletes = bool(soft_deletes)
         self.engine = _create_engine(connection, sqlite_synchronous,
                                      bool(pool_pre_ping))
-        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.url = _safe_url(self.engine.url)
         try:
+            self._refuse_unmigrated_legacy()
             migrations.upgrade(self.engine)
         except exception.InvalidPersistence:
             raise
@@ -96,6 +99,12 @@ class DBPersistence(base.PersistenceDriverBase):
             else contextlib.nullcontext())
         self._live: dict[str, weakref.WeakValueDictionary[str, Any]] = {
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
+
+    def _refuse_unmigrated_legacy(self) -> None:
+        """Refuse, untouched, a database holding only the retired
+        library's objects: shown empty, they would seem lost."""
+        from cinderlib.persistence import legacy
+        legacy.refuse_unmigrated(self.engine, self.url)
 
     @contextlib.contextmanager
     def _connect(self, operation: str,
@@ -541,14 +550,22 @@ def _create_engine(url: Any, sqlite_synchronous: bool,
     import sqlalchemy
     from sqlalchemy import event, exc as sa_exc, pool
     if not isinstance(url, str) or not url:
+        # Not the value: it may be a URL with a password in another type.
         raise exception.InvalidPersistence(
-            f'connection must be an SQLAlchemy URL string, got {url!r}')
+            f'connection must be an SQLAlchemy URL string, got '
+            f'{"an empty string" if url == "" else type(url).__name__}')
     try:
         parsed = sqlalchemy.engine.make_url(url)
     except sa_exc.ArgumentError:
         raise exception.InvalidPersistence(
             'connection is not an SQLAlchemy URL') from None
-    safe = parsed.render_as_string(hide_password=True)
+    except ValueError:  # int() of the port; its text may hold a secret
+        raise exception.InvalidPersistence(
+            'connection is not a valid SQLAlchemy URL: its port is not a '
+            'number') from None
+    safe = _safe_url(parsed)
+    if parsed.get_backend_name() == 'sqlite':
+        _prepare_sqlite_file(parsed)
     options: dict[str, Any] = {}
     if parsed.get_backend_name() == 'sqlite':
         options['connect_args'] = {'check_same_thread': False}
@@ -584,6 +601,85 @@ def _create_engine(url: Any, sqlite_synchronous: bool,
             cursor.execute('PRAGMA busy_timeout=30000')
             cursor.close()
     return engine
+
+
+def _safe_url(parsed: Any) -> str:
+    """The URL with its password, and query parameters named like secrets
+    (``?password=``), masked."""
+    return exception._without_password(
+        parsed.render_as_string(hide_password=True))
+
+
+# What SQLite creates next to a database file: journals and the WAL index.
+_SQLITE_COMPANIONS = ('-wal', '-shm', '-journal')
+
+
+def _prepare_sqlite_file(parsed: Any) -> None:
+    """Create a new SQLite database file private (0600) before SQLite does
+    (SQLite would make it 0644 and give its -wal and -shm files the same
+    mode), and refuse symbolic links where SQLite creates files: someone
+    who can write to the directory could make the process create or
+    overwrite a file elsewhere."""
+    target = _sqlite_path(parsed)
+    if target is None:
+        return
+    path, may_create = target
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not may_create:
+            return  # SQLite reports it
+        info = _create_private_file(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise exception.InvalidPersistence(
+            f'SQLite database {path} is a symbolic link; give the path of '
+            f'the database file itself')
+    if not stat.S_ISREG(info.st_mode):
+        raise exception.InvalidPersistence(
+            f'SQLite database {path} is not a regular file')
+    if info.st_mode & stat.S_IROTH:
+        LOG.warning('SQLite database %s is readable by every user (mode '
+                    '%o) and may hold connection credentials: chmod 600 it',
+                    path, stat.S_IMODE(info.st_mode))
+    for suffix in _SQLITE_COMPANIONS:
+        if os.path.islink(path + suffix):
+            raise exception.InvalidPersistence(
+                f'{path + suffix}, where SQLite keeps the journal of '
+                f'{path}, is a symbolic link; remove it')
+
+
+def _sqlite_path(parsed: Any) -> Optional[tuple[str, bool]]:
+    """``(path, may_create)`` of an SQLite database file, None in memory."""
+    database = parsed.database or ''
+    if str(parsed.query.get('uri', '')).lower() not in ('true', '1'):
+        if database in ('', ':memory:'):
+            return None
+        return os.path.abspath(database), True
+    # An SQLite URI filename (file:path), its parameters in the query.
+    from urllib.parse import unquote, urlsplit
+    mode = parsed.query.get('mode', 'rwc')
+    path = unquote(urlsplit(database).path)
+    if mode == 'memory' or path in ('', ':memory:'):
+        return None
+    return os.path.abspath(path), mode == 'rwc'
+
+
+def _create_private_file(path: str) -> os.stat_result:
+    """Create the empty file ``path``, mode 0600; never through a symbolic
+    link (``O_EXCL``).  Returns its ``lstat``, or that of what another
+    process created there first."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return os.lstat(path)
+    except OSError as exc:
+        raise exception.InvalidPersistence(
+            f'cannot create SQLite database {path}: {exc.strerror}') from None
+    try:
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 _statement_cache: dict[str | tuple[str, str], Any] = {}

@@ -140,25 +140,33 @@ def test_drivers_change_the_copy_the_library_saves(plugin, backend):
 
 
 # -- create or replace, by get_changed_fields ---------------------------------
-def writes(*kinds):
-    return [(verb, plural) for verb, _, plural, _ in crd.API.calls
-            if plural in kinds and verb in ('get', 'create', 'replace')]
+def test_new_objects_are_created_and_stored_ones_replaced(
+        plugin, backend, monkeypatch):
+    applied = []
+    apply = crd.CRD._apply.__func__
 
+    def record(cls, name, body, is_new):
+        applied.append((cls.plural, bool(is_new),
+                        body['metadata'].get('resourceVersion') is not None))
+        return apply(cls, name, body, is_new)
 
-def test_new_objects_are_created_and_stored_ones_replaced(plugin, backend):
-    del crd.API.calls[:]
+    monkeypatch.setattr(crd.CRD, '_apply', classmethod(record))
     volume = backend.create_volume(1)
     snapshot = volume.create_snapshot()
     volume.connect(CONNECTOR)
-    calls = writes('volumes', 'snapshots', 'connections')
-    # Each first write creates (no lookup first), every later one replaces
-    # with the version the plugin keeps on the object.
-    assert calls == [
-        ('create', 'volumes'), ('replace', 'volumes'),
-        ('create', 'snapshots'), ('replace', 'snapshots'),
-        ('create', 'connections'), ('replace', 'connections'),
-        ('replace', 'volumes')]
+    # Each first write is a creation ('id' among the changed fields),
+    # every later one a replacement with the version the plugin keeps on
+    # the object: no lookup of the current version first.
+    assert applied == [
+        ('volumes', True, False), ('volumes', False, True),
+        ('snapshots', True, False), ('snapshots', False, True),
+        ('connections', True, False), ('connections', False, True),
+        ('volumes', False, True)]
     assert getattr(snapshot, '__resource_version')
+    record_made = cinderlib.Connection(volume.backend, volume=volume,
+                                       connector=CONNECTOR)
+    record_made.save()  # 5.x's way of making a record (Ember does)
+    assert applied[-1] == ('connections', True, False)
 
 
 def test_changed_fields_are_those_of_5x(plugin, backend):
@@ -359,14 +367,15 @@ def test_ember_uses_persistence_directly(any_plugin, tmp_path):
     # Unpublishing removes a duplicate connection's record directly.
     node_connector = json.loads(persistence.get_key_values('node-7')[0].value)
     volume = persistence.get_volumes(volume_id=volume.id)[0]
-    staged = volume.connect(node_connector)
-    published = volume.connect(node_connector)
+    staged = volume.connect(node_connector, attached_host='node-7')
+    published = volume.connect(node_connector, attached_host='node-7')
     volume = persistence.get_volumes(volume_id=volume.id)[0]
     ours = [c for c in volume.connections if c.attached_host == 'node-7']
     assert sorted(c.id for c in ours) == sorted([staged.id, published.id])
     duplicate = next(c for c in ours if c.id == published.id)
     persistence.delete_connection(duplicate)
     volume._connections.remove(duplicate)
+    volume._ovo.volume_attachment.objects.remove(duplicate._ovo)
     assert duplicate.deleted
     assert [c.id for c in persistence.get_connections(
         volume_id=volume.id)] == [staged.id]

@@ -166,6 +166,52 @@ def test_setup_error_when_path_is_a_file(make_driver, tmp_path, ctx):
         driver.check_for_setup_error()
 
 
+def test_setup_creates_missing_parents_private(make_driver, ctx, tmp_path):
+    nested = tmp_path / 'a' / 'b' / 'volumes'
+    make_driver(file_volumes_dir=str(nested)).do_setup(ctx)
+    for path in (nested, nested.parent, nested.parent.parent):
+        assert os.stat(path).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize('mode', [0o777, 0o770, 0o1777, 0o757])
+def test_directory_writable_by_others_is_refused(make_driver, ctx,
+                                                 directory, mode):
+    os.mkdir(directory)
+    os.chmod(directory, mode)
+    driver = make_driver()
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='writable by other users.*chmod 700'):
+        driver.do_setup(ctx)
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='writable by other users'):
+        driver.check_for_setup_error()
+
+
+def test_directory_made_writable_after_setup_is_refused(drv, directory):
+    os.chmod(directory, 0o777)
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='writable by other users'):
+        drv.check_for_setup_error()
+
+
+def test_readable_directory_of_the_user_is_accepted(make_driver, ctx,
+                                                    directory):
+    os.mkdir(directory, 0o755)
+    os.chmod(directory, 0o755)
+    driver = make_driver()
+    driver.do_setup(ctx)
+    driver.check_for_setup_error()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown needs root')
+def test_directory_of_another_user_is_refused(make_driver, ctx, directory):
+    os.mkdir(directory, 0o700)
+    os.chown(directory, 65534, 65534)
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='belongs to uid 65534'):
+        make_driver().do_setup(ctx)
+
+
 def test_options_are_listed_and_default(make_driver):
     names = [opt.name for opt in
              file_driver.FileVolumeDriver.get_driver_options()]
@@ -398,26 +444,148 @@ def test_crash_during_copy_leaves_no_file(make_driver, ctx, written,
 
 # -- path safety -------------------------------------------------------------
 
-@pytest.mark.parametrize('bad_id', [
-    '../../etc/x', 'a/b', '..', '', 'x\0y', '/etc/passwd', 'x' * 300])
-def test_unsafe_ids_are_refused(drv, new_volume, new_snapshot, written,
-                                tmp_path, directory, bad_id):
-    before = listing(directory)
-    bad = new_volume()
-    bad.id = bad_id
-    for call in (lambda: drv.create_volume(bad),
-                 lambda: drv.create_cloned_volume(bad, written),
-                 lambda: drv.create_cloned_volume(written, bad),
-                 lambda: drv.delete_volume(bad),
-                 lambda: drv.extend_volume(bad, 2),
-                 lambda: drv.initialize_connection(bad, {}),
-                 lambda: drv.create_snapshot(new_snapshot(bad)),
-                 lambda: drv.create_snapshot(new_snapshot(written, bad_id))):
-        with pytest.raises(exception.InvalidInput):
-            call()
-    assert listing(directory) == before
+# Ids that cannot be file names as they are.
+HASHED_IDS = ['../../etc/x', 'a/b', '..', 'a..b', 'x\0y', '/etc/passwd',
+              'x' * 300, '\u00e9' * 130, 'line\nbreak']
+
+
+@pytest.mark.parametrize('odd_id', HASHED_IDS)
+def test_any_id_maps_to_a_file_in_the_directory(drv, new_volume,
+                                                new_snapshot, written,
+                                                tmp_path, directory, odd_id):
+    odd = new_volume()
+    odd.id = odd_id
+    drv.create_volume(odd)
+    name = os.path.basename(drv.volume_path(odd))
+    assert name.startswith('volume-..') and len(name) == 7 + 2 + 64
+    drv.extend_volume(odd, 2)
+    assert drv.initialize_connection(odd, {})['data']['device_path'] == (
+        drv.volume_path(odd))
+    clone = new_volume()
+    drv.create_cloned_volume(clone, odd)
+    snapshot = new_snapshot(odd, odd_id)
+    drv.create_snapshot(snapshot)
+    from_snapshot = new_volume()
+    from_snapshot.id = odd_id + '-2'
+    drv.create_volume_from_snapshot(from_snapshot, snapshot)
+    assert os.path.getsize(drv.volume_path(from_snapshot)) == 2 * GiB
+    assert len(listing(directory)) == 5  # written, odd, clone, snap, copy
+    drv.delete_snapshot(snapshot)
+    for volume in (odd, clone, from_snapshot):
+        drv.delete_volume(volume)
+    assert listing(directory) == [f'volume-{written.id}']
     # (cinderlib-locks holds the library's lock files, made by setup.)
     assert set(listing(tmp_path)) - {'cinderlib-locks'} == {'volumes'}
+
+
+def test_plain_ids_are_the_file_names(drv, new_volume, directory):
+    for plain in ('my-volume', 'x' * 248, 'pvc 1 (copy)'):
+        volume = new_volume()
+        volume.id = plain
+        drv.create_volume(volume)
+        assert os.path.basename(drv.volume_path(volume)) == f'volume-{plain}'
+
+
+def test_a_plain_id_never_takes_a_hashed_name(drv, new_volume):
+    long_one = new_volume()
+    long_one.id = 'x' * 300
+    lookalike = new_volume()
+    lookalike.id = os.path.basename(drv.volume_path(long_one))[7:]
+    assert drv.volume_path(lookalike) != drv.volume_path(long_one)
+    drv.create_volume(long_one)
+    drv.create_volume(lookalike)
+    drv.delete_volume(lookalike)
+    assert os.path.exists(drv.volume_path(long_one))
+
+
+@pytest.mark.parametrize('bad_id', ['', None, 7])
+def test_ids_that_are_no_string_are_refused(drv, new_volume, directory,
+                                            bad_id):
+    bad = new_volume()
+    bad.__dict__['_obj_id'] = bad_id  # past the field's own coercion
+    with pytest.raises(exception.InvalidInput):
+        drv.create_volume(bad)
+    assert listing(directory) == []
+
+
+@pytest.fixture
+def planted(drv, new_volume):
+    """Volumes A and B, A's file replaced by a symbolic link to B's."""
+    volume_a, volume_b = new_volume(), new_volume()
+    drv.create_volume(volume_a)
+    drv.create_volume(volume_b)
+    write(drv.volume_path(volume_b), 0, pattern('b'))
+    os.unlink(drv.volume_path(volume_a))
+    os.symlink(drv.volume_path(volume_b), drv.volume_path(volume_a))
+    return volume_a, volume_b
+
+
+def assert_b_untouched(drv, volume_b):
+    path = drv.volume_path(volume_b)
+    assert os.path.getsize(path) == GiB
+    assert read(path, 0) == pattern('b')
+
+
+def test_extend_does_not_follow_a_planted_symlink(drv, planted):
+    volume_a, volume_b = planted
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='symbolic link'):
+        drv.extend_volume(volume_a, 2)
+    assert_b_untouched(drv, volume_b)
+
+
+def test_connection_path_is_never_a_planted_symlink(drv, planted):
+    volume_a, volume_b = planted
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='symbolic link'):
+        drv.initialize_connection(volume_a, {})
+
+
+def test_clone_and_snapshot_do_not_copy_through_a_symlink(
+        drv, planted, new_volume, new_snapshot, directory):
+    volume_a, volume_b = planted
+    before = listing(directory)
+    for call in (lambda: drv.create_cloned_volume(new_volume(), volume_a),
+                 lambda: drv.create_snapshot(new_snapshot(volume_a))):
+        with pytest.raises(exception.VolumeBackendAPIException,
+                           match='symbolic link'):
+            call()
+    assert listing(directory) == before
+
+
+def test_volume_from_a_planted_snapshot_symlink_is_refused(
+        drv, planted, new_volume, new_snapshot, directory):
+    volume_a, volume_b = planted
+    snapshot = new_snapshot(volume_b)
+    os.symlink(drv.volume_path(volume_b), drv.snapshot_path(snapshot))
+    target = new_volume()
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='symbolic link'):
+        drv.create_volume_from_snapshot(target, snapshot)
+    assert not os.path.lexists(drv.volume_path(target))
+
+
+def test_delete_removes_a_planted_symlink_not_its_target(
+        drv, planted, new_snapshot):
+    volume_a, volume_b = planted
+    drv.delete_volume(volume_a)
+    assert not os.path.lexists(drv.volume_path(volume_a))
+    snapshot = new_snapshot(volume_b)
+    os.symlink(drv.volume_path(volume_b), drv.snapshot_path(snapshot))
+    drv.delete_snapshot(snapshot)
+    assert not os.path.lexists(drv.snapshot_path(snapshot))
+    assert_b_untouched(drv, volume_b)
+
+
+def test_create_never_writes_through_a_planted_symlink(drv, new_volume,
+                                                       tmp_path):
+    outside = tmp_path / 'outside'
+    volume = new_volume()
+    os.symlink(outside, drv.volume_path(volume))  # dangling
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='already exists'):
+        drv.create_volume(volume)
+    assert not outside.exists()
 
 
 def test_symlink_out_of_the_directory_is_refused(drv, new_volume, tmp_path,
@@ -426,12 +594,23 @@ def test_symlink_out_of_the_directory_is_refused(drv, new_volume, tmp_path,
     outside.write_bytes(b'precious')
     volume = new_volume()
     os.symlink(outside, os.path.join(directory, f'volume-{volume.id}'))
-    for call in (lambda: drv.delete_volume(volume),
-                 lambda: drv.extend_volume(volume, 2),
-                 lambda: drv.initialize_connection(volume, {})):
-        with pytest.raises(exception.InvalidInput):
+    for call in (lambda: drv.extend_volume(volume, 2),
+                 lambda: drv.initialize_connection(volume, {}),
+                 lambda: drv.create_cloned_volume(new_volume(), volume)):
+        with pytest.raises(exception.VolumeBackendAPIException):
             call()
     assert outside.read_bytes() == b'precious'
+
+
+def test_special_files_are_refused_without_blocking(drv, new_volume):
+    volume = new_volume()
+    os.mkfifo(drv.volume_path(volume), 0o600)  # opening it would block
+    for call in (lambda: drv.extend_volume(volume, 2),
+                 lambda: drv.initialize_connection(volume, {}),
+                 lambda: drv.create_cloned_volume(new_volume(), volume)):
+        with pytest.raises(exception.VolumeBackendAPIException,
+                           match='not a regular file'):
+            call()
 
 
 def test_display_name_is_never_a_path(drv, new_volume, directory):
