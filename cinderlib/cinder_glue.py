@@ -1085,27 +1085,43 @@ class CinderDbShim:
         self.persistence = persistence
 
     # -- helpers ------------------------------------------------------------
+    def _working(self, kind: str, found: list) -> list:
+        """The copies of ``found`` this process works on (plugins may
+        return new copies: drivers must change the library's own)."""
+        return [self.persistence.working_copy(kind, obj) for obj in found]
+
+    def _volumes(self, **filters: Any) -> list:
+        return self._working('volume', self.persistence.get_volumes(**filters))
+
     def _volume(self, volume_id: str) -> Any:
-        found = self.persistence.get_volumes(volume_id=volume_id)
+        found = self._volumes(volume_id=volume_id)
         if not found:
             raise exception.VolumeNotFound(volume_id=volume_id)
         return found[0]
 
+    def _snapshots(self, **filters: Any) -> list:
+        return self._working('snapshot',
+                             self.persistence.get_snapshots(**filters))
+
     def _snapshot(self, snapshot_id: str) -> Any:
-        found = self.persistence.get_snapshots(snapshot_id=snapshot_id)
+        found = self._snapshots(snapshot_id=snapshot_id)
         if not found:
             raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
         return found[0]
 
+    def _connections(self, **filters: Any) -> list:
+        return self._working('connection',
+                             self.persistence.get_connections(**filters))
+
     def _connection(self, attachment_id: str) -> Any:
-        found = self.persistence.get_connections(connection_id=attachment_id)
+        found = self._connections(connection_id=attachment_id)
         if not found:
             raise exception.ConnectionNotFound(filter=f'id = {attachment_id}')
         return found[0]
 
     def _volume_type(self, type_id: str) -> Any:
         # Each volume has a type of its own, with the volume's id.
-        found = self.persistence.get_volumes(volume_id=type_id)
+        found = self._volumes(volume_id=type_id)
         volume_type = None
         # An unset type is not read: that would lazy-load it from here.
         if found and found[0]._ovo.obj_attr_is_set('volume_type'):
@@ -1194,7 +1210,7 @@ class CinderDbShim:
                                filters: Optional[dict] = None) -> list:
         from cinder.volume import volume_utils
         result = []
-        for volume in self.persistence.get_volumes():
+        for volume in self._volumes():
             if volume_utils.hosts_are_equivalent(
                     volume_utils.extract_host(volume._ovo.host), host) and (
                     not filters or all(volume._ovo.get(k) == v
@@ -1277,7 +1293,7 @@ class CinderDbShim:
     def snapshot_get_all_for_volume(self, context: Any,
                                     volume_id: str) -> list[Row]:
         return [self.snapshot_row(s._ovo) for s in
-                self.persistence.get_snapshots(volume_id=volume_id)]
+                self._snapshots(volume_id=volume_id)]
 
     def snapshot_metadata_update(self, context: Any, snapshot_id: str,
                                  metadata: dict, delete: bool) -> dict:
@@ -1334,7 +1350,7 @@ class CinderDbShim:
     def volume_attachment_get_all_by_volume_id(self, context: Any,
                                                volume_id: str) -> list[Row]:
         return [self.attachment_row(c._ovo) for c in
-                self.persistence.get_connections(volume_id=volume_id)]
+                self._connections(volume_id=volume_id)]
 
     def volume_attachment_update(self, context: Any, attachment_id: str,
                                  values: dict) -> Any:

@@ -214,6 +214,14 @@ class StoredState:
         return exception.InvalidStoredData(self.kind, self.id, reason)
 
 
+# The instance attributes the library keeps on its objects; any other one
+# was set by a persistence plugin (see ``Resource._take_plugin_attributes``).
+LIBRARY_ATTRIBUTES = frozenset({
+    '_backend', '_ovo', '_stored', '_snapshots', '_connections',
+    'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
+    'device_scan_attempts', '_unexported'})
+
+
 class Resource:
     """Base of the objects that wrap a Cinder versioned object.
 
@@ -256,6 +264,21 @@ class Resource:
 
     def _ovo_built(self) -> None:
         """Called when the Cinder object was rebuilt from stored state."""
+
+    def _take_plugin_attributes(self, other: 'Resource') -> None:
+        """Take what the persistence plugin keeps on ``other``, a newer
+        copy of this object it returned: plugins written for cinderlib 5.x
+        keep the stored version there (5.x's ``refresh()`` took every
+        attribute of the newer copy)."""
+        for name, value in vars(other).items():
+            if name not in LIBRARY_ATTRIBUTES:
+                self.__dict__[name] = value
+
+    def _mark_unstored(self) -> None:
+        """Count a new object's ``id`` as changed until the object is first
+        stored, as Cinder does: plugins create a record when ``'id'`` is
+        among their ``get_changed_fields()`` (see persistence.base)."""
+        self._ovo._changed_fields.add('id')
 
     def _forget_local_state(self) -> None:
         """Before a refresh: drop unsaved changes and the stored version

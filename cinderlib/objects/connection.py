@@ -75,6 +75,7 @@ class Connection(base.VolumeChild):
             volume_id = self._new_id(given, 'volume_id')
         super().__init__(backend, _new_record(backend, volume_id, fields))
         self._set_local_state(volume, use_multipath, device_scan_attempts)
+        self._mark_unstored()
 
     def _set_local_state(self, volume: Optional[Volume],
                          use_multipath: Optional[bool],
@@ -143,6 +144,7 @@ class Connection(base.VolumeChild):
             connection.use_multipath = use_multipath
             connection.device_scan_attempts = scan_attempts
             connection._refuse_existing()
+            connection._mark_unstored()
             connection.save()
             try:
                 conn_info = volume._export(connector)
@@ -383,6 +385,7 @@ class Connection(base.VolumeChild):
             raise exception.ConnectionNotFound(filter=f'id = {self.id}')
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
 
     def save(self) -> None:
         """Store the connection; what the caller may have changed in place

@@ -61,6 +61,7 @@ class Snapshot(base.VolumeChild):
             **values)
         super().__init__(volume.backend, ovo)
         self._volume: Optional[Volume] = volume
+        self._mark_unstored()
 
     @classmethod
     def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
@@ -176,6 +177,7 @@ class Snapshot(base.VolumeChild):
             raise exception.SnapshotNotFound(snapshot_id=self.id)
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
             if self._volume is not None:
                 self._ovo.volume = self._volume._ovo
 

@@ -58,6 +58,7 @@ class Volume(base.Resource):
         else:
             backend = backend_or_vol
         super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
+        self._mark_unstored()
         self._snapshots: Optional[list[Snapshot]] = base.ChildList()
         self._connections: Optional[list[Connection]] = base.ChildList()
         self.local_attach: Optional[Connection] = None
@@ -384,6 +385,7 @@ class Volume(base.Resource):
             raise exception.VolumeNotFound(volume_id=self.id)
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
             self._snapshots = None
             self._connections = None
 
