@@ -27,6 +27,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from cinderlib import locks
+from cinderlib import states
+from cinderlib.states import Status
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
@@ -34,27 +36,25 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-_STARTED = {'creating', 'deleting', 'extending'}
-
 
 def recover(backend: Backend) -> list[dict[str, Any]]:
     """Settle the unfinished operations of ``backend``'s resources; returns
     what was done, one ``{'resource', 'id', 'was', 'now'}`` per resource
-    (``now`` is ``'deleted'``, a status, or ``'busy'``)."""
+    (``now`` is ``states.GONE``, a status, or ``states.BUSY``)."""
     persistence = backend.persistence
     report: list[dict[str, Any]] = []
     volumes = persistence.get_volumes(backend_name=backend.id)
     for volume in volumes:
         for connection in persistence.get_connections(volume_id=volume.id):
-            if connection._ovo.attach_status in ('attaching', 'detached'):
+            if connection._ovo.attach_status in states.ATTACH_IN_PROGRESS:
                 report.append(_settle(connection, volume.id,
                                       _undo_connection))
     for volume in volumes:
         for snapshot in persistence.get_snapshots(volume_id=volume.id):
-            if snapshot.status in _STARTED:
+            if snapshot.status in states.IN_PROGRESS:
                 report.append(_settle(snapshot, volume.id, _finish))
     for volume in volumes:
-        if volume.status in _STARTED:
+        if volume.status in states.IN_PROGRESS:
             report.append(_settle(volume, volume.id, _finish))
     return report
 
@@ -66,7 +66,7 @@ def _settle(resource: Resource, volume_id: str,
     entry = {'resource': kind, 'id': resource.id, 'was': was}
     with locks.locked_if_free(volume_id, resource.id) as free:
         if not free:
-            return dict(entry, now='busy')
+            return dict(entry, now=states.BUSY)
         if not resource._catch_up() or _state(resource) != was:
             # Finished or changed meanwhile: nothing to settle.
             return dict(entry, now=_state(resource))
@@ -82,21 +82,21 @@ def _settle(resource: Resource, volume_id: str,
 
 def _state(resource: Resource) -> str:
     if resource._ovo.deleted:
-        return 'deleted'
+        return states.GONE
     if type(resource).__name__ == 'Connection':
         return str(resource._ovo.attach_status)
     return str(resource._ovo.status)
 
 
 def _finish(resource: Any) -> str:
-    if resource.status == 'deleting':
+    if resource.status == Status.DELETING:
         resource.delete()
-        return 'deleted'
-    resource._ovo.status = 'error'
+        return states.GONE
+    resource._ovo.status = Status.ERROR
     resource.save()
-    return 'error'
+    return Status.ERROR
 
 
 def _undo_connection(connection: Any) -> str:
     connection.disconnect(force=True)
-    return 'deleted'
+    return states.GONE

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib.states import AttachStatus, Status
 
 # How deep lists of serialized objects may nest in load's input.
 _MAX_LIST_DEPTH = 8
@@ -347,9 +348,9 @@ def _upgrade_volume(data: dict[str, Any]) -> None:
     except exception.CinderlibError:
         return  # refused by the checks
     _upgrade_volume_type(data, volume_id)
-    if data.get('status') == 'in-use' and (
-            data.get('attach_status') == 'detached'):
-        data['attach_status'] = 'attached'
+    if data.get('status') == Status.IN_USE and (
+            data.get('attach_status') == AttachStatus.DETACHED):
+        data['attach_status'] = AttachStatus.ATTACHED
     for field, upgrade in (('snapshots', _upgrade_snapshot),
                            ('volume_attachment', _upgrade_connection)):
         items = (_data_of(data.get(field)) or {}).get('objects')
@@ -404,8 +405,9 @@ def _upgrade_snapshot(data: dict[str, Any]) -> None:
 
 def _upgrade_connection(data: dict[str, Any]) -> None:
     if 'attach_status' in data and data['attach_status'] is None:
-        data['attach_status'] = ('detached' if data.get('deleted') is True
-                                 else 'attached')
+        data['attach_status'] = (AttachStatus.DETACHED
+                                 if data.get('deleted') is True
+                                 else AttachStatus.ATTACHED)
 
 
 def _complete_volume(ovo: Any) -> None:

@@ -16,6 +16,7 @@ from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import serialization
 from cinderlib import validation
+from cinderlib.states import Status
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend, GlobalOptions
@@ -378,7 +379,7 @@ class Resource:
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
         if found and not (found[0] is self and self._ovo.get(
-                'status', None) == 'error'):
+                'status', None) == Status.ERROR):
             raise exception.AlreadyExists(kind, self.id)
 
     def _context(self) -> Any:

@@ -11,6 +11,7 @@ from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib.objects import base
+from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
@@ -135,7 +136,7 @@ class Connection(base.VolumeChild):
                       'attach_time': now, 'created_at': now, **fields}
             ovo = cinder_glue.new_attachment(
                 volume.backend.context, id=connection_id,
-                volume_id=volume.id, attach_status='attaching',
+                volume_id=volume.id, attach_status=AttachStatus.ATTACHING,
                 attach_mode=attach_mode or 'rw', connector=connector,
                 connection_info={'conn': {}, 'connector': connector,
                                  'device': None},
@@ -155,7 +156,7 @@ class Connection(base.VolumeChild):
             attach_mode = attach_mode or data.get('access_mode') or 'rw'
             data['access_mode'] = attach_mode
             ovo.attach_mode = attach_mode
-            ovo.attach_status = 'attached'
+            ovo.attach_status = AttachStatus.ATTACHED
             ovo.connection_info = {'conn': conn_info, 'connector': connector,
                                    'device': None}
             try:
@@ -164,8 +165,8 @@ class Connection(base.VolumeChild):
                 volume._unexport_quietly(connection)
                 raise
             volume._add_connection(connection)
-            volume._ovo.status = 'in-use'
-            volume._ovo.attach_status = 'attached'
+            volume._ovo.status = Status.IN_USE
+            volume._ovo.attach_status = AttachStatus.ATTACHED
             volume.save()
         return connection
 
@@ -351,11 +352,11 @@ class Connection(base.VolumeChild):
                 # Recorded first ('detached': Cinder has no 'detaching'), so
                 # a crash in the driver call leaves a trace for
                 # Backend.recover() to finish.
-                self._save_status('attach_status', 'detached')
+                self._save_status('attach_status', AttachStatus.DETACHED)
                 try:
                     volume._unexport(self, force)
                 except Exception as exc:
-                    self._ovo.attach_status = 'error_detaching'
+                    self._ovo.attach_status = AttachStatus.ERROR_DETACHING
                     self._fail(exc, None)
                     raise
                 # If the record cannot be deleted now, disconnecting again
@@ -364,8 +365,8 @@ class Connection(base.VolumeChild):
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:
-                volume._ovo.status = 'available'
-                volume._ovo.attach_status = 'detached'
+                volume._ovo.status = Status.AVAILABLE
+                volume._ovo.attach_status = AttachStatus.DETACHED
             volume.save()
 
     def extend(self) -> Optional[int]:
@@ -454,7 +455,7 @@ def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
     checked = base.check_fields(
         cinder_glue.objects_module().VolumeAttachment, fields, 'connection')
     now = cinder_glue.utcnow()
-    values = {'attach_status': 'attached', 'attach_time': now,
+    values = {'attach_status': AttachStatus.ATTACHED, 'attach_time': now,
               'created_at': now, 'attached_host': connector.get('host'),
               **checked}
     return cinder_glue.new_attachment(

@@ -8,6 +8,7 @@ from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib.objects import base
+from cinderlib.states import SNAPSHOTTABLE, Status
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
@@ -52,7 +53,7 @@ class Snapshot(base.VolumeChild):
         context = volume.backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
-            'status': 'creating', 'user_id': context.user_id,
+            'status': Status.CREATING, 'user_id': context.user_id,
             'project_id': context.project_id,
             'created_at': cinder_glue.utcnow(), 'deleted': False, **fields}
         ovo = cinder_glue.new_snapshot(
@@ -105,7 +106,7 @@ class Snapshot(base.VolumeChild):
         with locks.locked(volume.id, self.id):
             self._refuse_existing()
             volume._require_existing()
-            if volume.status not in ('available', 'in-use'):
+            if volume.status not in SNAPSHOTTABLE:
                 raise exception.InvalidVolume(
                     reason=f'cannot snapshot volume {volume.id} in status '
                            f'{volume.status!r}')
@@ -118,10 +119,10 @@ class Snapshot(base.VolumeChild):
                 for field, value in (update or {}).items():
                     if field in self._ovo.fields:
                         setattr(self._ovo, field, value)
-                self._ovo.status = 'available'
+                self._ovo.status = Status.AVAILABLE
                 self._ovo.progress = '100%'
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             self.save()
         return self
@@ -133,11 +134,11 @@ class Snapshot(base.VolumeChild):
             if not self._catch_up() or self._ovo.deleted:
                 volume._remove_snapshot(self)
                 return
-            self._save_status('status', 'deleting')
+            self._save_status('status', Status.DELETING)
             try:
                 self.backend.driver.delete_snapshot(self._ovo)
             except Exception as exc:
-                self._fail(exc, 'error_deleting')
+                self._fail(exc, Status.ERROR_DELETING)
                 raise
             self.persistence.delete_snapshot(self)
             volume._remove_snapshot(self)

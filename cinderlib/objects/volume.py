@@ -10,6 +10,7 @@ from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib.objects import base
+from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
     from cinderlib.backend import Backend
@@ -93,8 +94,9 @@ class Volume(base.Resource):
         context = backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
-            'bootable': False, 'status': 'creating',
-            'attach_status': 'detached', 'user_id': context.user_id,
+            'bootable': False, 'status': Status.CREATING,
+            'attach_status': AttachStatus.DETACHED,
+            'user_id': context.user_id,
             'project_id': context.project_id,
             'created_at': cinder_glue.utcnow(), 'deleted': False,
             'availability_zone': backend.availability_zone,
@@ -210,13 +212,13 @@ class Volume(base.Resource):
             self._refuse_existing()
             for source in sources:
                 source._require_existing()
-            self._ovo.status = 'creating'
+            self._ovo.status = Status.CREATING
             self.save()
             try:
                 self._apply_update(driver_call(self.backend.driver))
-                self._ovo.status = 'available'
+                self._ovo.status = Status.AVAILABLE
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             self.save()
         return self
@@ -247,11 +249,11 @@ class Volume(base.Resource):
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} is connected; disconnect it '
                            f'first')
-            self._save_status('status', 'deleting')
+            self._save_status('status', Status.DELETING)
             try:
                 self.backend.driver.delete_volume(self._ovo)
             except Exception as exc:
-                self._fail(exc, 'error_deleting')
+                self._fail(exc, Status.ERROR_DELETING)
                 raise
             self.persistence.delete_volume(self)
 
@@ -275,20 +277,21 @@ class Volume(base.Resource):
                             f'({ovo.size} GiB) of volume {self.id}, got '
                             f'{size}')
             before = ovo.previous_status
-            if ovo.status != 'error':  # an earlier failure recorded it
+            if ovo.status != Status.ERROR:  # an earlier failure recorded it
                 ovo.previous_status = ovo.status
             try:
-                self._save_status('status', 'extending')
+                self._save_status('status', Status.EXTENDING)
             except Exception:
                 ovo.previous_status = before
                 raise
             try:
                 self.backend.driver.extend_volume(ovo, size)
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             ovo.size = size
-            ovo.status = 'in-use' if self.connections else 'available'
+            ovo.status = (Status.IN_USE if self.connections
+                          else Status.AVAILABLE)
             ovo.previous_status = None
             self.save()
             if self.local_attach:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
     from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
@@ -237,10 +238,10 @@ class PersistenceDriverBase:
         ovo = resource._ovo
         ovo.deleted = True
         ovo.deleted_at = cinder_glue.utcnow()
-        if 'status' in ovo.fields and ovo.status != 'error_deleting':
-            ovo.status = 'deleted'
+        if 'status' in ovo.fields and ovo.status != Status.ERROR_DELETING:
+            ovo.status = Status.DELETED
         if 'attach_status' in ovo.fields and 'volume_id' in ovo.fields:
-            ovo.attach_status = 'detached'
+            ovo.attach_status = AttachStatus.DETACHED
         cinder_glue.reset_changes(ovo)
 
     # -- the copies drivers see -----------------------------------------------

@@ -36,6 +36,7 @@ import json
 from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
 
 from cinderlib import exception
+from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
     from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
@@ -323,7 +324,8 @@ class _Converter:
         # The retired library kept the backend's name in ``progress``.
         values.update(
             volume_type_id=volume._ovo.volume_type_id,
-            progress='100%' if row.get('status') == 'available' else None,
+            progress=('100%' if row.get('status') == Status.AVAILABLE
+                      else None),
             metadata=self.legacy.pairs('snapshot_metadata', snapshot_id))
         with _refusing('its row'):
             ovo = self.glue.new_snapshot(self.context, volume._ovo,
@@ -348,7 +350,7 @@ class _Converter:
         # that were established.
         values.update(
             connection_info=info, connector=connector,
-            attach_status=row.get('attach_status') or 'attached',
+            attach_status=row.get('attach_status') or AttachStatus.ATTACHED,
             attached_host=(row.get('attached_host') or
                            (connector or {}).get('host')),
             attach_mode=(row.get('attach_mode') or
@@ -363,7 +365,7 @@ class _Converter:
         it (the retired library left ``attach_status`` detached)."""
         for connection in self.result.objects['connection'].values():
             ovo = connection.volume._ovo
-            ovo.attach_status = 'attached'
+            ovo.attach_status = AttachStatus.ATTACHED
             self.glue.reset_changes(ovo)
 
     def _key_value(self, row: dict[str, Any], key: str) -> KeyValue:
