@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 
 from cinderlib import exception
 from cinderlib import serialization as _serialization
+from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
 from cinderlib.backend import Backend
 from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
 
@@ -19,8 +20,6 @@ try:
 except _metadata.PackageNotFoundError:  # running from a source tree
     __version__ = '0+unknown'
 
-DEFAULT_PROJECT_ID = 'cinderlib'
-DEFAULT_USER_ID = 'cinderlib'
 
 setup = Backend.global_setup
 load = _serialization.load

@@ -28,6 +28,7 @@ import threading
 import warnings
 from typing import Any, Callable, Iterable, Optional
 
+from cinderlib import _runtime
 from cinderlib import exception
 from cinderlib import validation
 
@@ -41,7 +42,6 @@ _UNREGISTERED_DRIVER_OPTIONS = (
     ('rbd_keyring_conf', 'Path to the keyring file of the RBD user.'),
 )
 
-_SECRET_SUFFIXES = ('password', '_token', '_secret', '_passwd')
 
 # Option groups that belong to Cinder or oslo, not to a backend.
 _RESERVED_GROUP_NAMES = {'DEFAULT', 'backend_defaults'}
@@ -70,6 +70,8 @@ def load() -> None:
         _parse_config()
         _configure_cinder_privsep()
         _loaded = True
+        _runtime.set_secret_option_test(
+            lambda name: is_secret(name, default_option(name)))
 
 
 def _register_missing_options() -> None:
@@ -168,8 +170,8 @@ def get_option(name: str, group: Optional[str] = None) -> Any:
 def is_secret(name: str, opt: Any) -> bool:
     """Whether an option holds a secret: marked so, or named like one (some
     drivers forget the flag on their API tokens)."""
-    return bool(getattr(opt, 'secret', False)) or name.endswith(
-        _SECRET_SUFFIXES)
+    return bool(getattr(opt, 'secret', False)) or (
+        _runtime.named_like_secret(name))
 
 
 def _set_option(name: str, value: Any, opt: Any,

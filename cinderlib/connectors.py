@@ -23,12 +23,10 @@ import socket
 import sys
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import Any, Callable, Optional, cast
 
 from cinderlib import exception
-
-if TYPE_CHECKING:
-    from cinderlib.backend import GlobalOptions
+from cinderlib._runtime import GlobalOptions
 
 LOG = logging.getLogger(__name__)
 

@@ -26,22 +26,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from cinderlib import _runtime
 from cinderlib import locks
 from cinderlib import states
 from cinderlib.states import Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects.base import Resource
 
 LOG = logging.getLogger(__name__)
 
 
-def recover(backend: Backend) -> list[dict[str, Any]]:
+def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
     """Settle the unfinished operations of ``backend``'s resources; returns
     what was done, one ``{'resource', 'id', 'was', 'now'}`` per resource
     (``now`` is ``states.GONE``, a status, or ``states.BUSY``)."""
-    persistence = backend.persistence
+    persistence = _runtime.persistence()
     report: list[dict[str, Any]] = []
     volumes = persistence.get_volumes(backend_name=backend.id)
     for volume in volumes:

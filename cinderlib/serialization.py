@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 
+from cinderlib import _runtime
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend, UnloadedBackend
 from cinderlib.states import AttachStatus, Status
 
 # How deep lists of serialized objects may nest in load's input.
@@ -22,29 +24,11 @@ _MAX_LIST_DEPTH = 8
 _MAX_STATUS_LENGTH = 36
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects import Connection, Snapshot, Volume
     from cinderlib.objects.base import Resource
 
 # A snapshot or connection class: what ``_load_child`` loads.
 _Child = TypeVar('_Child', 'Snapshot', 'Connection')
-
-
-class UnloadedBackend:
-    """Stands for a backend that is not loaded (``fail_on_missing_backend``
-    is False): it knows its name and configuration, and nothing else."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.id: str = config['volume_backend_name']
-        self.config = config
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith('_'):
-            raise AttributeError(name)
-        raise exception.BackendNotLoaded(self.id)
-
-    def __repr__(self) -> str:
-        return f'<UnloadedBackend {self.id}>'
 
 
 def load(json_src: Any, save: bool = False) -> Any:
@@ -97,9 +81,8 @@ def _build(data: Any, loaded: list[Any], depth: int) -> Any:
     return loader(data, loaded)
 
 
-def backend_for(config: Any) -> Backend | UnloadedBackend:
+def backend_for(config: Any) -> AnyBackend:
     """The live backend a serialized ``backend`` entry names."""
-    from cinderlib.backend import Backend
     if not isinstance(config, dict) or not isinstance(
             config.get('volume_backend_name'), str):
         raise exception.InvalidSerializedData(
@@ -110,30 +93,23 @@ def backend_for(config: Any) -> Backend | UnloadedBackend:
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
     name = config['volume_backend_name']
-    backend = Backend.backends.get(name)
+    backend = _runtime.backends.get(name)
     if backend is not None:
         return backend
     try:
         cinder_glue.check_backend_name(name)
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
-    if Backend.global_options().fail_on_missing_backend:
+    if _runtime.options().fail_on_missing_backend:
         raise exception.BackendNotLoaded(name)
     return UnloadedBackend(config)
 
 
-def backend_or_placeholder(name: str) -> Backend | UnloadedBackend:
-    """The live backend called ``name``, or an ``UnloadedBackend`` (for
-    persistence plugins rebuilding stored objects: never raises)."""
-    from cinderlib.backend import Backend
-    backend = Backend.backends.get(name)
-    return backend if backend is not None else UnloadedBackend(
-        {'volume_backend_name': name})
+backend_or_placeholder = _runtime.backend_or_placeholder
 
 
 def _context() -> Any:
-    from cinderlib.backend import Backend
-    options = Backend.global_options()
+    options = _runtime.options()
     return cinder_glue.make_context(options.user_id, options.project_id)
 
 
@@ -513,7 +489,7 @@ def _load_child(cls: type[_Child], ovo_name: str
 
 
 def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
-                 ) -> Backend | UnloadedBackend:
+                 ) -> AnyBackend:
     volumes = data.get('volumes')
     if not isinstance(volumes, list):
         raise exception.InvalidSerializedData(

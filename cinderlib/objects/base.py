@@ -12,38 +12,23 @@ import json
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
+from cinderlib import _runtime
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import serialization
 from cinderlib import validation
 from cinderlib.states import Status
 
+from cinderlib._runtime import AnyBackend
+
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend, GlobalOptions
     from cinderlib.objects.volume import Volume
-    from cinderlib.persistence.base import PersistenceDriverBase
-    from cinderlib.serialization import UnloadedBackend
 
-
-def persistence() -> PersistenceDriverBase:
-    """The active persistence plugin (``Backend.persistence``)."""
-    from cinderlib.backend import Backend
-    return Backend.persistence
-
-
-def global_options() -> GlobalOptions:
-    from cinderlib.backend import Backend
-    return Backend.global_options()
-
-
-def backend_named(name: str) -> Backend:
-    """The loaded backend of this name (objects accept a backend's name
-    where they take a backend, as the retired library did)."""
-    from cinderlib.backend import Backend
-    backend = Backend.backends.get(name)
-    if backend is None:
-        raise exception.BackendNotLoaded(name)
-    return backend
+# The active persistence plugin, and the loaded backend of a name (objects
+# accept a backend's name where they take a backend, as the retired
+# library did).
+persistence = _runtime.persistence
+backend_named = _runtime.backend_named
 
 
 _ChildT = TypeVar('_ChildT')
@@ -233,10 +218,9 @@ class Resource:
 
     # Fields left out of the primitive: back-references or lazy lists.
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
-    _backend: Backend | UnloadedBackend
+    _backend: AnyBackend
 
-    def __init__(self, backend: Backend | UnloadedBackend,
-                 ovo: Any) -> None:
+    def __init__(self, backend: AnyBackend, ovo: Any) -> None:
         self.backend = backend
         if isinstance(ovo, StoredState):
             self._stored = ovo
@@ -331,18 +315,14 @@ class Resource:
         return hash((type(self).__name__, self.id))
 
     @property
-    def backend(self) -> Backend | UnloadedBackend:
+    def backend(self) -> AnyBackend:
         """The backend; after ``unload()`` and loading a backend of the
         same name again, the new one."""
-        from cinderlib.backend import Backend
-        backend = self._backend
-        current = Backend.backends.get(backend.id)
-        if current is not None and current is not backend:
-            self._backend = backend = current
+        backend = self._backend = _runtime.current(self._backend)
         return backend
 
     @backend.setter
-    def backend(self, backend: Backend | UnloadedBackend) -> None:
+    def backend(self, backend: AnyBackend) -> None:
         self._backend = backend
 
     @property
@@ -356,7 +336,7 @@ class Resource:
 
     @property
     def persistence(self) -> Any:
-        return persistence()
+        return _runtime.persistence()
 
     @staticmethod
     def _new_id(given: Optional[str], field: str = 'id') -> str:
@@ -366,7 +346,7 @@ class Resource:
         if given is None or given == '':
             return str(uuid.uuid4())
         return validation.resource_id(
-            given, global_options().non_uuid_ids, field)
+            given, _runtime.options().non_uuid_ids, field)
 
     def _refuse_existing(self) -> None:
         """Before creating this object: refuse if one with its id is

@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
+from cinderlib import _runtime
 from cinderlib import cinder_glue
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend
 from cinderlib.objects import base
 from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects.volume import Volume
-    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Connection(base.VolumeChild):
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
 
-    def __init__(self, backend: Backend | UnloadedBackend | str | None,
+    def __init__(self, backend: AnyBackend | str | None,
                  volume: Optional[Volume] = None,
                  use_multipath: Optional[bool] = None,
                  device_scan_attempts: int = 3, **fields: Any) -> None:
@@ -171,7 +171,7 @@ class Connection(base.VolumeChild):
         return connection
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+    def _from_ovo(cls, backend: AnyBackend, ovo: Any,
                   volume: Optional[Volume] = None) -> 'Connection':
         connection = cls.__new__(cls)
         base.Resource.__init__(connection, backend, ovo)
@@ -265,7 +265,7 @@ class Connection(base.VolumeChild):
         if self._connector is None:
             self._connector = connectors.brick_connector(
                 self.protocol, self.connector_info, self.use_multipath,
-                self.device_scan_attempts, self.backend.global_options())
+                self.device_scan_attempts, _runtime.options())
         return self._connector
 
     # -- operations -----------------------------------------------------------
@@ -420,10 +420,10 @@ class Connection(base.VolumeChild):
             connection_id=connection_id)
         if not found:
             raise exception.ConnectionNotFound(filter=f'id = {connection_id}')
-        return found[0]
+        return cast('Connection', found[0])
 
 
-def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
+def _new_record(backend: AnyBackend, volume_id: str,
                 fields: dict[str, Any]) -> Any:
     """The Cinder attachment of a connection the caller makes itself."""
     fields = dict(fields)

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import locks
+from cinderlib._runtime import AnyBackend
 from cinderlib.objects import base
 from cinderlib.states import SNAPSHOTTABLE, Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects.volume import Volume
-    from cinderlib.serialization import UnloadedBackend
 
 
 class Snapshot(base.VolumeChild):
@@ -65,7 +64,7 @@ class Snapshot(base.VolumeChild):
         self._mark_unstored()
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+    def _from_ovo(cls, backend: AnyBackend, ovo: Any,
                   volume: Optional[Volume] = None) -> 'Snapshot':
         snapshot = cls.__new__(cls)
         base.Resource.__init__(snapshot, backend, ovo)
@@ -193,7 +192,7 @@ class Snapshot(base.VolumeChild):
         found = base.persistence().get_snapshots(snapshot_id=snapshot_id)
         if not found:
             raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-        return found[0]
+        return cast('Snapshot', found[0])
 
     @classmethod
     def get_by_name(cls, snapshot_name: str) -> list[Snapshot]:

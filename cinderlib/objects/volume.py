@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import Any, Callable, Optional, cast
 
+from cinderlib import _runtime
 from cinderlib import cinder_glue
+from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend, LoadedBackend
 from cinderlib.objects import base
+from cinderlib.objects.connection import Connection
+from cinderlib.objects.snapshot import Snapshot
 from cinderlib.states import AttachStatus, Status
-
-if TYPE_CHECKING:
-    from cinderlib.backend import Backend
-    from cinderlib.objects.connection import Connection
-    from cinderlib.objects.snapshot import Snapshot
-    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
@@ -33,7 +32,7 @@ class Volume(base.Resource):
 
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
-    def __init__(self, backend_or_vol: Backend | Volume | str,
+    def __init__(self, backend_or_vol: LoadedBackend | Volume | str,
                  pool_name: Optional[str] = None, **kwargs: Any) -> None:
         """A volume not yet created: call ``create()``.
 
@@ -65,7 +64,7 @@ class Volume(base.Resource):
         self.local_attach: Optional[Connection] = None
 
     @classmethod
-    def _new_ovo(cls, backend: Backend | UnloadedBackend,
+    def _new_ovo(cls, backend: AnyBackend,
                  pool_name: Optional[str], kwargs: dict[str, Any]) -> Any:
         kwargs = base.named_fields(kwargs)
         for name in _TYPE_FIELDS:
@@ -109,7 +108,7 @@ class Volume(base.Resource):
             volume_type_id=volume_id, volume_type=volume_type, **values)
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend,
+    def _from_ovo(cls, backend: AnyBackend,
                   ovo: Any) -> 'Volume':
         """Wrap an existing Cinder object (loading, persistence)."""
         volume = cls.__new__(cls)
@@ -323,7 +322,6 @@ class Volume(base.Resource):
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
         """Create a snapshot of this volume."""
-        from cinderlib.objects.snapshot import Snapshot
         snapshot = Snapshot(self, name=name, description=description,
                             **kwargs)
         snapshot.create()
@@ -332,7 +330,6 @@ class Volume(base.Resource):
     def connect(self, connector_dict: dict[str, Any],
                 **ovo_fields: Any) -> Connection:
         """Export the volume to the host ``connector_dict`` describes."""
-        from cinderlib.objects.connection import Connection
         return Connection._connect(self, connector_dict, ovo_fields)
 
     def disconnect(self, connection: Connection,
@@ -341,11 +338,9 @@ class Volume(base.Resource):
 
     def attach(self) -> Connection:
         """Connect the volume to this host and attach it through os-brick."""
-        from cinderlib import connectors
         if self.local_attach is not None:
             return self.local_attach
-        connector = connectors.local_connector_properties(
-            self.backend.global_options())
+        connector = connectors.local_connector_properties(_runtime.options())
         connection = self.connect(connector)
         try:
             connection.attach()
@@ -535,14 +530,14 @@ class Volume(base.Resource):
         found = base.persistence().get_volumes(volume_id=volume_id)
         if not found:
             raise exception.VolumeNotFound(volume_id=volume_id)
-        return found[0]
+        return cast('Volume', found[0])
 
     @classmethod
     def get_by_name(cls, volume_name: str) -> list[Volume]:
         return base.persistence().get_volumes(volume_name=volume_name)
 
 
-def _host(backend: Backend | UnloadedBackend, pool_name: Optional[str],
+def _host(backend: AnyBackend, pool_name: Optional[str],
           host: Any) -> str:
     """The new volume's ``HOST@BACKEND#POOL``: on ``pool_name``, or as
     ``host`` gives it, which must name this backend and one of its

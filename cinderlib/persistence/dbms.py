@@ -24,6 +24,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
 
+from cinderlib import _runtime
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib.persistence import base
@@ -34,10 +35,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.engine import Connection as DBConnection
 
-    from cinderlib.backend import Backend
     from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
     from cinderlib.objects.base import Resource, StoredState
-    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -865,12 +864,10 @@ def _with_type(row: Any) -> str:
     return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'
 
 
-def _backend(row: Any) -> Backend | UnloadedBackend:
-    from cinderlib import serialization
-    return serialization.backend_or_placeholder(row.backend_name)
+def _backend(row: Any) -> _runtime.AnyBackend:
+    return _runtime.backend_or_placeholder(row.backend_name)
 
 
 def _context() -> Any:
-    from cinderlib.backend import Backend
-    options = Backend.global_options()
+    options = _runtime.options()
     return cinder_glue.make_context(options.user_id, options.project_id)

@@ -191,7 +191,7 @@ class _Converter:
 
     def __init__(self, legacy: LegacyRows) -> None:
         from cinderlib import cinder_glue
-        from cinderlib import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
+        from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
         self.legacy = legacy
         self.glue = cinder_glue
         self.ovos = cinder_glue.objects_module()
