@@ -8,7 +8,9 @@ import socket
 from typing import Any, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import connectors
 from cinderlib import directories
 from cinderlib import exception
@@ -81,21 +83,21 @@ class Backend(metaclass=_ProcessState):
                 return
             options = _runtime.options()
             _apply_cinder_options()
-            self.id = cinder_glue.check_backend_name(volume_backend_name)
+            self.id = cinder_config.check_backend_name(volume_backend_name)
             self._driver_cfg = dict(driver_cfg)
-            driver_class = cinder_glue.import_driver_class(
+            driver_class = cinder_drivers.import_driver_class(
                 driver_cfg.get('volume_driver'))
-            self._config = cinder_glue.DriverConfiguration(
+            self._config = cinder_config.DriverConfiguration(
                 self.id, driver_class,
                 {**driver_cfg, 'volume_backend_name': self.id})
             try:
-                self.context = cinder_glue.make_context(options.user_id,
-                                                        options.project_id)
+                self.context = cinder_config.make_context(
+                    options.user_id, options.project_id)
                 self.host_name = f'{options.host}@{self.id}'
-                self.driver = cinder_glue.build_driver(
+                self.driver = cinder_drivers.build_driver(
                     driver_class, self._config.configuration,
                     self.host_name, _runtime.persistence().db)
-                cinder_glue.setup_driver(self.driver, self.context)
+                cinder_drivers.setup_driver(self.driver, self.context)
                 self._stats = self._complete_stats(
                     self.driver.get_volume_stats(refresh=False))
             except Exception:
@@ -221,7 +223,7 @@ class Backend(metaclass=_ProcessState):
                 connectors.configure_privsep(options.root_helper)
                 # A coordination backend is reached now, so that a wrong URL
                 # fails here rather than at the first backend.
-                if (cinder_config_params or cinder_glue._loaded or
+                if (cinder_config_params or cinder_config.is_loaded() or
                         options.coordination_backend_url):
                     _apply_cinder_options()
                 cls.set_persistence(persistence_config)
@@ -230,7 +232,7 @@ class Backend(metaclass=_ProcessState):
                 _runtime.state.options = previous
                 if previous is not None:
                     connectors.configure_privsep(previous.root_helper)
-                if previous is not None and cinder_glue._loaded:
+                if previous is not None and cinder_config.is_loaded():
                     _apply_cinder_options()
                 raise
             logs.set_library_logs(not disable_logs)
@@ -249,7 +251,7 @@ class Backend(metaclass=_ProcessState):
         with _runtime.lock:
             _runtime.state.persistence = plugin
             for backend in Backend.backends.values():
-                cinder_glue.use_db(backend.driver, plugin.db)
+                cinder_drivers.use_db(backend.driver, plugin.db)
 
     # -- configuration and stats ----------------------------------------------
     @property
@@ -291,7 +293,7 @@ class Backend(metaclass=_ProcessState):
 
     @property
     def availability_zone(self) -> str:
-        return cast(str, cinder_glue.get_option('storage_availability_zone'))
+        return cast(str, cinder_config.get_option('storage_availability_zone'))
 
     def check_pool_name(self, pool_name: Optional[str]) -> str:
         """The pool to use: ``pool_name`` if it exists, else the first."""
@@ -427,15 +429,16 @@ class Backend(metaclass=_ProcessState):
 def _apply_cinder_options() -> None:
     """Push ``setup()``'s Cinder settings into oslo.config (loads Cinder)."""
     options = _runtime.options()
-    cinder_glue.load()
-    cinder_glue.install_db_api(lambda: _runtime.persistence().db)
-    cinder_glue.set_default_options(
+    cinder_config.load()
+    db_shim.install_db_api(lambda: _runtime.persistence().db)
+    cinder_config.set_default_options(
         {'state_path': options.state_path, 'host': options.host,
          **options.cinder_options})
     lock_path, own_locks, field = _lock_directories(options)
-    cinder_glue.set_group_option('oslo_concurrency', 'lock_path', lock_path)
+    cinder_config.set_group_option('oslo_concurrency', 'lock_path', lock_path)
     url = options.coordination_backend_url
-    distributed = cinder_glue.start_coordination(url or f'file://{own_locks}')
+    distributed = cinder_drivers.start_coordination(
+        url or f'file://{own_locks}')
     locks.configure(own_locks, distributed if url else None, field)
 
 

@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, cast
 
 from cinderlib import exception
 from cinderlib._runtime import GlobalOptions
+from cinderlib.cinder import config as cinder_config
 
 LOG = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ def configure_privsep(root_helper: str) -> None:
     in_process = os.geteuid() == 0
     helper_command = privsep_helper_command(root_helper)  # checked always
     command = None if in_process else helper_command
-    from cinderlib import cinder_glue
     with warnings.catch_warnings():
         # oslo.privsep imports eventlet, which warns that it is deprecated;
         # we never monkey-patch, so the warning says nothing to callers.
@@ -56,7 +56,7 @@ def configure_privsep(root_helper: str) -> None:
     with _privsep_lock:
         configure(privileged.default)
         configure(privileged.brick_privsep_hide_output)
-        cinder_glue.configure_privsep(configure)
+        cinder_config.configure_privsep(configure)
         _privsep_configured = True
 
 
@@ -99,10 +99,9 @@ def _prepare_brick(root_helper: str) -> None:
     with _privsep_lock:
         if _brick_ready:
             return
-        from cinderlib import cinder_glue
         import os_brick
-        cinder_glue.load()
-        os_brick.setup(cinder_glue.conf())
+        cinder_config.load()
+        os_brick.setup(cinder_config.conf())
         _brick_ready = True
 
 
@@ -154,8 +153,7 @@ def _basic_properties(host: Optional[str]) -> dict[str, Any]:
 
 
 def _my_ip() -> str:
-    from cinderlib import cinder_glue
-    return cinder_glue.get_option('my_ip') or socket.gethostbyname(
+    return cinder_config.get_option('my_ip') or socket.gethostbyname(
         socket.gethostname())
 
 

@@ -27,6 +27,7 @@ import types
 from typing import Any, cast
 
 from cinderlib import exception
+from cinderlib.cinder import listing as cinder_listing
 
 # Seconds a listing may take (importing every driver takes a few).
 TIMEOUT = 600
@@ -113,8 +114,7 @@ def child_main(output_version: int) -> None:
     """
     result_fd = os.dup(1)
     os.dup2(2, 1)
-    from cinderlib import cinder_glue
-    drivers = cinder_glue.list_supported_drivers_in_this_process(
+    drivers = cinder_listing.list_supported_drivers_in_this_process(
         output_version)
     with os.fdopen(result_fd, 'wb') as result:
         result.write(dump(drivers))

@@ -12,7 +12,9 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
 from cinderlib import exception
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, UnloadedBackend
@@ -97,7 +99,7 @@ def backend_for(config: Any) -> AnyBackend:
     if backend is not None:
         return backend
     try:
-        cinder_glue.check_backend_name(name)
+        cinder_config.check_backend_name(name)
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
     if _runtime.options().fail_on_missing_backend:
@@ -110,7 +112,7 @@ backend_or_placeholder = _runtime.backend_or_placeholder
 
 def _context() -> Any:
     options = _runtime.options()
-    return cinder_glue.make_context(options.user_id, options.project_id)
+    return cinder_config.make_context(options.user_id, options.project_id)
 
 
 def _ovo(data: dict[str, Any], expected: str) -> Any:
@@ -118,7 +120,7 @@ def _ovo(data: dict[str, Any], expected: str) -> Any:
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
     check_primitive(primitive, expected)
-    return cinder_glue.from_primitive(primitive, _context())
+    return cinder_ovo.from_primitive(primitive, _context())
 
 
 # -- what Cinder's field types let through -----------------------------------
@@ -126,12 +128,12 @@ def check_primitive(primitive: Any, expected: str) -> bool:
     """Raise ``InvalidSerializedData`` unless ``primitive`` is a Cinder
     ``expected`` (``Volume``, ``Snapshot``, ``VolumeAttachment``) that
     cinderlib can work with: fields of the right types
-    (``cinder_glue.check_primitive``), and the ones cinderlib relies on
+    (``primitives.check_primitive``), and the ones cinderlib relies on
     present and sound.  The ``db`` plugin checks its rows with it too.
     Returns False if it has keys that are not fields (they are ignored)
-    or lacks fields that are filled in (``cinder_glue.check_primitive``).
+    or lacks fields that are filled in (``primitives.check_primitive``).
     """
-    exact = cinder_glue.check_primitive(primitive, expected)
+    exact = primitives.check_primitive(primitive, expected)
     _SOUND[expected](primitive[_DATA], 'serialized ' + _CLASSES[expected])
     return exact
 
@@ -358,9 +360,9 @@ def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
             return  # specs not serialized: unknown
         if not _plain_strings(specs, nullable=True):
             return
-    volume_type = cinder_glue.new_volume_type(_context(), volume_id, specs,
-                                              qos_specs)
-    data['volume_type'] = cinder_glue.to_primitive(volume_type)
+    volume_type = cinder_ovo.new_volume_type(_context(), volume_id, specs,
+                                             qos_specs)
+    data['volume_type'] = cinder_ovo.to_primitive(volume_type)
     data['volume_type_id'] = volume_id
 
 
@@ -394,17 +396,17 @@ def _complete_volume(ovo: Any) -> None:
     if not ovo.obj_attr_is_set('volume_type'):
         ovo.volume_type = None  # volume_type_id is None too
     elif ovo.volume_type is not None:
-        cinder_glue.fill_unset_fields(ovo.volume_type)
+        cinder_ovo.fill_unset_fields(ovo.volume_type)
         qos = ovo.volume_type.get('qos_specs', None)
         if qos is not None:
-            cinder_glue.fill_unset_fields(qos)
-    cinder_glue.fill_unset_fields(ovo)
+            cinder_ovo.fill_unset_fields(qos)
+    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _complete_child(ovo: Any) -> None:
     if 'metadata' in ovo.fields and not ovo.obj_attr_is_set('metadata'):
         ovo.metadata = {}
-    cinder_glue.fill_unset_fields(ovo)
+    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _check_class(cls: type[Resource], data: Any) -> Any:
@@ -422,17 +424,17 @@ def load_volume(data: dict[str, Any],
     backend = backend_for(backend_config)
     # Snapshots and attachments left out (simplified form) load lazily
     # from persistence.  The Cinder object must not hold its snapshots
-    # (see cinder_glue.new_volume).
+    # (see cinder_ovo.new_volume).
     snapshot_ovos = _take_list(ovo, 'snapshots')
     attachment_ovos = _take_list(ovo, 'volume_attachment')
     _complete_volume(ovo)
     for child in (snapshot_ovos or []) + (attachment_ovos or []):
-        cinder_glue.forget_field(child, 'volume')  # no copy of the volume
+        cinder_ovo.forget_field(child, 'volume')  # no copy of the volume
         _complete_child(child)
     ovo.volume_attachment = getattr(
-        cinder_glue.objects_module(), 'VolumeAttachmentList')(
+        cinder_ovo.objects_module(), 'VolumeAttachmentList')(
             objects=attachment_ovos or [])
-    cinder_glue.reset_changes(ovo)
+    cinder_ovo.reset_changes(ovo)
     volume = Volume._from_ovo(backend, ovo)
     if snapshot_ovos is not None:
         volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
@@ -454,7 +456,7 @@ def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
         return None
     value = getattr(ovo, name)
     items = list(value) if value is not None else []
-    cinder_glue.forget_field(ovo, name)
+    cinder_ovo.forget_field(ovo, name)
     return items
 
 
@@ -474,13 +476,13 @@ def _load_child(cls: type[_Child], ovo_name: str
             _take_list(volume_ovo, 'volume_attachment')
             _complete_volume(volume_ovo)
             volume_ovo.volume_attachment = getattr(
-                cinder_glue.objects_module(), 'VolumeAttachmentList')(
+                cinder_ovo.objects_module(), 'VolumeAttachmentList')(
                     objects=[])
-            cinder_glue.reset_changes(volume_ovo)
+            cinder_ovo.reset_changes(volume_ovo)
             volume = Volume._from_ovo(backend, volume_ovo)
-        cinder_glue.forget_field(ovo, 'volume')  # _from_ovo binds it
+        cinder_ovo.forget_field(ovo, 'volume')  # _from_ovo binds it
         _complete_child(ovo)
-        cinder_glue.reset_changes(ovo)
+        cinder_ovo.reset_changes(ovo)
         obj = cls._from_ovo(backend, ovo, volume)
         if loaded is not None:
             loaded.append(obj)

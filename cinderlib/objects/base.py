@@ -13,7 +13,7 @@ from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import serialization
 from cinderlib import validation
@@ -182,7 +182,7 @@ class StoredState:
         if not exact:
             # Keys that are not fields, or fields left out: serialized as
             # the object built from it is.
-            primitive = cinder_glue.to_primitive(self._rebuild(primitive))
+            primitive = cinder_ovo.to_primitive(self._rebuild(primitive))
             self.text = json.dumps(primitive, separators=(',', ':'))
         return primitive
 
@@ -269,7 +269,7 @@ class Resource:
         """Before a refresh: drop unsaved changes and the stored version
         seen, so that a plugin hands back what it stores now."""
         if '_ovo' in self.__dict__:
-            cinder_glue.reset_changes(self._ovo)
+            cinder_ovo.reset_changes(self._ovo)
         self.__dict__.pop('_db_version', None)
 
     def _catch_up(self) -> bool:
@@ -279,7 +279,7 @@ class Resource:
         if self.persistence.refresh_stale(self):
             return True
         self._ovo.deleted = True
-        cinder_glue.reset_changes(self._ovo)
+        cinder_ovo.reset_changes(self._ovo)
         return False
 
     def _require_existing(self) -> None:
@@ -382,7 +382,7 @@ class Resource:
         previous value, as the operation did not happen."""
         ovo = self._ovo
         previous = getattr(ovo, field)
-        unsaved = cinder_glue.field_changed(ovo, field)
+        unsaved = cinder_ovo.field_changed(ovo, field)
         setattr(ovo, field, value)
         try:
             self.save()
@@ -400,7 +400,7 @@ class Resource:
         skip = self._SKIP_IN_JSON if simplified else ()
         stored = self.__dict__.get('_stored')
         if stored is None:
-            return cinder_glue.to_primitive(self._ovo, skip)
+            return cinder_ovo.to_primitive(self._ovo, skip)
         data = {name: value for name, value in
                 stored.primitive['versioned_object.data'].items()
                 if name not in skip}

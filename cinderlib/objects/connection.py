@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
@@ -124,17 +124,17 @@ class Connection(base.VolumeChild):
             validation.attach_mode(attach_mode)
         connection_id = cls._new_id(kwargs.pop('id', None))
         fields = base.check_fields(
-            cinder_glue.objects_module().VolumeAttachment, kwargs,
+            cinder_ovo.objects_module().VolumeAttachment, kwargs,
             'connection')
         with locks.locked(volume.id):
             volume._require_existing()
             volume.connections  # loaded before this one is recorded
             # Recorded before the driver exports anything, so that a crash
             # in between leaves a trace for Backend.recover() to undo.
-            now = cinder_glue.utcnow()
+            now = cinder_ovo.utcnow()
             values = {'attached_host': connector.get('host'),
                       'attach_time': now, 'created_at': now, **fields}
-            ovo = cinder_glue.new_attachment(
+            ovo = cinder_ovo.new_attachment(
                 volume.backend.context, id=connection_id,
                 volume_id=volume.id, attach_status=AttachStatus.ATTACHING,
                 attach_mode=attach_mode or 'rw', connector=connector,
@@ -453,12 +453,12 @@ def _new_record(backend: AnyBackend, volume_id: str,
         data['access_mode'] = attach_mode
     connection_id = base.Resource._new_id(fields.pop('id', None))
     checked = base.check_fields(
-        cinder_glue.objects_module().VolumeAttachment, fields, 'connection')
-    now = cinder_glue.utcnow()
+        cinder_ovo.objects_module().VolumeAttachment, fields, 'connection')
+    now = cinder_ovo.utcnow()
     values = {'attach_status': AttachStatus.ATTACHED, 'attach_time': now,
               'created_at': now, 'attached_host': connector.get('host'),
               **checked}
-    return cinder_glue.new_attachment(
+    return cinder_ovo.new_attachment(
         backend.context, id=connection_id, volume_id=volume_id,
         attach_mode=attach_mode, connector=connector, connection_info=info,
         **values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional, cast
 
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib._runtime import AnyBackend
@@ -47,15 +47,15 @@ class Snapshot(base.VolumeChild):
                 'volume_size', f'must be the size of volume {volume.id} '
                                f'({vol_ovo.size} GiB), got {size!r:.60}')
         snapshot_id = self._new_id(kwargs.pop('id', None))
-        fields = base.check_fields(cinder_glue.objects_module().Snapshot,
+        fields = base.check_fields(cinder_ovo.objects_module().Snapshot,
                                    kwargs, 'snapshot')
         context = volume.backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
             'status': Status.CREATING, 'user_id': context.user_id,
             'project_id': context.project_id,
-            'created_at': cinder_glue.utcnow(), 'deleted': False, **fields}
-        ovo = cinder_glue.new_snapshot(
+            'created_at': cinder_ovo.utcnow(), 'deleted': False, **fields}
+        ovo = cinder_ovo.new_snapshot(
             context, vol_ovo, id=snapshot_id, volume_id=volume.id,
             volume_size=vol_ovo.size, volume_type_id=vol_ovo.volume_type_id,
             **values)

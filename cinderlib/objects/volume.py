@@ -6,7 +6,7 @@ import logging
 from typing import Any, Callable, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
@@ -88,7 +88,7 @@ class Volume(base.Resource):
             kwargs[field] = validation.storage_name_field(
                 cls._new_id(kwargs[field], field), field)
         host = _host(backend, pool_name, kwargs.pop('host', None))
-        fields = base.check_fields(cinder_glue.objects_module().Volume,
+        fields = base.check_fields(cinder_ovo.objects_module().Volume,
                                    kwargs, 'volume')
         context = backend.context
         values = {
@@ -97,13 +97,13 @@ class Volume(base.Resource):
             'attach_status': AttachStatus.DETACHED,
             'user_id': context.user_id,
             'project_id': context.project_id,
-            'created_at': cinder_glue.utcnow(), 'deleted': False,
+            'created_at': cinder_ovo.utcnow(), 'deleted': False,
             'availability_zone': backend.availability_zone,
             'multiattach': extra_specs.get('multiattach') == '<is> True',
             **fields}
-        volume_type = cinder_glue.new_volume_type(context, volume_id,
-                                                  extra_specs, qos_specs)
-        return cinder_glue.new_volume(
+        volume_type = cinder_ovo.new_volume_type(context, volume_id,
+                                                 extra_specs, qos_specs)
+        return cinder_ovo.new_volume(
             context, id=volume_id, size=size, host=host,
             volume_type_id=volume_id, volume_type=volume_type, **values)
 
@@ -197,7 +197,7 @@ class Volume(base.Resource):
             for connection in connections:
                 connection._bind_volume(self)
             if '_ovo' in self.__dict__:  # a list a driver lazy-loaded
-                cinder_glue.forget_field(self._ovo, 'volume_attachment')
+                cinder_ovo.forget_field(self._ovo, 'volume_attachment')
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
@@ -439,12 +439,12 @@ class Volume(base.Resource):
     def _add_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot not in self._snapshots:
             self._snapshots.append(snapshot)
-        cinder_glue.forget_field(self._ovo, 'snapshots')
+        cinder_ovo.forget_field(self._ovo, 'snapshots')
 
     def _remove_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot in self._snapshots:
             self._snapshots.remove(snapshot)
-        cinder_glue.forget_field(self._ovo, 'snapshots')
+        cinder_ovo.forget_field(self._ovo, 'snapshots')
 
     def _add_connection(self, connection: Connection) -> None:
         if self._connections is not None:
@@ -467,11 +467,11 @@ class Volume(base.Resource):
         if ovo is None:
             return
         if self._connections is None:
-            cinder_glue.forget_field(ovo, 'volume_attachment')
+            cinder_ovo.forget_field(ovo, 'volume_attachment')
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_glue.objects_module(
+        ovo.volume_attachment = cinder_ovo.objects_module(
         ).VolumeAttachmentList(ovo._context, objects=[
             connection._ovo for connection in self._connections])
         ovo.obj_reset_changes(['volume_attachment'])
@@ -503,7 +503,8 @@ class Volume(base.Resource):
             texts = [child._primitive_text(True) for child in children]
             if None in texts or not text.endswith('}}'):
                 return None
-            list_text = cinder_glue.list_primitive_text(list_class, texts)
+            list_text = cinder_ovo.list_primitive_text(
+                list_class, cast('list[str]', texts))  # no None: see above
             lists.append(f',"{field}":{list_text}')
         return text[:-2] + ''.join(lists) + '}}'
 
@@ -519,7 +520,7 @@ class Volume(base.Resource):
                     ('volume_attachment', 'VolumeAttachmentList',
                      self._connections)):
                 if children is not None:
-                    data[field] = cinder_glue.list_primitive(
+                    data[field] = cinder_ovo.list_primitive(
                         list_class, [child._to_primitive(simplified=True)
                                      for child in children])
         return primitive

@@ -25,7 +25,8 @@ import logging
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
-from cinderlib import cinder_glue
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import validation
 from cinderlib.states import AttachStatus, Status
@@ -38,7 +39,7 @@ LOG = logging.getLogger(__name__)
 
 #: The Cinder DB shim drivers see, built from a plugin: ``DB(plugin)``
 #: (the name plugins written for cinderlib 5.x use).
-DB = cinder_glue.CinderDbShim
+DB = db_shim.CinderDbShim
 
 # The longest key a plugin must store (the db plugin's column), and the
 # longest value: key-values are small records (a node's connector dict).
@@ -56,7 +57,7 @@ class PersistenceDriverBase:
             # cinderlib 5.x ignored them too; subclasses pass them on.
             LOG.warning('%s ignores persistence options %s',
                         type(self).__name__, ', '.join(sorted(kwargs)))
-        self._db_shim: Optional[cinder_glue.CinderDbShim] = None
+        self._db_shim: Optional[db_shim.CinderDbShim] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -67,9 +68,9 @@ class PersistenceDriverBase:
             setattr(cls, 'set_key_value', _checking_key_value(own))
 
     @property
-    def db(self) -> 'cinder_glue.CinderDbShim':
+    def db(self) -> 'db_shim.CinderDbShim':
         """The DB shim drivers call as ``self.db``; served from this plugin."""
-        shim: Optional[cinder_glue.CinderDbShim] = getattr(
+        shim: Optional[db_shim.CinderDbShim] = getattr(
             self, '_db_shim', None)
         if shim is None:
             shim = self._db_shim = DB(self)
@@ -227,7 +228,7 @@ class PersistenceDriverBase:
         """Mark ``resource`` saved: all of it, or the fields named in
         ``fields`` (a name or a sequence of names)."""
         if fields is None:
-            cinder_glue.reset_changes(resource._ovo)
+            cinder_ovo.reset_changes(resource._ovo)
             return
         if isinstance(fields, str):
             fields = (fields,)
@@ -237,12 +238,12 @@ class PersistenceDriverBase:
     def _set_deleted(resource: Resource) -> None:
         ovo = resource._ovo
         ovo.deleted = True
-        ovo.deleted_at = cinder_glue.utcnow()
+        ovo.deleted_at = cinder_ovo.utcnow()
         if 'status' in ovo.fields and ovo.status != Status.ERROR_DELETING:
             ovo.status = Status.DELETED
         if 'attach_status' in ovo.fields and 'volume_id' in ovo.fields:
             ovo.attach_status = AttachStatus.DETACHED
-        cinder_glue.reset_changes(ovo)
+        cinder_ovo.reset_changes(ovo)
 
     # -- the copies drivers see -----------------------------------------------
     def working_copy(self, kind: str, found: _R) -> _R:
@@ -348,7 +349,7 @@ _plain_fields_cache: dict[type, tuple[str, ...]] = {}
 def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:
     """A volume type (a Cinder object) as the dict Cinder's database API
     returns, its QoS specs as a dict too (as in cinderlib 5.x)."""
-    data: dict[str, Any] = cinder_glue.to_primitive(volume_type)[
+    data: dict[str, Any] = cinder_ovo.to_primitive(volume_type)[
         'versioned_object.data']
     if data.get('qos_specs'):
         data['qos_specs'] = data['qos_specs']['versioned_object.data']

@@ -25,7 +25,8 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib.persistence import base
 from cinderlib.persistence import migrations
@@ -385,7 +386,7 @@ class DBPersistence(base.PersistenceDriverBase):
         """Insert or update ``obj``'s row, telling ``written`` the row's
         new version and data and whether it was inserted."""
         ovo = obj._ovo
-        written.data = json.dumps(cinder_glue.to_primitive(
+        written.data = json.dumps(cinder_ovo.to_primitive(
             ovo, _SKIP[kind]), separators=(',', ':'))
         values = dict(values, created_at=_naive(ovo.created_at),
                       deleted=False, deleted_at=None, data=written.data)
@@ -435,7 +436,7 @@ class DBPersistence(base.PersistenceDriverBase):
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
-            'data': json.dumps(cinder_glue.to_primitive(volume_type),
+            'data': json.dumps(cinder_ovo.to_primitive(volume_type),
                                separators=(',', ':'))})
 
     shared = True
@@ -509,7 +510,7 @@ class DBPersistence(base.PersistenceDriverBase):
         query = table.c.id == obj.id
         if self.soft_deletes:
             conn.execute(table.update().where(query).values(
-                deleted=True, deleted_at=_naive(cinder_glue.utcnow()),
+                deleted=True, deleted_at=_naive(cinder_ovo.utcnow()),
                 version=table.c.version + 1))
         else:
             conn.execute(table.delete().where(query))
@@ -733,7 +734,7 @@ def _statements(table: Table) -> dict[str, Any]:
 
 
 def _has_unsaved_changes(obj: Any) -> bool:
-    return '_ovo' in vars(obj) and bool(cinder_glue.changed_fields(obj._ovo))
+    return '_ovo' in vars(obj) and bool(cinder_ovo.changed_fields(obj._ovo))
 
 
 def _in_memory(url: Any) -> bool:
@@ -804,7 +805,7 @@ def _stored(kind: str, row: Any, text: str, context: Any) -> StoredState:
     from cinderlib.objects import base as objects_base
     return objects_base.StoredState(
         row.id, text,
-        lambda primitive: cinder_glue.trusted_from_primitive(
+        lambda primitive: cinder_ovo.trusted_from_primitive(
             primitive, context, fill=True),
         kind=kind, expected=_OVO_NAMES[kind],
         fields={field: getattr(row, column)
@@ -841,7 +842,7 @@ def _check_row(kind: str, row: Any) -> None:
         reason = 'the data of its volume type is not text'
     elif row.backend_name not in _valid_backend_names:
         try:
-            cinder_glue.check_backend_name(row.backend_name)
+            cinder_config.check_backend_name(row.backend_name)
         except exception.CinderlibError as exc:
             reason = f'its backend name is invalid: {exc}'
         else:
@@ -870,4 +871,4 @@ def _backend(row: Any) -> _runtime.AnyBackend:
 
 def _context() -> Any:
     options = _runtime.options()
-    return cinder_glue.make_context(options.user_id, options.project_id)
+    return cinder_config.make_context(options.user_id, options.project_id)

@@ -39,6 +39,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from cinderlib import exception
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.persistence import legacy_rows
 from cinderlib.persistence import schema
 from cinderlib.persistence.legacy_rows import KINDS, Entry, one_line
@@ -341,15 +342,13 @@ class _Target:
 
 def _data(kind: str, obj: Any) -> Any:
     """The ``data`` the ``db`` plugin writes for ``obj``, decoded."""
-    from cinderlib import cinder_glue
     from cinderlib.persistence import dbms
-    return json.loads(json.dumps(cinder_glue.to_primitive(
+    return json.loads(json.dumps(cinder_ovo.to_primitive(
         obj._ovo, dbms._SKIP[kind])))
 
 
 def _type_data(volume: Any) -> Any:
-    from cinderlib import cinder_glue
-    return json.loads(json.dumps(cinder_glue.to_primitive(
+    return json.loads(json.dumps(cinder_ovo.to_primitive(
         volume._ovo.volume_type)))
 
 

@@ -35,7 +35,10 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
 
+from cinderlib import _runtime
 from cinderlib import exception
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
@@ -190,13 +193,12 @@ class _Converter:
     this library would have created them."""
 
     def __init__(self, legacy: LegacyRows) -> None:
-        from cinderlib import cinder_glue
+
         from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
         self.legacy = legacy
-        self.glue = cinder_glue
-        self.ovos = cinder_glue.objects_module()
-        self.context = cinder_glue.make_context(DEFAULT_USER_ID,
-                                                DEFAULT_PROJECT_ID)
+        self.ovos = cinder_ovo.objects_module()
+        self.context = cinder_config.make_context(DEFAULT_USER_ID,
+                                                  DEFAULT_PROJECT_ID)
         self.result = Converted()
 
     def convert(self) -> Converted:
@@ -239,7 +241,7 @@ class _Converter:
             glance_metadata=self.legacy.pairs('volume_glance_metadata',
                                               volume_id))
         with _refusing('its row'):
-            ovo = self.glue.new_volume(self.context, **values)
+            ovo = cinder_ovo.new_volume(self.context, **values)
         _check(ovo, 'Volume', ())
         return Volume._from_ovo(backend, ovo)
 
@@ -263,13 +265,13 @@ class _Converter:
             created_at = type_row.get('created_at')
             updated_at = type_row.get('updated_at')
         with _refusing('its volume type'):
-            volume_type = self.glue.new_volume_type(
+            volume_type = cinder_ovo.new_volume_type(
                 self.context, volume_id, extra_specs, qos and qos[1])
             volume_type.created_at = created_at
             volume_type.updated_at = updated_at
             if volume_type.qos_specs is not None and qos:
                 volume_type.qos_specs.consumer = qos[0]
-        self.glue.reset_changes(volume_type)
+        cinder_ovo.reset_changes(volume_type)
         return volume_type
 
     def _qos(self, type_row: dict[str, Any],
@@ -328,8 +330,8 @@ class _Converter:
                       else None),
             metadata=self.legacy.pairs('snapshot_metadata', snapshot_id))
         with _refusing('its row'):
-            ovo = self.glue.new_snapshot(self.context, volume._ovo,
-                                         **values)
+            ovo = cinder_ovo.new_snapshot(self.context, volume._ovo,
+                                          **values)
         _check(ovo, 'Snapshot', ('volume',))
         return Snapshot._from_ovo(volume.backend, ovo, volume)
 
@@ -356,7 +358,7 @@ class _Converter:
             attach_mode=(row.get('attach_mode') or
                          data.get('access_mode') or 'rw'))
         with _refusing('its row'):
-            ovo = self.glue.new_attachment(self.context, **values)
+            ovo = cinder_ovo.new_attachment(self.context, **values)
         _check(ovo, 'VolumeAttachment', ('volume',))
         return Connection._from_ovo(volume.backend, ovo, volume)
 
@@ -366,7 +368,7 @@ class _Converter:
         for connection in self.result.objects['connection'].values():
             ovo = connection.volume._ovo
             ovo.attach_status = AttachStatus.ATTACHED
-            self.glue.reset_changes(ovo)
+            cinder_ovo.reset_changes(ovo)
 
     def _key_value(self, row: dict[str, Any], key: str) -> KeyValue:
         from cinderlib.objects import KeyValue
@@ -387,16 +389,15 @@ class _Orphan(Exception):
 
 def _backend_of(host: Any) -> Any:
     """The backend of a Cinder host string ``host@backend#pool``."""
-    from cinderlib import cinder_glue, serialization
     if not isinstance(host, str) or '@' not in host:
         raise _Refused(f'its host {host!r:.80} names no backend '
                        f'(host@backend#pool)')
     name = host.partition('@')[2].partition('#')[0]
     try:
-        cinder_glue.check_backend_name(name)
+        cinder_config.check_backend_name(name)
     except exception.CinderlibError as exc:
         raise _Refused(f'its host {host!r:.80}: {exc}') from None
-    return serialization.backend_or_placeholder(name)
+    return _runtime.backend_or_placeholder(name)
 
 
 def _json_dict(text: Any, field: str) -> Optional[dict[str, Any]]:
@@ -424,9 +425,9 @@ def _refusing(what: str) -> Iterator[None]:
 
 def _check(ovo: Any, name: str, skip: tuple[str, ...]) -> None:
     """Refuse an object this library would refuse to read back."""
-    from cinderlib import cinder_glue, serialization
+    from cinderlib import serialization
     try:
-        serialization.check_primitive(cinder_glue.to_primitive(ovo, skip),
+        serialization.check_primitive(cinder_ovo.to_primitive(ovo, skip),
                                       name)
     except exception.InvalidSerializedData as exc:
         raise _Refused(exc.reason) from None

@@ -1,0 +1,344 @@
+"""The one validator of primitives: what ``load()`` and persistence plugins
+hand back is checked here before any Cinder object is built from it."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import TYPE_CHECKING, Any, Callable, Collection, Optional, cast
+
+from cinderlib import exception
+from cinderlib import validation
+from cinderlib.cinder.config import load
+
+#: A Cinder versioned object (``cinder.objects.Volume``...): Cinder's
+#: classes have no type information, oslo.versionedobjects' base has.
+CinderObject = Any
+if TYPE_CHECKING:  # imported lazily at run time: it imports oslo.config
+    from oslo_versionedobjects.base import VersionedObject
+    #: A Cinder versioned object class.
+    ObjectClass = type[VersionedObject]
+else:
+    ObjectClass = type
+#: What ``to_primitive`` makes of a Cinder object: a JSON-able dict.
+Primitive = dict[str, Any]
+
+# How deep objects may nest in a primitive (a volume's snapshot list's
+# snapshots' volume type's QoS specs...): deeper is refused, not recursed.
+_MAX_DEPTH = 8
+_DATA = 'versioned_object.data'
+_VERSION_FORMAT = re.compile(r'[0-9]{1,9}\.[0-9]{1,9}')
+# How trusted_from_primitive rebuilds each field's value.
+_PLAIN, _DATETIME, _OBJECT, _OBJECTS = 'plain', 'datetime', 'object', 'list'
+
+
+class _ClassInfo:
+    """What checking and rebuilding need to know of an object class: how
+    to rebuild each field and how to check its value."""
+
+    __slots__ = ('cls', 'kinds', 'allowed', 'checkers', 'defaults',
+                 'filled', 'required')
+
+    def __init__(self, cls: ObjectClass) -> None:
+        from oslo_versionedobjects import fields as ovo_fields
+        self.cls = cls
+        optional = getattr(cls, 'OPTIONAL_FIELDS', ())
+        # What fill_unset_fields sets (immutable values only).
+        self.defaults = [
+            (name, None if field.default is ovo_fields.UnspecifiedDefault
+             else field.default)
+            for name, field in cls.fields.items()
+            if name not in optional and (
+                field.nullable or
+                field.default is not ovo_fields.UnspecifiedDefault)]
+        self.filled = frozenset(name for name, _ in self.defaults)
+        # Fields nothing can fill in (an id): a primitive must hold them.
+        self.required = tuple(name for name in cls.fields
+                              if name not in optional and
+                              name not in self.filled)
+        self.kinds: dict[str, str] = {}
+        for name, field in cls.fields.items():
+            field_type = field._type
+            kind = _PLAIN
+            if isinstance(field_type, ovo_fields.DateTime):
+                kind = _DATETIME
+            elif isinstance(field_type, ovo_fields.Object):
+                kind = _OBJECT
+            elif isinstance(field_type, ovo_fields.List) and isinstance(
+                    field_type._element_type._type, ovo_fields.Object):
+                kind = _OBJECTS
+            self.kinds[name] = kind
+        # {field: the types of its JSON values}; fields whose values need
+        # more than their type checked allow any, and have a checker.
+        self.allowed: dict[str, Collection[type]] = {}
+        self.checkers: list[tuple[str, bool, Checker]] = []
+        for name, field in cls.fields.items():
+            plain = _plain_type(field._type)
+            if plain is None:
+                self.allowed[name] = _JSON_TYPES
+                self.checkers.append((name, field.nullable,
+                                      _type_checker(field._type)))
+            else:
+                self.allowed[name] = (plain, type(None)) if (
+                    field.nullable) else (plain,)
+
+
+_classes_by_name: dict[str, _ClassInfo] = {}
+
+
+def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
+    """Raise ``InvalidSerializedData`` unless ``primitive`` is shaped as
+    ``to_primitive`` writes it: an envelope naming a Cinder object class
+    (``expected`` if given), whose fields hold values of their types (no
+    coercion: a size is an integer, not a string of digits), nested
+    objects included.
+
+    Keys that are not fields of the class are allowed (an older or newer
+    Cinder may have them), and ignored when the object is built; fields
+    with a default or that may be null may be left out.  The result is
+    False if the primitive (or a nested one) has such keys or lacks such
+    fields: the object built from it serializes to another primitive.
+    """
+    return not _check_object(primitive, expected, '', 0)
+
+
+_ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
+                       'versioned_object.version', 'versioned_object.data',
+                       'versioned_object.changes'))
+
+
+def _check_object(primitive: Any, expected: Optional[str], path: str,
+                  depth: int) -> bool:
+    """Returns True if the primitive has keys that are not fields, or
+    lacks fields that are filled in."""
+    if not isinstance(primitive, dict):
+        raise _invalid(path, f'must be a Cinder object primitive, got '
+                             f'{_brief(primitive)}')
+    name = primitive.get('versioned_object.name')
+    if not isinstance(name, str):
+        raise _invalid(path, 'has no "versioned_object.name" string')
+    if expected is not None and name != expected:
+        raise _invalid(path, f'holds a {_brief(name)} where a {expected} '
+                             f'belongs')
+    info = _class_info(name, path)
+    if depth > _MAX_DEPTH:
+        raise _invalid(path, 'objects nest too deeply')
+    namespace = primitive.get('versioned_object.namespace')
+    if namespace != info.cls.OBJ_PROJECT_NAMESPACE:
+        raise _invalid(path, f'"versioned_object.namespace" must be '
+                             f'{info.cls.OBJ_PROJECT_NAMESPACE!r}, got '
+                             f'{_brief(namespace)}')
+    version = primitive.get('versioned_object.version')
+    if not isinstance(version, str) or not _VERSION_FORMAT.fullmatch(
+            version):
+        raise _invalid(path, f'"versioned_object.version" must be a '
+                             f'version such as "1.2", got {_brief(version)}')
+    changes = primitive.get('versioned_object.changes', [])
+    if not isinstance(changes, list) or not all(
+            isinstance(change, str) for change in changes):
+        raise _invalid(path, '"versioned_object.changes" must be a list '
+                             'of field names')
+    data = primitive.get(_DATA)
+    if not isinstance(data, dict):
+        raise _invalid(path, f'"{_DATA}" must be an object, got '
+                             f'{_brief(data)}')
+    if len(primitive) > 4 and not _ENVELOPE.issuperset(primitive):
+        raise _invalid(path, f'unknown keys '
+                             f'{sorted(set(primitive) - _ENVELOPE)!r:.60}')
+    for name in info.required:
+        if name not in data:
+            raise _invalid(path, f'has no {name}')
+    # The hot loop of reading rows: plain fields are checked by their
+    # exact type (JSON data has no subclasses), in one comprehension.
+    allowed = info.allowed
+    wrong = [key for key, value in data.items()
+             if type(value) not in allowed.get(key, _JSON_TYPES)]
+    if wrong:
+        key = wrong[0]
+        value = data[key]
+        if value is None:
+            raise _invalid(_join(path, key), 'must not be null')
+        # A plain field's: (its type, maybe None's).
+        plain = cast('tuple[type, ...]', allowed[key])[0]
+        raise _invalid(_join(path, key), f'must be '
+                       f'{_DESCRIPTIONS[plain]}, got {_brief(value)}')
+    unknown = False
+    for key, nullable, check in info.checkers:
+        value = data.get(key)
+        if value is None:
+            if not nullable and key in data:
+                raise _invalid(_join(path, key), 'must not be null')
+        elif check(value, _join(path, key), depth):
+            unknown = True
+    return (unknown or not allowed.keys() >= data.keys() or
+            not info.filled <= data.keys())
+
+
+def _join(path: str, key: str) -> str:
+    return f'{path}.{key}' if path else key
+
+
+_DESCRIPTIONS = {str: 'a string', int: 'an integer', bool: 'true or false'}
+_JSON_TYPES: frozenset[type] = frozenset((dict, list, str, int, float, bool,
+                                          type(None)))
+
+
+def _plain_type(field_type: Any) -> Optional[type]:
+    """The Python type of a field's JSON values, for the types checked by
+    type alone."""
+    from oslo_versionedobjects import fields as ovo_fields
+    if isinstance(field_type, ovo_fields.Enum):
+        return None
+    if isinstance(field_type, (ovo_fields.String, ovo_fields.StringPattern)):
+        return str
+    if isinstance(field_type, ovo_fields.Boolean):
+        return bool
+    if isinstance(field_type, ovo_fields.Integer):
+        return int
+    return None
+
+
+def _invalid(path: str, reason: str) -> Exception:
+    where = f'{path}: ' if path else ''
+    return exception.InvalidSerializedData(f'{where}{reason}')
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _class_info(name: str, path: str = '') -> _ClassInfo:
+    """What to know of an object class, by name."""
+    info = _classes_by_name.get(name)
+    if info is None:
+        from oslo_versionedobjects import base as ovo_base
+        load()
+        classes = ovo_base.VersionedObjectRegistry.obj_classes().get(name)
+        if not classes:
+            raise _invalid(path, f'{_brief(name)} is not a Cinder object')
+        info = _classes_by_name[name] = _ClassInfo(classes[0])
+    return info
+
+
+# Checkers return True when nested objects have keys that are not fields
+# or lack fields that are filled in.
+Checker = Callable[[Any, str, int], Optional[bool]]
+
+
+def _field_checker(field: Any) -> Checker:
+    """A function raising ``InvalidSerializedData`` unless its value is
+    what ``to_primitive`` writes for ``field``."""
+    nullable = field.nullable
+    check_type = _type_checker(field._type)
+
+    def check(value: Any, path: str, depth: int) -> Optional[bool]:
+        if value is None:
+            if not nullable:
+                raise _invalid(path, 'must not be null')
+            return False
+        return check_type(value, path, depth)
+    return check
+
+
+def _type_checker(field_type: Any) -> Checker:
+    from oslo_versionedobjects import fields as ovo_fields
+    if isinstance(field_type, ovo_fields.Enum):
+        valid = frozenset(field_type._valid_values or ())
+
+        def check_enum(value: Any, path: str, depth: int) -> None:
+            if not isinstance(value, str) or (valid and value not in valid):
+                raise _invalid(path, f'must be one of {sorted(valid)}, got '
+                                     f'{_brief(value)}')
+        return check_enum
+    plain = _plain_type(field_type)
+    if plain is not None:
+        def check_plain(value: Any, path: str, depth: int) -> None:
+            if type(value) is not plain:
+                raise _invalid(path, f'must be {_DESCRIPTIONS[plain]}, '
+                                     f'got {_brief(value)}')
+        return check_plain
+    if isinstance(field_type, ovo_fields.Float):
+        def check_number(value: Any, path: str, depth: int) -> None:
+            if isinstance(value, bool) or not isinstance(value,
+                                                         (int, float)):
+                raise _invalid(path, f'must be a number, got '
+                                     f'{_brief(value)}')
+        return check_number
+    if isinstance(field_type, ovo_fields.DateTime):
+        return _check_datetime
+    if isinstance(field_type, ovo_fields.Dict):
+        return _container_checker(dict, 'an object',
+                                  field_type._element_type)
+    if isinstance(field_type, (ovo_fields.List, ovo_fields.Set)):
+        return _container_checker(list, 'a list', field_type._element_type)
+    if isinstance(field_type, ovo_fields.Object):
+        obj_name = field_type._obj_name
+
+        def check_object(value: Any, path: str, depth: int) -> bool:
+            return _check_object(value, obj_name, path, depth + 1)
+        return check_object
+    return _check_anything
+
+
+def _check_datetime(value: Any, path: str, depth: int) -> None:
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:  # what storing it does
+            parsed.astimezone(datetime.timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        raise _invalid(path, f'must be an ISO 8601 date and time, got '
+                             f'{_brief(value)}') from None
+
+
+def _container_checker(python_type: type, description: str,
+                       element: Any) -> Checker:
+    # Items of any JSON value (a connection's connection_info): only how
+    # deep the whole value nests is checked, and nulls.
+    free_form = _type_checker(element._type) is _check_anything
+    check_item = (_field_checker(element) if not free_form
+                  else _null_checker(element.nullable))
+
+    def check(value: Any, path: str, depth: int) -> bool:
+        # (Not isinstance() in the test: it would narrow value's type.)
+        is_container = isinstance(value, python_type)
+        if not is_container:
+            raise _invalid(path, f'must be {description}, got '
+                                 f'{_brief(value)}')
+        if free_form:
+            _check_nesting(value, path)
+        unknown = False
+        if python_type is dict:
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise _invalid(path, f'key {_brief(key)} is not a '
+                                         f'string')
+                if check_item(item, f'{path}[{key!r:.40}]', depth):
+                    unknown = True
+        else:
+            for index, item in enumerate(value):
+                if check_item(item, f'{path}[{index}]', depth):
+                    unknown = True
+        return unknown
+    return check
+
+
+def _check_anything(value: Any, path: str, depth: int) -> None:
+    """Fields of any JSON value."""
+    _check_nesting(value, path)
+
+
+def _null_checker(nullable: bool) -> Checker:
+    def check(value: Any, path: str, depth: int) -> None:
+        if value is None and not nullable:
+            raise _invalid(path, 'must not be null')
+    return check
+
+
+def _check_nesting(value: Any, path: str) -> None:
+    """Free-form values nest at most ``validation.MAX_NESTING`` levels:
+    deeper ones could not be serialized again."""
+    try:
+        validation.nesting(value, path)
+    except exception.InvalidArgument as exc:
+        raise _invalid(path, exc.reason) from None
