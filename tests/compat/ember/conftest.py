@@ -6,7 +6,7 @@ controller process and a node process sharing that plugin's store.
   of ``fake_kube.py`` (a kubeconfig file tells the plugin where it is);
 - ``memory_db``: private to one process, so only the controller.
 
-The processes start on first use and serve every test of the session.
+The processes start on first use and serve every test of the module.
 The backend is the library's file driver; its volumes are on a tmpfs
 (``/dev/shm``) where there is one, because Ember-CSI recognizes a staged
 volume by the source of its bind mounts, which on a disk filesystem is
@@ -170,8 +170,10 @@ def ember_venv() -> str:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def deployments(ember_venv, tmp_path_factory):
+    """Deployments by persistence kind, made on first use; their processes
+    stop when the module's tests are done."""
     made: dict[str, Deployment] = {}
 
     def get(kind: str) -> Deployment:

@@ -6,12 +6,20 @@ view of what was stored (``stores.py``) and against the volume files of
 the file driver.  Every test runs on Ember's ``db`` (SQLite) and ``crd``
 (its own persistence plugin, on a fake Kubernetes API) persistence, and
 those not needing a node process on ``memory_db`` too.
+
+On the node, the file driver's local attach hands Ember-CSI the volume's
+file, which it bind-mounts like a device: raw block volumes stage and
+publish.  Filesystem volumes (Ember-CSI runs ``lsblk`` and ``mkfs`` on
+the device), NodeGetVolumeStats (it reads ``/sys/class/block``) and
+NodeExpandVolume (os-brick's ``LOCAL`` connector cannot extend) need a
+real block device and are not tested here.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from typing import Any
 
@@ -41,10 +49,10 @@ def unique(prefix: str) -> str:
 
 def create_volume(ember: plugin.Ember, name: str, required: int = 0,
                   source: dict[str, Any] | None = None,
-                  capability: dict[str, Any] = BLOCK_RWO,
                   **extra: Any) -> dict[str, Any]:
+    """CreateVolume of a raw block volume (``required`` bytes)."""
     request: dict[str, Any] = {'name': name,
-                               'volume_capabilities': [capability], **extra}
+                               'volume_capabilities': [BLOCK_RWO], **extra}
     if required:
         request['capacity_range'] = {'required_bytes': str(required)}
     if source:
@@ -102,8 +110,9 @@ def test_identity(deployment, store):
     # asks it for its stats.
     assert ok(ember.call('Probe')) == {'ready': True}
     if store is not None:
-        probes = [key for key in store.keys() if key.endswith('.probe')]
-        assert probes and store.key_value(probes[0]) is not None
+        probe = f'{info["name"]}.controller.{socket.getfqdn()}.probe'
+        value = store.key_value(probe)
+        assert value is not None and int(value) >= 1, store.keys()
 
     capabilities = ok(ember.call('GetPluginCapabilities'))['capabilities']
     assert {'service': {'type': 'CONTROLLER_SERVICE'}} in capabilities
@@ -224,7 +233,7 @@ def test_get_capacity(deployment):
     reply = ok(ember.call('GetCapacity', {
         'volume_capabilities': [BLOCK_RWO]}))
     free = shutil.disk_usage(deployment.volumes_dir).free
-    assert abs(int(reply['available_capacity']) - free) < GiB // 10
+    assert abs(int(reply['available_capacity']) - free) < GiB // 4
 
 
 def test_snapshots_listed_by_source_volume(deployment, store):
