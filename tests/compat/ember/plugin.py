@@ -80,7 +80,10 @@ class Ember:
 
     # -- life --------------------------------------------------------------
     def environment(self) -> dict[str, str]:
-        env = venv._clean_env()
+        # Inside a Kubernetes pod, Ember's CRD plugin would talk to the
+        # pod's own cluster (in-cluster config): never from the tests.
+        env = {k: v for k, v in venv._clean_env().items()
+               if not k.startswith('KUBERNETES_')}
         env.update({
             'CSI_ENDPOINT': f'unix://{self.socket}',
             'CSI_MODE': self.mode,

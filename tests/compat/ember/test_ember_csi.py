@@ -159,6 +159,37 @@ def test_create_volume_default_size(deployment, store):
         assert stored_volume(store, volume['volume_id']).size == 1
 
 
+def test_capabilities_validated_from_stored_metadata(deployment):
+    """Ember keeps the volume's capabilities in its metadata and checks
+    later requests against what it reads back."""
+    ember = deployment.controller()
+    volume = create_volume(ember, unique('caps'))['volume_id']
+    same = ok(ember.call('ValidateVolumeCapabilities', {
+        'volume_id': volume, 'volume_capabilities': [BLOCK_RWO]}))
+    assert same['confirmed']['volume_capabilities'] == [BLOCK_RWO]
+    other = ok(ember.call('ValidateVolumeCapabilities', {
+        'volume_id': volume, 'volume_capabilities': [{
+            'mount': {'fs_type': 'ext4'},
+            'access_mode': {'mode': 'SINGLE_NODE_WRITER'}}]}))
+    assert 'confirmed' not in other and other['message']
+
+
+def test_parameters_become_volume_type_specs(deployment, store):
+    """StorageClass parameters xtra_* and qos_* become the volume type's
+    extra and QoS specs; Ember returns the extra specs as the volume's
+    context, also when listing (read back from the store)."""
+    ember = deployment.controller()
+    volume = create_volume(ember, unique('specs'), parameters={
+        'xtra_tier': 'gold', 'qos_total_iops_sec': '100'})
+    assert volume['volume_context'] == {'tier': 'gold'}
+    listed = {e['volume']['volume_id']: e['volume'] for e in
+              ok(ember.call('ListVolumes')).get('entries', [])}
+    assert listed[volume['volume_id']]['volume_context'] == {'tier': 'gold'}
+    if store is not None:
+        stored = stored_volume(store, volume['volume_id'])
+        assert dict(stored.volume_type.extra_specs) == {'tier': 'gold'}
+
+
 def test_volume_from_snapshot_and_clone(deployment, store):
     ember = deployment.controller()
     source = create_volume(ember, unique('source'), GiB)
