@@ -9,11 +9,13 @@ of the packages installed in the test environment (given to pip as
 constraints, so that Cinder and its libraries are the versions the rest of
 the suite tests).  An editable install sees the checkout's code as it is,
 so editing the library needs no rebuild; changing its dependencies does.
+The three virtualenvs used last are kept, older ones removed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -35,6 +37,8 @@ PINS = ('grpcio==1.59.3', 'kubernetes==11.0.0', 'protobuf==4.22.3',
 UNCONSTRAINED = {'cinderlib', 'ember-csi', 'pip', 'grpcio', 'kubernetes',
                  'protobuf', 'setuptools', 'six', 'pytz'}
 COMPLETE = '.complete'
+PREFIX = 'ember-csi-0.9.1-'
+KEEP = 3  # virtualenvs kept in the cache
 CHECK = ('import cinderlib, kubernetes, pkg_resources; '
          'from ember_csi.v1_1_0 import csi_pb2, csi_pb2_grpc; '
          "pkg_resources.get_distribution('cinderlib'); "
@@ -102,37 +106,60 @@ def ember_venv() -> str:
     pins = constraints()
     base = cache_dir()
     os.makedirs(base, mode=0o700, exist_ok=True)
-    path = os.path.join(base, f'ember-csi-0.9.1-{_key(pins)}')
-    python = os.path.join(path, 'bin', 'python')
+    path = os.path.join(base, f'{PREFIX}{_key(pins)}')
     with open(path + '.lock', 'w') as lock:
         # One build at a time; a second pytest waits for the first.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(os.path.join(path, COMPLETE)):
-            return path
-        # Built in place (scripts and the privsep helper carry the path
-        # in their first line), so a half-built one is started again.
-        shutil.rmtree(path, ignore_errors=True)
-        log = path + '.log'
-        if os.path.exists(log):
-            os.remove(log)
-        constraints_file = path + '.constraints.txt'
-        with open(constraints_file, 'w') as out:
-            out.write('\n'.join(pins) + '\n')
-        _run('python -m venv', [sys.executable, '-m', 'venv', path], log)
-        pip = [python, '-m', 'pip', 'install', '-q', '--no-input']
-        _run('installing cinderlib',
-             pip + ['-c', constraints_file, '-e', ROOT, *PINS], log)
-        _run('installing Ember-CSI', pip + ['--no-deps', EMBER], log)
-        done = subprocess.run([python, '-c', CHECK], capture_output=True,
-                              text=True, timeout=300, env=_clean_env())
-        if done.returncode or not done.stdout.startswith(ROOT):
-            raise BuildError('the virtualenv does not import Ember-CSI and '
-                             'this checkout\'s cinderlib: '
-                             + (done.stderr.strip().splitlines() or
-                                [done.stdout.strip()])[-1])
-        with open(os.path.join(path, COMPLETE), 'w') as mark:
-            mark.write(log + '\n')
+        os.utime(path + '.lock')  # last use, for _prune()
+        if not os.path.exists(os.path.join(path, COMPLETE)):
+            _build(path, pins)
+    _prune(base)
     return path
+
+
+def _build(path: str, pins: list[str]) -> None:
+    # Built in place (scripts and the privsep helper carry the path in
+    # their first line), so a half-built one is started again.
+    shutil.rmtree(path, ignore_errors=True)
+    log = path + '.log'
+    if os.path.exists(log):
+        os.remove(log)
+    constraints_file = path + '.constraints.txt'
+    with open(constraints_file, 'w') as out:
+        out.write('\n'.join(pins) + '\n')
+    python = os.path.join(path, 'bin', 'python')
+    _run('python -m venv', [sys.executable, '-m', 'venv', path], log)
+    pip = [python, '-m', 'pip', 'install', '-q', '--no-input']
+    _run('installing cinderlib',
+         pip + ['-c', constraints_file, '-e', ROOT, *PINS], log)
+    _run('installing Ember-CSI', pip + ['--no-deps', EMBER], log)
+    done = subprocess.run([python, '-c', CHECK], capture_output=True,
+                          text=True, timeout=300, env=_clean_env())
+    if done.returncode or not done.stdout.startswith(ROOT):
+        raise BuildError('the virtualenv does not import Ember-CSI and '
+                         'this checkout\'s cinderlib: '
+                         + (done.stderr.strip().splitlines() or
+                            [done.stdout.strip()])[-1])
+    with open(os.path.join(path, COMPLETE), 'w') as mark:
+        mark.write(log + '\n')
+
+
+def _prune(base: str) -> None:
+    """Remove all but the KEEP virtualenvs used last (each checkout path
+    has its own, ~400 MB); the lock file's time is the last use."""
+    locks = glob.glob(os.path.join(base, f'{PREFIX}*.lock'))
+    locks.sort(key=os.path.getmtime, reverse=True)
+    for lock_path in locks[KEEP:]:
+        with open(lock_path) as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being built
+            path = lock_path[:-len('.lock')]
+            shutil.rmtree(path, ignore_errors=True)
+            for suffix in ('.log', '.constraints.txt', '.lock'):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
 
 
 def _clean_env() -> dict[str, str]:
