@@ -7,6 +7,8 @@ from tests.compat.ember import venv
 
 
 def test_prune_keeps_the_virtualenvs_used_last(tmp_path):
+    tmp_path = tmp_path / 'cache'  # the library keeps its locks in tmp_path
+    tmp_path.mkdir()
     for age in range(5):
         path = tmp_path / f'{venv.PREFIX}{age}'
         path.mkdir()
