@@ -7,21 +7,21 @@ from tests.compat.ember import venv
 
 
 def test_prune_keeps_the_virtualenvs_used_last(tmp_path):
-    tmp_path = tmp_path / 'cache'  # the library keeps its locks in tmp_path
-    tmp_path.mkdir()
+    base = tmp_path / 'cache'  # the library keeps its locks in tmp_path
+    base.mkdir()
     for age in range(5):
-        path = tmp_path / f'{venv.PREFIX}{age}'
+        path = base / f'{venv.PREFIX}{age}'
         path.mkdir()
         for suffix in ('.lock', '.log', '.constraints.txt'):
-            (tmp_path / f'{path.name}{suffix}').touch()
+            (base / f'{path.name}{suffix}').touch()
         os.utime(f'{path}.lock', (1000 - age, 1000 - age))
     # One being built (locked) is left alone, however old.
-    (tmp_path / f'{venv.PREFIX}9').mkdir()
-    with open(tmp_path / f'{venv.PREFIX}9.lock', 'w') as busy:
+    (base / f'{venv.PREFIX}9').mkdir()
+    with open(base / f'{venv.PREFIX}9.lock', 'w') as busy:
         os.utime(busy.name, (1, 1))
         fcntl.flock(busy, fcntl.LOCK_EX)
-        venv._prune(str(tmp_path))
-    assert sorted(os.listdir(tmp_path)) == sorted(
+        venv._prune(str(base))
+    assert sorted(os.listdir(base)) == sorted(
         f'{venv.PREFIX}{n}{suffix}' for n in (0, 1, 2)
         for suffix in ('', '.lock', '.log', '.constraints.txt')) + [
         f'{venv.PREFIX}9', f'{venv.PREFIX}9.lock']
