@@ -7,15 +7,20 @@ import json
 import os
 import socket
 import threading
-from typing import Any, ClassVar, Optional, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
+from cinderlib import connectors
+from cinderlib import directories
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
 from cinderlib import validation
 from cinderlib.objects import Connection, Snapshot, Volume
+
+if TYPE_CHECKING:
+    from cinderlib.serialization import UnloadedBackend
 
 SECRET_PLACEHOLDER = '***'
 
@@ -33,7 +38,8 @@ class GlobalOptions:
     user_id: str = 'cinderlib'
     fail_on_missing_backend: bool = True
     host: str = dataclasses.field(default_factory=socket.gethostname)
-    state_path: str = dataclasses.field(default_factory=os.getcwd)
+    state_path: str = dataclasses.field(
+        default_factory=directories.default_state_path)
     file_locks_path: Optional[str] = None
     coordination_backend_url: Optional[str] = None
     cinder_options: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -147,9 +153,14 @@ class Backend:
         backends then use.  Rejected settings leave the previous ones in
         force.
 
-        :param file_locks_path: Directory of the drivers' file locks
-            (oslo.concurrency's ``lock_path``); ``None`` means
-            ``state_path``.
+        :param file_locks_path: Directory of the lock files: the drivers'
+            (oslo.concurrency's ``lock_path``), and cinderlib's own and
+            those of Cinder's coordinator in its ``cinderlib-locks``
+            subdirectory; ``None`` means ``state_path``.  It is created
+            with mode 0700 if missing, and refused
+            (``InvalidArgument``) if another user owns it or its group or
+            others may write in it: whoever can write there can make
+            this process create files anywhere.
         :param root_helper: Command prefix os-brick uses to start its
             privileged helper when the process is not root.
         :param suppress_requests_ssl_warnings: Hide urllib3's
@@ -191,8 +202,12 @@ class Backend:
             section (``state_path``, ``debug``, ``my_ip``,
             ``storage_availability_zone``...), checked and converted by
             their definitions; an unknown name raises ``InvalidArgument``
-            naming the closest known options.  ``state_path`` defaults to
-            the current directory.
+            naming the closest known options.  ``state_path`` (Cinder's
+            directory for its state, and the default ``file_locks_path``)
+            defaults to a private directory of the user, created with mode
+            0700: ``/var/lib/cinderlib`` for root, otherwise
+            ``$XDG_STATE_HOME/cinderlib`` (``~/.local/state/cinderlib``);
+            nothing is written to the current directory.
         """
         with cls._class_lock:
             state_path = cinder_config_params.pop('state_path', None)
@@ -207,7 +222,8 @@ class Backend:
                 user_id=validation.text(user_id, 'user_id') or 'cinderlib',
                 fail_on_missing_backend=bool(fail_on_missing_backend),
                 host=validation.text(host, 'host') or socket.gethostname(),
-                state_path=os.path.abspath(state_path or os.getcwd()),
+                state_path=os.path.abspath(
+                    state_path or directories.default_state_path()),
                 file_locks_path=file_locks_path and os.path.abspath(
                     validation.text(file_locks_path, 'file_locks_path')),
                 coordination_backend_url=validation.text(
@@ -217,6 +233,8 @@ class Backend:
             previous = cls._options
             cls._options = options
             try:
+                _lock_directories(options)
+                connectors.configure_privsep(options.root_helper)
                 # A coordination backend is reached now, so that a wrong URL
                 # fails here rather than at the first backend.
                 if (cinder_config_params or cinder_glue._loaded or
@@ -226,6 +244,8 @@ class Backend:
             except Exception:
                 # Rejected settings leave the previous ones in force.
                 cls._options = previous
+                if previous is not None:
+                    connectors.configure_privsep(previous.root_helper)
                 if previous is not None and cinder_glue._loaded:
                     _apply_cinder_options()
                 raise
@@ -318,12 +338,16 @@ class Backend:
         """Refresh the stats from the driver."""
         self.stats(refresh=True)
 
-    def create_volume(self, size: int, name: str = '', description: str = '',
-                      bootable: bool = False, **kwargs: Any) -> Volume:
-        """Create a volume of ``size`` GiB.
+    def create_volume(self, size: float, name: str = '',
+                      description: str = '', bootable: bool = False,
+                      **kwargs: Any) -> Volume:
+        """Create a volume of ``size`` GiB (a float is rounded up to a
+        whole GiB).
 
         ``kwargs`` may hold ``pool_name``, ``extra_specs``, ``qos_specs``,
-        ``id``, ``metadata`` and other Cinder volume fields.
+        ``id``, ``metadata``, ``multiattach`` and other Cinder volume
+        fields (see ``Volume``).  An ``id`` that a stored volume has is
+        refused (``AlreadyExists``) before anything is changed.
         """
         volume = Volume(self, size=size, name=name, description=description,
                         bootable=bootable, **kwargs)
@@ -403,6 +427,13 @@ class Backend:
         return serialization.load(json_src, save)
 
     @classmethod
+    def load_backend(cls, backend_data: dict[str, Any]
+                     ) -> Backend | UnloadedBackend:
+        """The loaded backend a serialized ``backend`` entry names."""
+        from cinderlib import serialization
+        return serialization.backend_for(backend_data)
+
+    @classmethod
     def list_supported_drivers(
             cls, output_version: int = 1) -> dict[str, dict[str, Any]]:
         from cinderlib import drivers_listing
@@ -417,14 +448,28 @@ def _apply_cinder_options() -> None:
     cinder_glue.set_default_options(
         {'state_path': options.state_path, 'host': options.host,
          **options.cinder_options})
-    lock_path = options.file_locks_path or options.state_path
+    lock_path, own_locks, field = _lock_directories(options)
     cinder_glue.set_group_option('oslo_concurrency', 'lock_path', lock_path)
-    # cinderlib's lock files, and those of Cinder's coordinator when no
-    # coordination backend is given, in a directory of their own.
-    own_locks = os.path.join(lock_path, 'cinderlib-locks')
     url = options.coordination_backend_url
     distributed = cinder_glue.start_coordination(url or f'file://{own_locks}')
-    locks.configure(own_locks, distributed if url else None)
+    locks.configure(own_locks, distributed if url else None, field)
+
+
+def _lock_directories(options: GlobalOptions) -> tuple[str, str, str]:
+    """The lock directories, made if missing and checked private (see
+    :mod:`cinderlib.directories`): oslo.concurrency's ``lock_path``, and
+    the ``cinderlib-locks`` directory in it, of cinderlib's lock files and
+    of Cinder's coordinator when no coordination backend is given; with
+    the setting they come from."""
+    if options.state_path == directories.default_state_path():
+        directories.private_directory(options.state_path, 'state_path')
+    field = 'file_locks_path' if options.file_locks_path else 'state_path'
+    lock_path = directories.private_directory(
+        options.file_locks_path or options.state_path, field)
+    own_locks = directories.private_directory(
+        os.path.join(lock_path, 'cinderlib-locks'), field,
+        follow_symlinks=False)
+    return lock_path, own_locks, field
 
 
 def _suppress_ssl_warnings() -> None:

@@ -23,7 +23,6 @@ import difflib
 import importlib
 import json
 import logging
-import os
 import re
 import threading
 import warnings
@@ -69,6 +68,7 @@ def load() -> None:
             importlib.import_module('cinder.volume.manager')
         _register_missing_options()
         _parse_config()
+        _configure_cinder_privsep()
         _loaded = True
 
 
@@ -130,7 +130,18 @@ def start_coordination(backend_url: str) -> Callable[[str], Any]:
     """Run Cinder's coordinator (what drivers' ``coordination.synchronized``
     locks use) on ``backend_url``, a tooz URL; restarted when the URL
     changes.  Returns a maker of cinderlib's own locks on the same backend.
+    A ``file://`` backend's directory must be private (see
+    :mod:`cinderlib.directories`): its lock files are created there.
     """
+    if backend_url.startswith('file://'):
+        from urllib.parse import urlsplit
+        from cinderlib import directories
+        try:
+            directories.private_directory(urlsplit(backend_url).path,
+                                          'coordination_backend_url')
+        except exception.InvalidArgument as exc:
+            raise exception.CoordinationUnavailable(backend_url,
+                                                    exc) from None
     from cinder import coordination
     coordinator = coordination.COORDINATOR
     with _load_lock:
@@ -372,11 +383,25 @@ def setup_driver(driver: Any, context: Any) -> None:
     driver.init_capabilities()
 
 
-def use_local_privsep() -> None:
-    """Run Cinder's privileged functions in-process (we are root)."""
-    load()
-    from cinder import privsep
-    privsep.sys_admin_pctxt.set_client_mode(False)
+# Configures a privsep context as setup() decided (see connectors.py);
+# applied to Cinder's context when Cinder is loaded.
+_privsep_configurator: Optional[Callable[[Any], None]] = None
+
+
+def configure_privsep(configure: Callable[[Any], None]) -> None:
+    """Have ``configure(context)`` set up Cinder's privsep context: now if
+    Cinder is loaded, otherwise when it is (``setup()`` does not load it)."""
+    global _privsep_configurator
+    with _load_lock:
+        _privsep_configurator = configure
+        if _loaded:
+            _configure_cinder_privsep()
+
+
+def _configure_cinder_privsep() -> None:
+    if _privsep_configurator is not None:
+        from cinder import privsep
+        _privsep_configurator(privsep.sys_admin_pctxt)
 
 
 # ---------------------------------------------------------------------------
@@ -567,7 +592,7 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
         elif isinstance(value, (dict, list)):
             # A copy: the object's dicts and lists (coerced ones) must not
             # change when the caller changes the primitive, or vice versa.
-            data[name] = _plain_copy(value)
+            data[name] = _plain_copy(value, validation.MAX_NESTING, name)
         elif value is None or isinstance(value, _PLAIN_TYPES):
             data[name] = value  # what the field's to_primitive returns
         else:
@@ -575,13 +600,20 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
     return _envelope(ovo, data)
 
 
-def _plain_copy(value: Any) -> Any:
-    """A copy of nested dicts and lists as plain dicts and lists."""
+def _plain_copy(value: Any, limit: int, field: str) -> Any:
+    """A copy of nested dicts and lists as plain dicts and lists, refused
+    (``InvalidArgument``) if they nest more than ``limit`` levels: what a
+    driver or caller put in an object must serialize and load back."""
+    if limit <= 0:
+        raise exception.InvalidArgument(
+            field, f'nests more than {validation.MAX_NESTING} levels of '
+                   f'dicts and lists')
     if isinstance(value, dict):
-        return {key: _plain_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(item) for item in value]
-    return value
+        return {key: _plain_copy(item, limit - 1, field)
+                if isinstance(item, (dict, list)) else item
+                for key, item in value.items()}
+    return [_plain_copy(item, limit - 1, field)
+            if isinstance(item, (dict, list)) else item for item in value]
 
 
 def _list_primitive(ovo_list: Any, path: tuple) -> dict:
@@ -617,13 +649,30 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     from oslo_versionedobjects import exception as ovo_exc
     check_primitive(primitive)
     try:
-        return objects.base.CinderObject.obj_from_primitive(primitive,
-                                                            context)
+        ovo = objects.base.CinderObject.obj_from_primitive(primitive,
+                                                           context)
     except (ovo_exc.VersionedObjectsException, KeyError, ValueError,
             TypeError, AttributeError, OverflowError) as exc:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+    _current_version(ovo)
+    return ovo
+
+
+def _current_version(ovo: Any) -> None:
+    """Make an object built from an older version's primitive (and its
+    nested objects) this Cinder's version: oslo keeps the primitive's
+    version on each object, so it would serialize as that version with
+    the fields added since (filled in by ``fill_unset_fields``)."""
+    from oslo_versionedobjects import base as ovo_base
+    ovo.__dict__.pop('VERSION', None)
+    items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
+        getattr(ovo, '_obj_' + name) for name in ovo.fields
+        if hasattr(ovo, '_obj_' + name)]
+    for item in items:
+        if isinstance(item, ovo_base.VersionedObject):
+            _current_version(item)
 
 
 def trusted_from_primitive(primitive: dict, context: Any,
@@ -925,11 +974,10 @@ def _type_checker(field_type: Any) -> Checker:
     if isinstance(field_type, ovo_fields.DateTime):
         return _check_datetime
     if isinstance(field_type, ovo_fields.Dict):
-        return _container_checker(
-            dict, 'an object', _field_checker(field_type._element_type))
+        return _container_checker(dict, 'an object',
+                                  field_type._element_type)
     if isinstance(field_type, (ovo_fields.List, ovo_fields.Set)):
-        return _container_checker(
-            list, 'a list', _field_checker(field_type._element_type))
+        return _container_checker(list, 'a list', field_type._element_type)
     if isinstance(field_type, ovo_fields.Object):
         obj_name = field_type._obj_name
 
@@ -950,11 +998,19 @@ def _check_datetime(value: Any, path: str, depth: int) -> None:
 
 
 def _container_checker(python_type: type, description: str,
-                       check_item: Checker) -> Checker:
+                       element: Any) -> Checker:
+    # Items of any JSON value (a connection's connection_info): only how
+    # deep the whole value nests is checked, and nulls.
+    free_form = _type_checker(element._type) is _check_anything
+    check_item = (_field_checker(element) if not free_form
+                  else _null_checker(element.nullable))
+
     def check(value: Any, path: str, depth: int) -> bool:
         if not isinstance(value, python_type):
             raise _invalid(path, f'must be {description}, got '
                                  f'{_brief(value)}')
+        if free_form:
+            _check_nesting(value, path)
         unknown = False
         if python_type is dict:
             for key, item in value.items():
@@ -972,7 +1028,24 @@ def _container_checker(python_type: type, description: str,
 
 
 def _check_anything(value: Any, path: str, depth: int) -> None:
-    """Fields of any JSON value (a connection's ``connection_info``)."""
+    """Fields of any JSON value."""
+    _check_nesting(value, path)
+
+
+def _null_checker(nullable: bool) -> Checker:
+    def check(value: Any, path: str, depth: int) -> None:
+        if value is None and not nullable:
+            raise _invalid(path, 'must not be null')
+    return check
+
+
+def _check_nesting(value: Any, path: str) -> None:
+    """Free-form values nest at most ``validation.MAX_NESTING`` levels:
+    deeper ones could not be serialized again."""
+    try:
+        validation.nesting(value, path)
+    except exception.InvalidArgument as exc:
+        raise _invalid(path, exc.reason) from None
 
 
 # ---------------------------------------------------------------------------
@@ -1310,14 +1383,24 @@ def _dispatcher(name: str) -> Callable[..., Any]:
 # ---------------------------------------------------------------------------
 
 def list_supported_drivers_in_this_process(output_version: int) -> dict:
-    """Import every driver module (run this in a throw-away process)."""
+    """Every driver class of the installed Cinder, described as the retired
+    library did; imports every driver module (run it in a throw-away
+    process).
+
+    Each entry holds the attributes of Cinder's ``DriverInfo`` but the class
+    itself; each option holds the option's public attributes, as strings
+    with ``output_version`` 1.  With 2 they keep their types, and ``type``
+    is the attributes of the option's type plus ``type_class``, the type
+    itself.
+    """
     import pkgutil
     load()
     from cinder import interface
     from cinder.interface import util
     drivers_pkg = importlib.import_module('cinder.volume.drivers')
     for module_info in pkgutil.walk_packages(drivers_pkg.__path__,
-                                             drivers_pkg.__name__ + '.'):
+                                             drivers_pkg.__name__ + '.',
+                                             onerror=lambda name: None):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
@@ -1326,36 +1409,49 @@ def list_supported_drivers_in_this_process(output_version: int) -> dict:
             LOG.debug('Skipping %s: %s', module_info.name, exc)
     result = {}
     for driver_class in interface._volume_register:
-        info = util.DriverInfo(driver_class)
-        result[info.class_name] = {
-            'version': info.version,
-            'class_name': info.class_name,
-            'supported': info.supported,
-            'ci_wiki_name': info.ci_wiki_name,
-            'driver_options': [_describe_option(opt, output_version)
-                               for opt in info.driver_options or []],
-            'class_fqn': info.class_fqn,
-            'desc': info.desc,
-        }
+        info = vars(util.DriverInfo(driver_class))
+        info.pop('cls', None)
+        options = list(info.get('driver_options') or [])
+        for name, help_text in _listed_missing_options(driver_class):
+            ours = _string_option(name, help_text)
+            # In place of a declaration Cinder may keep (deprecated).
+            dests = [opt.dest for opt in options]
+            if name in dests:
+                options[dests.index(name)] = ours
+            else:
+                options.append(ours)
+        info['driver_options'] = [_describe_option(opt, output_version)
+                                  for opt in options]
+        result[info['class_name']] = info
     return result
 
 
-def _describe_option(opt: Any, output_version: int) -> dict:
-    described = {}
-    for key, value in vars(opt).items():
-        if key.startswith('_'):
-            continue
-        if output_version == 1:
-            value = str(value)
-        elif not isinstance(value, (str, int, float, bool, type(None), list,
-                                    dict, tuple)):
-            value = str(value)
-        described[key] = value
+def _listed_missing_options(driver_class: type) -> list[tuple[str, str]]:
+    """The options of ``_UNREGISTERED_DRIVER_OPTIONS`` this driver reads:
+    the listing shows them because the library accepts them."""
+    rbd = importlib.import_module('cinder.volume.drivers.rbd')
+    if issubclass(driver_class, rbd.RBDDriver):
+        return [option for option in _UNREGISTERED_DRIVER_OPTIONS
+                if option[0] == 'rbd_keyring_conf']
+    return []
+
+
+def _string_option(name: str, help_text: str) -> Any:
+    from oslo_config import cfg
+    return cfg.StrOpt(name, help=help_text)
+
+
+def _public_attributes(obj: Any) -> dict[str, Any]:
+    return {key: value for key, value in vars(obj).items()
+            if not key.startswith('_')}
+
+
+def _describe_option(opt: Any, output_version: int) -> dict[str, Any]:
+    described = _public_attributes(opt)
+    if output_version == 1:
+        return {key: str(value) for key, value in described.items()}
+    option_type = described.get('type')
+    if option_type is not None:
+        described['type'] = {**_public_attributes(option_type),
+                             'type_class': option_type}
     return described
-
-
-def env_without_cinder_noise() -> dict[str, str]:
-    """Environment for a child Python that imports Cinder quietly."""
-    env = dict(os.environ)
-    env['PYTHONWARNINGS'] = 'ignore'
-    return env

@@ -66,23 +66,33 @@ def render(backends: list[dict[str, str]], to: str) -> str:
 
 
 def _python(backends: list[dict[str, str]]) -> str:
+    """Code building the backends.  Names and values are only ever written
+    as string literals (``repr``), so the code is valid and does nothing
+    but build the backends, whatever the file holds."""
     lines = ['import cinderlib', '']
+    used = {'cinderlib'}
     for backend in backends:
         options = dict(backend)
         name = options.pop('volume_backend_name')
-        lines.append(f'{_identifier(name)} = cinderlib.Backend(')
-        lines.append(f'    {name!r},')
-        for key, value in options.items():
-            lines.append(f'    {key}={value!r},')
-        lines[-1] = lines[-1][:-1] + ')'
+        variable = _identifier(name, used)
+        used.add(variable)
+        lines.append(f'{variable} = cinderlib.Backend({name!r}, **{{')
+        lines.extend(f'    {key!r}: {value!r},'
+                     for key, value in options.items())
+        lines.append('})')
         lines.append('')
     return '\n'.join(lines)
 
 
-def _identifier(name: str) -> str:
-    identifier = re.sub(r'\W', '_', name).lower() or 'backend'
-    if identifier[0].isdigit() or keyword.iskeyword(identifier):
-        identifier = f'backend_{identifier}'
+def _identifier(name: str, used: set[str]) -> str:
+    """A Python variable name for a backend, unique among ``used``."""
+    base = re.sub(r'[^a-z0-9_]', '_', name.lower()) or 'backend'
+    if base[0].isdigit() or keyword.iskeyword(base) or (
+            keyword.issoftkeyword(base)):
+        base = f'backend_{base}'
+    identifier, number = base, 2
+    while identifier in used:
+        identifier, number = f'{base}_{number}', number + 1
     return identifier
 
 

@@ -1,20 +1,31 @@
-"""Everything that touches os-brick: connector properties, attach, detach.
+"""Everything that touches os-brick: privileges, connector properties,
+attach, detach.
 
-os-brick's privileged functions run through oslo.privsep.  When this process
-is root they run in-process (no helper daemon); otherwise the helper is
-started with the configured ``root_helper`` and an absolute path, because
-sudo resets ``PATH`` and would not find a virtualenv's ``privsep-helper``.
+os-brick's privileged functions run through oslo.privsep.  ``setup()``
+decides how (``configure_privsep``): when this process is root they run
+in-process (no helper daemon); otherwise the helper daemon is started with
+the configured ``root_helper`` and the helper's absolute path, because sudo
+resets ``PATH`` and would not find a virtualenv's ``privsep-helper``.  The
+same applies to Cinder's own privileged functions once Cinder is loaded.
+Callers that use os-brick directly after ``setup()`` (as Ember-CSI does
+for its node's connector) get the same configuration.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
+import shlex
+import shutil
 import socket
 import sys
 import threading
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+
+from cinderlib import exception
 
 if TYPE_CHECKING:
     from cinderlib.backend import GlobalOptions
@@ -22,31 +33,79 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 _privsep_lock = threading.Lock()
-_privsep_ready = False
+_privsep_configured = False
+_brick_ready = False
 
 
-def prepare_privsep(root_helper: str) -> None:
-    """Configure how os-brick and Cinder run privileged code; idempotent."""
-    global _privsep_ready
+def configure_privsep(root_helper: str) -> None:
+    """Decide how os-brick's and Cinder's privileged functions run.
+
+    Called by ``setup()``; Cinder is not imported here: its privsep context
+    is configured when Cinder is loaded.
+    """
+    global _privsep_configured
+    in_process = os.geteuid() == 0
+    helper_command = privsep_helper_command(root_helper)  # checked always
+    command = None if in_process else helper_command
+    from cinderlib import cinder_glue
+    with warnings.catch_warnings():
+        # oslo.privsep imports eventlet, which warns that it is deprecated;
+        # we never monkey-patch, so the warning says nothing to callers.
+        warnings.simplefilter('ignore')
+        from os_brick import privileged
+    configure = functools.partial(_configure_context, in_process=in_process,
+                                  helper_command=command)
     with _privsep_lock:
-        if _privsep_ready:
+        configure(privileged.default)
+        configure(privileged.brick_privsep_hide_output)
+        cinder_glue.configure_privsep(configure)
+        _privsep_configured = True
+
+
+def privsep_helper_command(root_helper: str) -> str:
+    """``root_helper`` followed by the absolute path of ``privsep-helper``:
+    the one beside this Python (a virtualenv's), else the one on ``PATH``."""
+    try:
+        prefix = shlex.split(root_helper)
+    except ValueError as exc:
+        raise exception.InvalidArgument(
+            'root_helper', f'is not a valid command ({exc})') from None
+    helper = os.path.join(os.path.dirname(sys.executable), 'privsep-helper')
+    if not os.access(helper, os.X_OK):
+        helper = shutil.which('privsep-helper') or 'privsep-helper'
+    if os.sep in helper:
+        helper = os.path.abspath(helper)
+    return shlex.join(prefix + [helper])
+
+
+def _configure_context(context: Any, in_process: bool,
+                       helper_command: Optional[str]) -> None:
+    from oslo_config import cfg
+    context.set_client_mode(not in_process)
+    if helper_command is not None:
+        cfg.CONF.set_override('helper_command', helper_command,
+                              group=context.cfg_section)
+
+
+def _ensure_privsep(root_helper: str) -> None:
+    """For os-brick calls made before any ``setup()``."""
+    if not _privsep_configured:
+        configure_privsep(root_helper)
+
+
+def _prepare_brick(root_helper: str) -> None:
+    """os-brick's own settings (its lock path follows oslo.concurrency's,
+    known once Cinder is loaded); once per process."""
+    global _brick_ready
+    _ensure_privsep(root_helper)
+    with _privsep_lock:
+        if _brick_ready:
             return
         from cinderlib import cinder_glue
         import os_brick
-        from os_brick import privileged
         cinder_glue.load()
         os_brick.setup(cinder_glue.conf())
-        if os.geteuid() == 0:
-            privileged.default.set_client_mode(False)
-            privileged.brick_privsep_hide_output.set_client_mode(False)
-            cinder_glue.use_local_privsep()
-        else:
-            helper = os.path.join(os.path.dirname(sys.executable),
-                                  'privsep-helper')
-            command = f'{root_helper} {helper}' if root_helper else helper
-            for group in ('privsep_osbrick', 'cinder_sys_admin'):
-                cinder_glue.set_group_option(group, 'helper_command', command)
-        _privsep_ready = True
+        _brick_ready = True
 
 
 def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
@@ -55,7 +114,7 @@ def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              execute: Optional[Callable[..., Any]] = None
                              ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
-    prepare_privsep(root_helper)
+    _ensure_privsep(root_helper)
     from os_brick.initiator import connector
     return cast('dict[str, Any]', connector.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host=host,
@@ -106,14 +165,30 @@ def brick_connector(protocol: Optional[str], connector_info: dict[str, Any],
                     use_multipath: Optional[bool], device_scan_attempts: int,
                     options: GlobalOptions) -> Any:
     """The os-brick connector object for a connection's protocol."""
-    prepare_privsep(options.root_helper)
+    _prepare_brick(options.root_helper)
     from os_brick.initiator import connector
     if use_multipath is None:
         use_multipath = bool(connector_info.get('multipath', False))
+    extra = {}
+    if (protocol or '').upper() == 'RBD':
+        extra['do_local_attach'] = kernel_rbd_available()
     return connector.InitiatorConnector.factory(
         protocol, options.root_helper, use_multipath=use_multipath,
         device_scan_attempts=device_scan_attempts,
-        conn=connector_info)
+        conn=connector_info, **extra)
+
+
+# Present while the kernel's RBD client is loaded.
+KERNEL_RBD_SYSFS = '/sys/bus/rbd'
+
+
+def kernel_rbd_available() -> bool:
+    """Whether RBD volumes attach through the kernel (``rbd map``, a
+    ``/dev/rbdN`` device), as the retired library always did; otherwise
+    os-brick attaches them through librbd, as a file-like object.  The
+    kernel needs its RBD client and the ``rbd`` command."""
+    return (os.path.isdir(KERNEL_RBD_SYSFS) and
+            shutil.which('rbd') is not None)
 
 
 def device_usable(brick_connector_obj: Any,
@@ -125,6 +200,10 @@ def device_usable(brick_connector_obj: Any,
     if isinstance(path, str):
         if os.path.isfile(path):
             return os.access(path, os.R_OK)
+        # Some connectors' checks raise on a missing path (e.g. a kernel
+        # RBD map that udev has not linked).
+        if not os.path.exists(path):
+            return False
         return cast(bool, brick_connector_obj.check_valid_device(path))
     # os-brick returns a file-like object for some protocols (e.g. librbd).
     return path is not None

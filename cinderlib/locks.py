@@ -4,20 +4,29 @@ Three levels, taken together for every operation:
 
 - threads of this process: a reentrant lock per resource id;
 - processes of this host: ``flock`` on one of ``STRIPES`` files in the
-  lock directory (``file_locks_path``, by default ``state_path``).  A
-  resource id always maps to the same file, so the number of files stays
-  bounded and none has to be removed; two resources that share a file only
-  wait for each other across processes, never within one;
+  lock directory (``<file_locks_path>/cinderlib-locks``).  A resource id
+  always maps to the same file, so the number of files stays bounded and
+  none has to be removed; two resources that share a file only wait for
+  each other across processes, never within one.  A file is open only
+  while this process holds its lock;
 - hosts: a lock of the coordination backend (tooz: Redis, etcd...) when
   ``setup(coordination_backend_url=...)`` names one.
 
 The kernel drops ``flock`` locks of a process that dies, and tooz backends
 expire the locks of a host that stops heart-beating, so a crash never
 leaves a resource locked for good.
+
+An operation takes every lock it needs in one ``locked()`` call, which
+orders them; a thread holding locks may re-enter them but not take others
+(two processes taking two lock files in opposite orders would wait for
+each other forever: ``flock`` has no timeout).  With the environment
+variable ``CINDERLIB_CHECK_LOCK_ORDER=1`` (the test suite sets it) such a
+nested acquisition raises ``LockOrderError`` instead of risking it.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -26,7 +35,15 @@ import zlib
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
+from cinderlib import directories
+from cinderlib import exception
+
 STRIPES = 1024
+# Created private, never through a symbolic link, not inherited by the
+# programs drivers and os-brick run.
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+CHECK_ORDER = os.environ.get('CINDERLIB_CHECK_LOCK_ORDER', '') not in (
+    '', '0')
 
 # Makes the lock of a resource id on the coordination backend, or None.
 DistributedLocks = Optional[Callable[[str], Any]]
@@ -34,57 +51,116 @@ DistributedLocks = Optional[Callable[[str], Any]]
 _registry_lock = threading.Lock()
 _locks: 'weakref.WeakValueDictionary[str, _ResourceLock]' = (
     weakref.WeakValueDictionary())
+# The resource ids each thread holds, with their depths.
+_held = threading.local()
+
+
+class LockOrderError(AssertionError):
+    """A thread holding locks asked for another one (``CHECK_ORDER``)."""
 
 
 class _Settings:
     directory: Optional[str] = None
+    field = 'file_locks_path'
     distributed: DistributedLocks = None
     stripes: dict[int, '_Stripe'] = {}
 
 
 def configure(directory: Optional[str],
-              distributed: DistributedLocks = None) -> None:
+              distributed: DistributedLocks = None,
+              field: str = 'file_locks_path') -> None:
     """Where the host-wide lock files live, and how to make cross-host
-    locks (None: this host only).  Held locks keep working; new ones use
-    the new settings."""
+    locks (None: this host only).  The directory is made private if
+    missing, and refused if another user could write in it (``field``
+    names the setting it comes from, for that error).  Held locks keep
+    working; new ones use the new settings."""
     if directory is not None:
-        os.makedirs(directory, exist_ok=True)
+        directories.private_directory(directory, field,
+                                      follow_symlinks=False)
     with _registry_lock:
         if directory != _Settings.directory:
             _Settings.stripes = {}
         _Settings.directory = directory
+        _Settings.field = field
         _Settings.distributed = distributed
+
+
+def _open(path: str, field: str) -> int:
+    try:
+        try:
+            return os.open(path, _OPEN_FLAGS, 0o600)
+        except FileNotFoundError:
+            # The directory was removed (a clean-up of old files) since
+            # configure(): made again, private, as configure() does.
+            directories.private_directory(os.path.dirname(path), field,
+                                          follow_symlinks=False)
+            return os.open(path, _OPEN_FLAGS, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise exception.InvalidArgument(
+            field, f'lock file {path} is a symbolic link; cinderlib never '
+                   f'creates a file through one: remove it') from None
 
 
 class _Stripe:
     """One lock file, held by this process while any of its threads needs
-    it (so threads of one process never wait for each other here)."""
+    it (so threads of one process never wait for each other here), and
+    open only while held."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, field: str) -> None:
         self.path = path
-        self.mutex = threading.Lock()
+        self.field = field
+        self.changed = threading.Condition(threading.Lock())
         self.users = 0
         self.fd: Optional[int] = None
+        # A thread is taking the file lock: True if it may wait for it.
+        self.taking: Optional[bool] = None
 
     def acquire(self, blocking: bool) -> bool:
-        with self.mutex:
-            if self.users == 0:
-                if self.fd is None:
-                    self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT,
-                                      0o644)
-                flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
-                try:
-                    fcntl.flock(self.fd, flags)
-                except BlockingIOError:
+        with self.changed:
+            while self.taking is not None:
+                if self.taking and not blocking:
+                    # It waits for another process: the file is busy.
                     return False
-            self.users += 1
-            return True
+                self.changed.wait()
+            if self.users:
+                self.users += 1
+                return True
+            self.taking = blocking
+        # flock() may wait for another process: never with the condition
+        # held, so that the other threads can still ask (and be told
+        # "busy" at once) or share the file once it is taken.
+        fd: Optional[int] = None
+        try:
+            fd = _open(self.path, self.field)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else
+                                             fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)  # type: ignore[arg-type]  # opened above
+            fd = None
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            with self.changed:
+                self.taking = None
+                self.changed.notify_all()
+            raise
+        with self.changed:
+            self.taking = None
+            if fd is not None:
+                self.fd, self.users = fd, 1
+            self.changed.notify_all()
+        return fd is not None
 
     def release(self) -> None:
-        with self.mutex:
+        with self.changed:
+            if self.users == 0:  # inherited from a parent across fork()
+                return
             self.users -= 1
             if self.users == 0 and self.fd is not None:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                fd, self.fd = self.fd, None
+                os.close(fd)  # releases the lock
 
 
 def _stripe(resource_id: str) -> Optional[_Stripe]:
@@ -96,7 +172,7 @@ def _stripe(resource_id: str) -> Optional[_Stripe]:
         stripe = _Settings.stripes.get(number)
         if stripe is None:
             stripe = _Stripe(os.path.join(
-                directory, f'cinderlib-lock-{number:04d}'))
+                directory, f'cinderlib-lock-{number:04d}'), _Settings.field)
             _Settings.stripes[number] = stripe
         return stripe
 
@@ -183,34 +259,80 @@ def _release(locks: list[_ResourceLock]) -> None:
         lock.mutex.release()
 
 
+def _thread_holds() -> dict[str, int]:
+    holds: Optional[dict[str, int]] = getattr(_held, 'ids', None)
+    if holds is None:
+        holds = _held.ids = {}
+    return holds
+
+
+def _note(resource_ids: list[str], change: int) -> None:
+    holds = _thread_holds()
+    for rid in resource_ids:
+        depth = holds.get(rid, 0) + change
+        if depth:
+            holds[rid] = depth
+        else:
+            del holds[rid]
+
+
 @contextmanager
 def locked(*resource_ids: str) -> Iterator[None]:
-    """Hold the locks of several resources for the duration of a block."""
-    locks = [resource_lock(rid) for rid in sorted(set(resource_ids))]
+    """Hold the locks of several resources for the duration of a block.
+
+    Give every resource the operation needs at once: a thread that holds
+    locks may only take them again (see ``CHECK_ORDER``)."""
+    ids = sorted(set(resource_ids))
+    holds = _thread_holds()
+    if CHECK_ORDER and holds:
+        more = [rid for rid in ids if rid not in holds]
+        if more:
+            raise LockOrderError(
+                f'locking {", ".join(more)} while holding '
+                f'{", ".join(sorted(holds))}: an operation must take all '
+                f'its locks in one locked() call')
+    locks = [resource_lock(rid) for rid in ids]
     _acquire(locks, blocking=True)
+    _note(ids, 1)
     try:
         yield
     finally:
+        _note(ids, -1)
         _release(locks)
 
 
 @contextmanager
 def locked_if_free(*resource_ids: str) -> Iterator[bool]:
-    """Like ``locked`` without waiting: yields False (holding nothing) when
-    another thread, process or host holds one of the resources."""
-    locks = [resource_lock(rid) for rid in sorted(set(resource_ids))]
+    """Like ``locked`` without waiting: yields False (holding nothing) at
+    once when another thread, process or host holds one of the resources.
+    It never waits, so it may be used while holding other locks."""
+    ids = sorted(set(resource_ids))
+    locks = [resource_lock(rid) for rid in ids]
     if not _acquire(locks, blocking=False):
         yield False
         return
+    _note(ids, 1)
     try:
         yield True
     finally:
+        _note(ids, -1)
         _release(locks)
 
 
 def _forget_after_fork() -> None:
     # A forked child shares its parent's open lock files, and with them
-    # the parent's locks: it starts with files of its own.
+    # the parent's locks.  Closing its copies leaves the parent's locks
+    # alone (they go with the last descriptor, and an unlock is never
+    # sent); the child then opens files of its own.
+    for stripe in _Settings.stripes.values():
+        fd, stripe.fd, stripe.users = stripe.fd, None, 0
+        stripe.taking = None
+        stripe.changed = threading.Condition(threading.Lock())
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
     _Settings.stripes = {}
 
 

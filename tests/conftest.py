@@ -17,20 +17,37 @@ import uuid
 import pytest
 import sqlalchemy
 
-import cinderlib
+# A lock taken while holding others out of order fails the test (here and
+# in the processes tests start) instead of deadlocking some day.
+os.environ['CINDERLIB_CHECK_LOCK_ORDER'] = '1'
 
+import cinderlib  # noqa: E402
+from cinderlib import directories  # noqa: E402
+from cinderlib import locks  # noqa: E402
+
+locks.CHECK_ORDER = True
 MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
 
 
 @pytest.fixture(autouse=True)
-def clean_library(tmp_path, monkeypatch):
-    """Set the library up afresh, and unload every backend afterwards."""
-    monkeypatch.chdir(tmp_path)
+def clean_library(tmp_path, tmp_path_factory, monkeypatch):
+    """Set the library up afresh, and unload every backend afterwards.
+
+    The test runs in an empty working directory of its own, which must
+    stay empty: the library never writes there.  The default state
+    directory is in ``tmp_path``.
+    """
+    cwd = tmp_path_factory.mktemp('cwd')
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(directories, 'ROOT_STATE_PATH',
+                        str(tmp_path / 'default-state'))
+    monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state-home'))
     cinderlib.setup(state_path=str(tmp_path))
     yield
     for backend in list(cinderlib.Backend.backends.values()):
         backend.unload()
     cinderlib.Backend._options = None
+    assert os.listdir(cwd) == [], 'written to the working directory'
 
 
 @pytest.fixture

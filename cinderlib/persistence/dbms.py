@@ -84,6 +84,7 @@ class DBPersistence(base.PersistenceDriverBase):
                                      bool(pool_pre_ping))
         self.url = _safe_url(self.engine.url)
         try:
+            self._refuse_unmigrated_legacy()
             migrations.upgrade(self.engine)
         except exception.InvalidPersistence:
             raise
@@ -98,6 +99,12 @@ class DBPersistence(base.PersistenceDriverBase):
             else contextlib.nullcontext())
         self._live: dict[str, weakref.WeakValueDictionary[str, Any]] = {
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
+
+    def _refuse_unmigrated_legacy(self) -> None:
+        """Refuse, untouched, a database holding only the retired
+        library's objects: shown empty, they would seem lost."""
+        from cinderlib.persistence import legacy
+        legacy.refuse_unmigrated(self.engine, self.url)
 
     @contextlib.contextmanager
     def _connect(self, operation: str,

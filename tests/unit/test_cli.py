@@ -4,9 +4,13 @@ import json
 
 import pytest
 
+import cinderlib
 from cinderlib import cli
+from cinderlib.cli import command
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
+MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
+MISSING = '11111111-1111-1111-1111-111111111111'
 
 
 @pytest.fixture
@@ -22,8 +26,10 @@ def run(tmp_path, capsys):
     state = ['--config', str(config), '--state', str(tmp_path / 'st.db')]
 
     def run_command(*words, backend=True):
-        status = cli.main(['--format', 'json', *words,
-                           *(state if backend else [])])
+        """``backend``: True for the file backend, or the backend
+        options to give instead."""
+        options = state if backend is True else backend or []
+        status = cli.main(['--format', 'json', *words, *options])
         out, err = capsys.readouterr()
         try:
             return status, json.loads(out), err
@@ -131,8 +137,8 @@ def test_convert_cinder_conf(run, tmp_path):
     status, code, _ = run('convert', str(conf), backend=False)
     assert status == 0
     compile(code, 'converted', 'exec')
-    assert "lvm_backend = cinderlib.Backend(\n    'lvm_backend'," in code
-    assert "rbd_pool='volumes'" in code and 'debug' not in code
+    assert "lvm_backend = cinderlib.Backend('lvm_backend', **{" in code
+    assert "'rbd_pool': 'volumes'," in code and 'debug' not in code
     status, config, _ = run('convert', str(conf), '--to', 'json',
                             '--section', 'ceph', backend=False)
     assert config == {'backends': [{
@@ -163,3 +169,157 @@ def test_drivers_filter(capsys):
     assert status == 0
     assert 'RBDDriver' in drivers
     assert all('rbd' in name.lower() for name in drivers)
+
+
+# -- regression tests ---------------------------------------------------------
+
+
+def test_a_backend_from_the_command_line_alone(run, tmp_path):
+    backend = ['--driver', FILE_DRIVER, '--backend-name', 'files', '-o',
+               f'file_volumes_dir={tmp_path}/cmdline', '--state',
+               str(tmp_path / 'cmdline.db')]
+    status, volume, err = run('volume', 'create', '1', backend=backend)
+    assert status == 0, err
+    assert volume['pool'] == 'files'
+    assert run('volume', 'list', backend=backend)[1] == [volume]
+
+
+def test_invalid_yaml_is_a_usage_error_on_one_line(run, tmp_path):
+    config = tmp_path / 'bad.yaml'
+    config.write_text('backend:\n  volume_driver: [unclosed\n')
+    status, _, err = run('volume', 'list', backend=['--config',
+                                                    str(config)])
+    assert status == cli.EXIT_USAGE
+    assert err.startswith(f'cinderlib: UsageError: {config} is not valid '
+                          f'YAML')
+    assert 'line 3' in err and err.count('\n') == 1
+
+
+def test_an_extra_spec_without_a_value_is_a_usage_error(run):
+    status, _, err = run('volume', 'create', '1', '--extra-spec', 'novalue')
+    assert status == cli.EXIT_USAGE
+    assert err == ("cinderlib: UsageError: --extra-spec takes KEY=VALUE, "
+                   "got 'novalue'\n")
+    status, volume, _ = run('volume', 'create', '1', '--extra-spec', 'a=b=c')
+    assert status == 0
+
+
+def test_tables_escape_control_characters(run, capsys, tmp_path):
+    name = 'evil\x1b[2J\x07\u202etxt.exe'
+    status, created, _ = run('volume', 'create', '1', '--name', name)
+    assert created['name'] == name   # JSON output is exact (and escaped)
+    status = cli.main(['volume', 'list', '--format', 'table', '--config',
+                       str(tmp_path / 'files.yaml'), '--state',
+                       str(tmp_path / 'st.db')])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert all(line.isprintable() for line in out.splitlines())
+    assert 'evil\\x1b[2J\\x07\\u202etxt.exe' in out
+
+
+@pytest.fixture
+def two_backends(tmp_path):
+    """Backend options choosing backend a or b of one configuration, with
+    one state file."""
+    config = tmp_path / 'two.yaml'
+    config.write_text(''.join(
+        f'- volume_backend_name: {name}\n'
+        f'  volume_driver: {FILE_DRIVER}\n'
+        f'  file_volumes_dir: {tmp_path}/{name}\n' for name in 'ab'))
+    config.write_text('backends:\n' + config.read_text())
+    return {name: ['--config', str(config), '--backend-name', name,
+                   '--state', str(tmp_path / 'two.db')] for name in 'ab'}
+
+
+def test_snapshots_and_connections_of_another_backend_are_not_found(
+        run, two_backends):
+    a, b = two_backends['a'], two_backends['b']
+    volume_id = run('volume', 'create', '1', backend=a)[1]['id']
+    snapshot_id = run('snapshot', 'create', volume_id, backend=a)[1]['id']
+    connection_id = run('connect', volume_id, '{"host": "node-1"}',
+                        backend=a)[1]['connection_id']
+    status, _, err = run('snapshot', 'delete', snapshot_id, backend=b)
+    assert status == cli.EXIT_NOT_FOUND and snapshot_id in err
+    status, _, err = run('disconnect', connection_id, backend=b)
+    assert status == cli.EXIT_NOT_FOUND and connection_id in err
+    # Both are still there, and belong to backend a.
+    assert run('disconnect', connection_id, backend=a)[0] == 0
+    assert run('snapshot', 'delete', snapshot_id, backend=a)[0] == 0
+
+
+@pytest.fixture
+def memory_backend(tmp_path):
+    config = tmp_path / 'memory.yaml'
+    config.write_text(f'backend: {{volume_backend_name: mem, volume_driver: '
+                      f'{MEMORY_DRIVER}, memory_attach_dir: {tmp_path}}}\n')
+    return ['--config', str(config), '--state', str(tmp_path / 'mem.db')]
+
+
+@pytest.mark.parametrize('bug', [ValueError('bad\nvalue'),
+                                 TypeError('bad type'), KeyError('key')])
+def test_a_driver_bug_is_a_failure_not_a_usage_error(
+        run, memory_backend, bug):
+    assert run('stats', backend=memory_backend)[0] == 0
+    driver = cinderlib.Backend.backends['mem'].driver
+    driver.fail_on['create_volume'] = bug
+    status, _, err = run('volume', 'create', '1', backend=memory_backend)
+    assert status == cli.EXIT_FAILED
+    assert err.startswith(f'cinderlib: {type(bug).__name__}: ')
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    status, _, err = run('--debug', 'volume', 'create', '1',
+                         backend=memory_backend)
+    assert status == cli.EXIT_FAILED and 'Traceback' in err
+
+
+@pytest.mark.parametrize('words, code, text', [
+    (['volume', 'create', '0'], cli.EXIT_USAGE, 'InvalidArgument: '),
+    (['volume', 'list', '--backend-name', 'x', '-o', 'nope=1'],
+     cli.EXIT_USAGE,
+     'InvalidDriverOption: '),
+    (['connect', '{id}', '[]'], cli.EXIT_USAGE, 'InvalidArgumentType: '),
+    (['connect', '{id}', '@missing.json'], cli.EXIT_USAGE,
+     'cannot read missing.json'),
+    (['volume', 'clone', '{id}', '--size', '0'], cli.EXIT_USAGE,
+     'Invalid size'),
+    (['volume', 'show', MISSING], cli.EXIT_NOT_FOUND, 'VolumeNotFound: '),
+    (['snapshot', 'delete', MISSING], cli.EXIT_NOT_FOUND,
+     'SnapshotNotFound: '),
+    (['disconnect', MISSING], cli.EXIT_NOT_FOUND, 'NotFound: '),
+    (['volume', 'delete', '{id}'], cli.EXIT_FAILED, 'InvalidVolume: '),
+])
+def test_exit_codes_follow_the_exception_classes(run, words, code, text):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    run('snapshot', 'create', volume_id)
+    status, _, err = run(*(w.format(id=volume_id) for w in words))
+    assert status == code and text in err, err
+
+
+def test_invalid_persistence_is_a_usage_error(run, tmp_path):
+    config = tmp_path / 'persistence.yaml'
+    config.write_text(f'backend: {{volume_driver: {FILE_DRIVER}}}\n'
+                      f'persistence: {{storage: nosuch}}\n')
+    status, _, err = run('volume', 'list', backend=['--config',
+                                                    str(config)])
+    assert status == cli.EXIT_USAGE and 'InvalidPersistence' in err
+
+
+def test_a_command_can_hand_its_command_line_to_another_main(capsys):
+    """As ``migrate-db`` will hand its own to the legacy migration tool."""
+    received = []
+
+    def delegate_main(argv):
+        received.append(argv)
+        return 7
+
+    delegated = command.Commands()
+    delegated.delegate('other', 'run another tool', delegate_main)
+    table = cli.table.COMMANDS + (delegated,)
+    argv = ['other', '--from', 'x', '--debug', 'y', '--help']
+    assert cli.main(argv, table) == 7
+    assert received == [argv[1:]]
+    assert cli.main(['--debug', 'other'], table) == 7
+    assert received[-1] == []
+    with pytest.raises(SystemExit) as exited:   # other commands: as before
+        cli.main(['connector', 'extra'], table)
+    assert exited.value.code == cli.EXIT_USAGE
+    assert 'unrecognized arguments: extra' in capsys.readouterr().err
