@@ -264,7 +264,7 @@ class Connection(base.VolumeChild):
         if self._connector is None:
             self._connector = connectors.brick_connector(
                 self.protocol, self.connector_info, self.use_multipath,
-                self.device_scan_attempts, self.backend.global_options())
+                self.device_scan_attempts, base.global_options())
         return self._connector
 
     # -- operations -----------------------------------------------------------
