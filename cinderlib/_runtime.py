@@ -40,10 +40,12 @@ def named_like_secret(name: str) -> bool:
 
 
 # What the upper layers hand down (see the module docstring): how to run
-# setup() with its defaults (set by backend.py), and whether a Cinder
-# [DEFAULT] option is secret (by its name until Cinder's definitions are
-# loaded; then set by cinder.config).
+# setup() with its defaults (set by backend.py), how to make Cinder's
+# request context (set by cinder.config), and whether a Cinder [DEFAULT]
+# option is secret (by its name until Cinder's definitions are loaded;
+# then set by cinder.config).
 _first_setup: Optional[Callable[[], None]] = None
+_context_maker: Optional[Callable[[str, str], Any]] = None
 _secret_option_test: Callable[[str], bool] = named_like_secret
 
 
@@ -51,6 +53,12 @@ def on_first_use(setup: Callable[[], None]) -> None:
     """Have ``options()`` call ``setup()`` when no ``setup()`` ran yet."""
     global _first_setup
     _first_setup = setup
+
+
+def set_context_maker(make: Callable[[str, str], Any]) -> None:
+    """Make request contexts with ``make(user_id, project_id)``."""
+    global _context_maker
+    _context_maker = make
 
 
 def set_secret_option_test(test: Callable[[str], bool]) -> None:
@@ -151,7 +159,8 @@ class Persistence(Protocol):
 
 class UnloadedBackend:
     """Stands for a backend that is not loaded (``fail_on_missing_backend``
-    is False): it knows its name and configuration, and nothing else."""
+    is False): it knows its name, configuration and the request context,
+    and nothing else."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.id: str = config['volume_backend_name']
@@ -161,6 +170,13 @@ class UnloadedBackend:
         if name.startswith('_'):
             raise AttributeError(name)
         raise exception.BackendNotLoaded(self.id)
+
+    @property
+    def context(self) -> Any:
+        """The request context of the global settings: connections of an
+        unloaded backend's volumes can still be recorded and attached on
+        a host that has no driver for it (a CSI node)."""
+        return context()
 
     def __repr__(self) -> str:
         return f'<UnloadedBackend {self.id}>'
@@ -195,6 +211,14 @@ def options() -> GlobalOptions:
     if state.options is None and _first_setup is not None:
         _first_setup()
     return cast(GlobalOptions, state.options)
+
+
+def context() -> Any:
+    """A request context (Cinder's) of the global settings' user and
+    project, as drivers receive it."""
+    settings = options()
+    return cast(Callable[[str, str], Any], _context_maker)(
+        settings.user_id, settings.project_id)
 
 
 def backend_named(name: str) -> LoadedBackend:

@@ -110,17 +110,12 @@ def backend_for(config: Any) -> AnyBackend:
 backend_or_placeholder = _runtime.backend_or_placeholder
 
 
-def _context() -> Any:
-    options = _runtime.options()
-    return cinder_config.make_context(options.user_id, options.project_id)
-
-
 def _ovo(data: dict[str, Any], expected: str) -> Any:
     """The checked Cinder object of a serialized object."""
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
     check_primitive(primitive, expected)
-    return cinder_ovo.from_primitive(primitive, _context())
+    return cinder_ovo.from_primitive(primitive, _runtime.context())
 
 
 # -- what Cinder's field types let through -----------------------------------
@@ -360,8 +355,8 @@ def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
             return  # specs not serialized: unknown
         if not _plain_strings(specs, nullable=True):
             return
-    volume_type = cinder_ovo.new_volume_type(_context(), volume_id, specs,
-                                             qos_specs)
+    volume_type = cinder_ovo.new_volume_type(_runtime.context(), volume_id,
+                                             specs, qos_specs)
     data['volume_type'] = cinder_ovo.to_primitive(volume_type)
     data['volume_type_id'] = volume_id
 

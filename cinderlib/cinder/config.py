@@ -213,6 +213,9 @@ def make_context(user_id: str, project_id: str) -> RequestContext:
                                   is_admin=True, overwrite=False)
 
 
+_runtime.set_context_maker(make_context)
+
+
 def driver_option_definitions(driver_class: type) -> dict[str, Any]:
     """Options a backend of this driver accepts, by name.
 
