@@ -9,7 +9,7 @@ So bad input raises before anything is stored.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from cinderlib import _runtime
 from cinderlib.cinder import config as cinder_config
@@ -22,8 +22,6 @@ from cinderlib.states import AttachStatus, Status
 
 # How deep lists of serialized objects may nest in load's input.
 _MAX_LIST_DEPTH = 8
-# The longest status a plugin stores (the db plugin's column).
-_MAX_STATUS_LENGTH = 36
 
 if TYPE_CHECKING:
     from cinderlib.objects import Connection, Snapshot, Volume
@@ -114,158 +112,8 @@ def _ovo(data: dict[str, Any], expected: str) -> Any:
     """The checked Cinder object of a serialized object."""
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
-    check_primitive(primitive, expected)
+    primitives.check_primitive(primitive, expected)
     return cinder_ovo.from_primitive(primitive, _runtime.context())
-
-
-# -- what Cinder's field types let through -----------------------------------
-def check_primitive(primitive: Any, expected: str) -> bool:
-    """Raise ``InvalidSerializedData`` unless ``primitive`` is a Cinder
-    ``expected`` (``Volume``, ``Snapshot``, ``VolumeAttachment``) that
-    cinderlib can work with: fields of the right types
-    (``primitives.check_primitive``), and the ones cinderlib relies on
-    present and sound.  The ``db`` plugin checks its rows with it too.
-    Returns False if it has keys that are not fields (they are ignored)
-    or lacks fields that are filled in (``primitives.check_primitive``).
-    """
-    exact = primitives.check_primitive(primitive, expected)
-    _SOUND[expected](primitive[_DATA], 'serialized ' + _CLASSES[expected])
-    return exact
-
-
-_DATA = 'versioned_object.data'
-_CLASSES = {'Volume': 'Volume', 'Snapshot': 'Snapshot',
-            'VolumeAttachment': 'Connection'}
-
-
-def _invalid(what: str, reason: str) -> Exception:
-    return exception.InvalidSerializedData(f'{what}: {reason}')
-
-
-def _check_id(data: dict[str, Any], field: str, what: str) -> str:
-    value = data.get(field)
-    if value is None:
-        raise _invalid(what, f'has no {field}')
-    try:
-        # Any usable id: a process without non_uuid_ids still reads the
-        # objects of one with it.
-        validation.resource_id(value, True, field)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-    return cast(str, value)  # resource_id checked it is a str
-
-
-def _check_text(data: dict[str, Any], field: str, what: str,
-                required: bool = False,
-                max_length: int = validation.MAX_NAME_LENGTH) -> None:
-    value = data.get(field)
-    if value is None and required:
-        raise _invalid(what, f'has no {field}')
-    try:
-        validation.text(value, field, max_length)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-
-
-def _check_size(data: dict[str, Any], field: str, what: str) -> None:
-    try:
-        validation.size(data.get(field), field)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-
-
-def _sound_volume(data: dict[str, Any], what: str) -> None:
-    volume_id = _check_id(data, 'id', what)
-    what = f'{what} {volume_id}'
-    _check_size(data, 'size', what)
-    _check_text(data, 'host', what, required=True)
-    _check_text(data, 'status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    _check_text(data, 'display_name', what)
-    _check_text(data, 'display_description', what, max_length=65535)
-    for field in validation.STORAGE_NAME_FIELDS:
-        if data.get(field) is not None:
-            try:
-                validation.storage_name_field(data[field], field)
-            except exception.CinderlibError as exc:
-                raise _invalid(what, str(exc)) from None
-    for field in ('metadata', 'admin_metadata', 'glance_metadata'):
-        if field in data and data[field] is None:  # Cinder iterates them
-            raise _invalid(what, f'its {field} is null')
-    # A volume has a type of its own, of the volume's id, or none.
-    type_id = data.get('volume_type_id')
-    volume_type = data.get('volume_type')
-    own_id = None if volume_type is None else volume_type[_DATA]['id']
-    if {type_id, own_id} not in ({None}, {volume_id}):
-        raise _invalid(what, f'its volume_type_id is {type_id!r}, its '
-                             f'volume_type\'s id {own_id!r}: both must be '
-                             f'its id, or null')
-    for field, sound, kind in (('snapshots', _sound_snapshot, 'snapshot'),
-                               ('volume_attachment', _sound_connection,
-                                'connection')):
-        if data.get(field) is None:
-            continue
-        items = data[field][_DATA].get('objects')
-        if items is None:
-            raise _invalid(what, f'its {field} list has no "objects"')
-        seen = set()
-        for item in items:
-            item_data = item[_DATA]
-            sound(item_data, f'{what}: its {kind}', volume=False)
-            if item_data['volume_id'] != volume_id:
-                raise _invalid(what, f'its {kind} {item_data["id"]} '
-                                     f'belongs to volume '
-                                     f'{item_data["volume_id"]}')
-            if item_data['id'] in seen:
-                raise _invalid(what, f'lists {kind} {item_data["id"]} '
-                                     f'twice')
-            seen.add(item_data['id'])
-
-
-def _sound_child(data: dict[str, Any], what: str, volume: bool) -> str:
-    """Checks a snapshot and a connection share; returns ``what`` with
-    the id."""
-    what = f'{what} {_check_id(data, "id", what)}'
-    volume_id = _check_id(data, 'volume_id', what)
-    if volume and data.get('volume') is not None:
-        volume_data = data['volume'][_DATA]
-        _sound_volume(volume_data, f'{what}: its volume')
-        if volume_data['id'] != volume_id:
-            raise _invalid(what, f'holds volume {volume_data["id"]}, not '
-                                 f'its volume {volume_id}')
-    return what
-
-
-def _sound_snapshot(data: dict[str, Any], what: str,
-                    volume: bool = True) -> None:
-    what = _sound_child(data, what, volume)
-    _check_size(data, 'volume_size', what)
-    _check_text(data, 'status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    _check_text(data, 'display_name', what)
-    _check_text(data, 'display_description', what, max_length=65535)
-
-
-def _sound_connection(data: dict[str, Any], what: str,
-                      volume: bool = True) -> None:
-    what = _sound_child(data, what, volume)
-    _check_text(data, 'attached_host', what)
-    _check_text(data, 'attach_status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    info = data.get('connection_info')
-    if not isinstance(info, dict):
-        raise _invalid(what, 'has no connection_info')
-    for key in ('conn', 'connector', 'device'):
-        if not isinstance(info.get(key), (dict, type(None))):
-            raise _invalid(what, f'connection_info[{key!r}] must be a '
-                                 f'dict or null')
-    if not isinstance((info.get('conn') or {}).get('data', {}), dict):
-        raise _invalid(what, "connection_info['conn']['data'] must be a "
-                             "dict")
-
-
-_SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
-          'VolumeAttachment': _sound_connection}
 
 
 # -- what the retired cinderlib 5.x wrote -------------------------------------
@@ -309,7 +157,7 @@ def upgrade_retired_format(primitive: Any, expected: str) -> None:
 
 def _data_of(primitive: Any) -> Optional[dict[str, Any]]:
     if isinstance(primitive, dict):
-        data = primitive.get(_DATA)
+        data = primitive.get(primitives.DATA)
         if isinstance(data, dict):
             return data
     return None

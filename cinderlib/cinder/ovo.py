@@ -337,3 +337,46 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
 
 _METADATA_TRACKERS = {'Volume', 'Snapshot'}
 _TRACKED_METADATA = ('metadata', 'admin_metadata', 'glance_metadata')
+
+
+def check_fields(ovo_class: Any, values: dict[str, Any],
+                 kind: str) -> dict[str, Any]:
+    """Caller-given values of Cinder fields, each checked as what it is
+    stored as: strings printable and of bounded length, dicts of strings,
+    bools, ints, datetimes, enums among their values.  Relationships
+    (other Cinder objects) are cinderlib's to set."""
+    from oslo_versionedobjects import fields as ovo_fields
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        field = ovo_class.fields.get(name)
+        if field is None:
+            raise exception.InvalidArgument(name, f'not a {kind} attribute')
+        field_type = field._type
+        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+            raise exception.InvalidArgument(
+                name, f'is set by cinderlib, not given to a {kind}')
+        if value is None:
+            if not field.nullable:
+                raise exception.InvalidArgument(name, 'must not be None')
+            checked[name] = None
+            continue
+        if isinstance(field_type, ovo_fields.Boolean):
+            validation.boolean(value, name)
+        elif isinstance(field_type, ovo_fields.Integer):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise exception.InvalidArgumentType(
+                    name, f'must be an integer, got {value!r:.60}')
+        elif isinstance(field_type, ovo_fields.DateTime):
+            validation.date_time(value, name)
+        elif isinstance(field_type, ovo_fields.Dict):
+            value = validation.string_dict(value, name)
+        elif isinstance(field_type, (ovo_fields.String,
+                                     ovo_fields.StringPattern)):
+            validation.text(value, name, validation.FIELD_LENGTHS.get(
+                name, validation.MAX_NAME_LENGTH))
+        try:
+            checked[name] = field.coerce(None, name, value)
+        except ValueError as exc:
+            raise exception.InvalidArgument(
+                name, f'{value!r:.60} is not valid: {exc}') from None
+    return checked

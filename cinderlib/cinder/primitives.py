@@ -26,7 +26,8 @@ Primitive = dict[str, Any]
 # How deep objects may nest in a primitive (a volume's snapshot list's
 # snapshots' volume type's QoS specs...): deeper is refused, not recursed.
 _MAX_DEPTH = 8
-_DATA = 'versioned_object.data'
+#: The key of a primitive's fields.
+DATA = 'versioned_object.data'
 _VERSION_FORMAT = re.compile(r'[0-9]{1,9}\.[0-9]{1,9}')
 # How trusted_from_primitive rebuilds each field's value.
 _PLAIN, _DATETIME, _OBJECT, _OBJECTS = 'plain', 'datetime', 'object', 'list'
@@ -91,7 +92,10 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     ``to_primitive`` writes it: an envelope naming a Cinder object class
     (``expected`` if given), whose fields hold values of their types (no
     coercion: a size is an integer, not a string of digits), nested
-    objects included.
+    objects included.  When ``expected`` is ``Volume``, ``Snapshot`` or
+    ``VolumeAttachment``, the fields cinderlib relies on must also be
+    present and sound (``cinderlib.load`` and the persistence plugins
+    check what they read with it).
 
     Keys that are not fields of the class are allowed (an older or newer
     Cinder may have them), and ignored when the object is built; fields
@@ -99,7 +103,10 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     False if the primitive (or a nested one) has such keys or lacks such
     fields: the object built from it serializes to another primitive.
     """
-    return not _check_object(primitive, expected, '', 0)
+    exact = not _check_object(primitive, expected, '', 0)
+    if expected in _SOUND:
+        _SOUND[expected](primitive[DATA], 'serialized ' + _CLASSES[expected])
+    return exact
 
 
 _ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
@@ -138,9 +145,9 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
             isinstance(change, str) for change in changes):
         raise _invalid(path, '"versioned_object.changes" must be a list '
                              'of field names')
-    data = primitive.get(_DATA)
+    data = primitive.get(DATA)
     if not isinstance(data, dict):
-        raise _invalid(path, f'"{_DATA}" must be an object, got '
+        raise _invalid(path, f'"{DATA}" must be an object, got '
                              f'{_brief(data)}')
     if len(primitive) > 4 and not _ENVELOPE.issuperset(primitive):
         raise _invalid(path, f'unknown keys '
@@ -342,3 +349,138 @@ def _check_nesting(value: Any, path: str) -> None:
         validation.nesting(value, path)
     except exception.InvalidArgument as exc:
         raise _invalid(path, exc.reason) from None
+
+
+# -- the fields cinderlib relies on, present and sound ------------------------
+# The objects whose fields cinderlib relies on, with the names of the
+# classes that wrap them (errors name those).
+_CLASSES = {'Volume': 'Volume', 'Snapshot': 'Snapshot',
+            'VolumeAttachment': 'Connection'}
+
+
+def _check_id(data: dict[str, Any], field: str, what: str) -> str:
+    value = data.get(field)
+    if value is None:
+        raise _invalid(what, f'has no {field}')
+    try:
+        # Any usable id: a process without non_uuid_ids still reads the
+        # objects of one with it.
+        validation.resource_id(value, True, field)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+    return cast(str, value)  # resource_id checked it is a str
+
+
+def _check_text(data: dict[str, Any], field: str, what: str,
+                required: bool = False,
+                max_length: int = validation.MAX_NAME_LENGTH) -> None:
+    value = data.get(field)
+    if value is None and required:
+        raise _invalid(what, f'has no {field}')
+    try:
+        validation.text(value, field, max_length)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+
+
+def _check_size(data: dict[str, Any], field: str, what: str) -> None:
+    try:
+        validation.size(data.get(field), field)
+    except exception.CinderlibError as exc:
+        raise _invalid(what, str(exc)) from None
+
+
+def _sound_volume(data: dict[str, Any], what: str) -> None:
+    volume_id = _check_id(data, 'id', what)
+    what = f'{what} {volume_id}'
+    _check_size(data, 'size', what)
+    _check_text(data, 'host', what, required=True)
+    _check_text(data, 'status', what, required=True,
+                max_length=validation.MAX_STATUS_LENGTH)
+    _check_text(data, 'display_name', what)
+    _check_text(data, 'display_description', what,
+                max_length=validation.MAX_DESCRIPTION_LENGTH)
+    for field in validation.STORAGE_NAME_FIELDS:
+        if data.get(field) is not None:
+            try:
+                validation.storage_name_field(data[field], field)
+            except exception.CinderlibError as exc:
+                raise _invalid(what, str(exc)) from None
+    for field in ('metadata', 'admin_metadata', 'glance_metadata'):
+        if field in data and data[field] is None:  # Cinder iterates them
+            raise _invalid(what, f'its {field} is null')
+    # A volume has a type of its own, of the volume's id, or none.
+    type_id = data.get('volume_type_id')
+    volume_type = data.get('volume_type')
+    own_id = None if volume_type is None else volume_type[DATA]['id']
+    if {type_id, own_id} not in ({None}, {volume_id}):
+        raise _invalid(what, f'its volume_type_id is {type_id!r}, its '
+                             f'volume_type\'s id {own_id!r}: both must be '
+                             f'its id, or null')
+    for field, sound, kind in (('snapshots', _sound_snapshot, 'snapshot'),
+                               ('volume_attachment', _sound_connection,
+                                'connection')):
+        if data.get(field) is None:
+            continue
+        items = data[field][DATA].get('objects')
+        if items is None:
+            raise _invalid(what, f'its {field} list has no "objects"')
+        seen = set()
+        for item in items:
+            item_data = item[DATA]
+            sound(item_data, f'{what}: its {kind}', volume=False)
+            if item_data['volume_id'] != volume_id:
+                raise _invalid(what, f'its {kind} {item_data["id"]} '
+                                     f'belongs to volume '
+                                     f'{item_data["volume_id"]}')
+            if item_data['id'] in seen:
+                raise _invalid(what, f'lists {kind} {item_data["id"]} '
+                                     f'twice')
+            seen.add(item_data['id'])
+
+
+def _sound_child(data: dict[str, Any], what: str, volume: bool) -> str:
+    """Checks a snapshot and a connection share; returns ``what`` with
+    the id."""
+    what = f'{what} {_check_id(data, "id", what)}'
+    volume_id = _check_id(data, 'volume_id', what)
+    if volume and data.get('volume') is not None:
+        volume_data = data['volume'][DATA]
+        _sound_volume(volume_data, f'{what}: its volume')
+        if volume_data['id'] != volume_id:
+            raise _invalid(what, f'holds volume {volume_data["id"]}, not '
+                                 f'its volume {volume_id}')
+    return what
+
+
+def _sound_snapshot(data: dict[str, Any], what: str,
+                    volume: bool = True) -> None:
+    what = _sound_child(data, what, volume)
+    _check_size(data, 'volume_size', what)
+    _check_text(data, 'status', what, required=True,
+                max_length=validation.MAX_STATUS_LENGTH)
+    _check_text(data, 'display_name', what)
+    _check_text(data, 'display_description', what,
+                max_length=validation.MAX_DESCRIPTION_LENGTH)
+
+
+def _sound_connection(data: dict[str, Any], what: str,
+                      volume: bool = True) -> None:
+    what = _sound_child(data, what, volume)
+    _check_text(data, 'attached_host', what)
+    _check_text(data, 'attach_status', what, required=True,
+                max_length=validation.MAX_STATUS_LENGTH)
+    info = data.get('connection_info')
+    if not isinstance(info, dict):
+        raise _invalid(what, 'has no connection_info')
+    for key in ('conn', 'connector', 'device'):
+        if not isinstance(info.get(key), (dict, type(None))):
+            raise _invalid(what, f'connection_info[{key!r}] must be a '
+                                 f'dict or null')
+    if not isinstance((info.get('conn') or {}).get('data', {}), dict):
+        raise _invalid(what, "connection_info['conn']['data'] must be a "
+                             "dict")
+
+
+_SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
+          'VolumeAttachment': _sound_connection}

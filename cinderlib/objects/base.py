@@ -14,6 +14,7 @@ from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
 
 from cinderlib import _runtime
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
 from cinderlib import exception
 from cinderlib import serialization
 from cinderlib import validation
@@ -79,55 +80,6 @@ def same_value(kwargs: dict[str, Any], field: str, value: Any) -> None:
                    f'got {given!r:.60}')
 
 
-# Longest values of status fields: the db plugin's status columns.
-_MAX_LENGTHS = {'display_description': 65535, 'status': 36,
-                'previous_status': 36, 'migration_status': 36,
-                'replication_status': 36}
-
-
-def check_fields(ovo_class: Any, values: dict[str, Any],
-                 kind: str) -> dict[str, Any]:
-    """Caller-given values of Cinder fields, each checked as what it is
-    stored as: strings printable and of bounded length, dicts of strings,
-    bools, ints, datetimes, enums among their values.  Relationships
-    (other Cinder objects) are cinderlib's to set."""
-    from oslo_versionedobjects import fields as ovo_fields
-    checked: dict[str, Any] = {}
-    for name, value in values.items():
-        field = ovo_class.fields.get(name)
-        if field is None:
-            raise exception.InvalidArgument(name, f'not a {kind} attribute')
-        field_type = field._type
-        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
-            raise exception.InvalidArgument(
-                name, f'is set by cinderlib, not given to a {kind}')
-        if value is None:
-            if not field.nullable:
-                raise exception.InvalidArgument(name, 'must not be None')
-            checked[name] = None
-            continue
-        if isinstance(field_type, ovo_fields.Boolean):
-            validation.boolean(value, name)
-        elif isinstance(field_type, ovo_fields.Integer):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise exception.InvalidArgumentType(
-                    name, f'must be an integer, got {value!r:.60}')
-        elif isinstance(field_type, ovo_fields.DateTime):
-            validation.date_time(value, name)
-        elif isinstance(field_type, ovo_fields.Dict):
-            value = validation.string_dict(value, name)
-        elif isinstance(field_type, (ovo_fields.String,
-                                     ovo_fields.StringPattern)):
-            validation.text(value, name, _MAX_LENGTHS.get(
-                name, validation.MAX_NAME_LENGTH))
-        try:
-            checked[name] = field.coerce(None, name, value)
-        except ValueError as exc:
-            raise exception.InvalidArgument(
-                name, f'{value!r:.60} is not valid: {exc}') from None
-    return checked
-
-
 class StoredState:
     """An object's state as a persistence plugin stored it: its id, the
     JSON text of its primitive (simplified form), decoded and checked when
@@ -170,7 +122,7 @@ class StoredState:
         if self.expected is None:
             return primitive
         try:
-            exact = serialization.check_primitive(primitive, self.expected)
+            exact = primitives.check_primitive(primitive, self.expected)
         except exception.InvalidSerializedData as exc:
             raise self._invalid(exc.reason) from None
         data = primitive['versioned_object.data']

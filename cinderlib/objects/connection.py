@@ -123,7 +123,7 @@ class Connection(base.VolumeChild):
         if attach_mode is not None:
             validation.attach_mode(attach_mode)
         connection_id = cls._new_id(kwargs.pop('id', None))
-        fields = base.check_fields(
+        fields = cinder_ovo.check_fields(
             cinder_ovo.objects_module().VolumeAttachment, kwargs,
             'connection')
         with locks.locked(volume.id):
@@ -461,7 +461,7 @@ def _new_record(backend: AnyBackend, volume_id: str,
     if data is not None:
         data['access_mode'] = attach_mode
     connection_id = base.Resource._new_id(fields.pop('id', None))
-    checked = base.check_fields(
+    checked = cinder_ovo.check_fields(
         cinder_ovo.objects_module().VolumeAttachment, fields, 'connection')
     now = cinder_ovo.utcnow()
     values = {'attach_status': AttachStatus.ATTACHED, 'attach_time': now,

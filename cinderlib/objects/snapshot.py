@@ -47,8 +47,8 @@ class Snapshot(base.VolumeChild):
                 'volume_size', f'must be the size of volume {volume.id} '
                                f'({vol_ovo.size} GiB), got {size!r:.60}')
         snapshot_id = self._new_id(kwargs.pop('id', None))
-        fields = base.check_fields(cinder_ovo.objects_module().Snapshot,
-                                   kwargs, 'snapshot')
+        fields = cinder_ovo.check_fields(
+            cinder_ovo.objects_module().Snapshot, kwargs, 'snapshot')
         context = volume.backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},

@@ -88,8 +88,8 @@ class Volume(base.Resource):
             kwargs[field] = validation.storage_name_field(
                 cls._new_id(kwargs[field], field), field)
         host = _host(backend, pool_name, kwargs.pop('host', None))
-        fields = base.check_fields(cinder_ovo.objects_module().Volume,
-                                   kwargs, 'volume')
+        fields = cinder_ovo.check_fields(cinder_ovo.objects_module().Volume,
+                                         kwargs, 'volume')
         context = backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
@@ -134,7 +134,7 @@ class Volume(base.Resource):
     @description.setter
     def description(self, value: str) -> None:
         self._ovo.display_description = validation.text(
-            value, 'description', max_length=65535)
+            value, 'description', validation.MAX_DESCRIPTION_LENGTH)
 
     @property
     def name_in_storage(self) -> str:

@@ -39,6 +39,7 @@ from cinderlib import _runtime
 from cinderlib import exception
 from cinderlib.cinder import config as cinder_config
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
 from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
@@ -425,10 +426,8 @@ def _refusing(what: str) -> Iterator[None]:
 
 def _check(ovo: Any, name: str, skip: tuple[str, ...]) -> None:
     """Refuse an object this library would refuse to read back."""
-    from cinderlib import serialization
     try:
-        serialization.check_primitive(cinder_ovo.to_primitive(ovo, skip),
-                                      name)
+        primitives.check_primitive(cinder_ovo.to_primitive(ovo, skip), name)
     except exception.InvalidSerializedData as exc:
         raise _Refused(exc.reason) from None
 
