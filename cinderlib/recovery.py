@@ -61,7 +61,7 @@ def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
 
 def _settle(resource: Resource, volume_id: str,
             action: Any) -> dict[str, Any]:
-    kind = type(resource).__name__.lower()
+    kind = resource.KIND
     was = _state(resource)
     entry = {'resource': kind, 'id': resource.id, 'was': was}
     with locks.locked_if_free(volume_id, resource.id) as free:
@@ -83,9 +83,7 @@ def _settle(resource: Resource, volume_id: str,
 def _state(resource: Resource) -> str:
     if resource._ovo.deleted:
         return states.GONE
-    if type(resource).__name__ == 'Connection':
-        return str(resource._ovo.attach_status)
-    return str(resource._ovo.status)
+    return str(getattr(resource._ovo, resource.STATUS_FIELD))
 
 
 def _finish(resource: Any) -> str:

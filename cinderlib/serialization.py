@@ -263,7 +263,7 @@ def load_volume(data: dict[str, Any],
                 loaded: Optional[list[Any]] = None) -> Volume:
     from cinderlib.objects import Connection, Snapshot, Volume
     backend_config = _check_class(Volume, data)
-    ovo = _ovo(data, 'Volume')
+    ovo = _ovo(data, Volume.OVO_NAME)
     backend = backend_for(backend_config)
     # Snapshots and attachments left out (simplified form) load lazily
     # from persistence.  The Cinder object must not hold its snapshots
@@ -303,12 +303,12 @@ def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
     return items
 
 
-def _load_child(cls: type[_Child], ovo_name: str
+def _load_child(cls: type[_Child]
                 ) -> Callable[[dict[str, Any], Optional[list[Any]]], _Child]:
     def loader(data: dict[str, Any],
                loaded: Optional[list[Any]] = None) -> _Child:
         backend_config = _check_class(cls, data)
-        ovo = _ovo(data, ovo_name)
+        ovo = _ovo(data, cls.OVO_NAME)
         backend = backend_for(backend_config)
         volume = None
         if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
@@ -352,13 +352,13 @@ def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
 def _snapshot_loader(data: dict[str, Any],
                      loaded: Optional[list[Any]] = None) -> Snapshot:
     from cinderlib.objects import Snapshot
-    return _load_child(Snapshot, 'Snapshot')(data, loaded)
+    return _load_child(Snapshot)(data, loaded)
 
 
 def _connection_loader(data: dict[str, Any],
                        loaded: Optional[list[Any]] = None) -> Connection:
     from cinderlib.objects import Connection
-    return _load_child(Connection, 'VolumeAttachment')(data, loaded)
+    return _load_child(Connection)(data, loaded)
 
 
 # Looked up with whatever "class" the data holds.

@@ -33,6 +33,7 @@ backend_named = _runtime.backend_named
 
 
 _ChildT = TypeVar('_ChildT')
+_R = TypeVar('_R', bound='Resource')
 
 
 class ChildList(list[_ChildT]):
@@ -166,11 +167,52 @@ class Resource:
     ``_ovo`` is the Cinder object.  Objects a plugin loads may start with a
     ``StoredState`` instead: the Cinder object is rebuilt on first use, and
     serializing an unused object reuses the stored primitive.
+
+    Each class declares its identity once: ``KIND``, the word in the names
+    of the plugin methods that store it (``get_volumes``, ``set_volume``,
+    ``delete_volume``) and in errors; ``OVO_NAME``, the Cinder object it
+    wraps; ``STATUS_FIELD``, the field of its status (``states``); and
+    ``_not_found_error``, what ``get_by_id`` and the operations raise when
+    it is not stored.
+
+    Bringing an object up to date with the store, the near-synonyms:
+
+    - ``refresh()`` (public): reload it from the plugin now, dropping
+      unsaved changes; raises the not-found error if it is gone;
+    - ``_catch_up()``: once an operation holds the object's lock, take
+      what other processes stored since it was read (the plugin's
+      ``refresh_stale``, which keeps unsaved changes: saving them then
+      reports the conflict); False, and marked deleted, if it is gone;
+    - ``_require_existing()``: ``_catch_up()``, raising the not-found
+      error if it is gone;
+    - ``_adopt_state(other)``: the plugin hands this live object the
+      state of a newer copy it read (a newer row), keeping its identity;
+    - ``_take_plugin_attributes(other)``: take what a plugin keeps on a
+      newer copy it returned (5.x plugins keep their version there).
     """
 
+    KIND: ClassVar[str]
+    OVO_NAME: ClassVar[str]
+    STATUS_FIELD: ClassVar[str] = 'status'
     # Fields left out of the primitive: back-references or lazy lists.
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
+    # The classes that declare a KIND, by kind.
+    _classes: ClassVar[dict[str, type[Resource]]] = {}
     _backend: AnyBackend
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if 'KIND' in cls.__dict__:
+            Resource._classes[cls.KIND] = cls
+
+    @staticmethod
+    def class_of(kind: str) -> type[Resource]:
+        """The class of ``kind`` (``'volume'``...)."""
+        return Resource._classes[kind]
+
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        raise NotImplementedError
 
     def __init__(self, backend: AnyBackend, ovo: Any) -> None:
         self.backend = backend
@@ -217,13 +259,6 @@ class Resource:
         among their ``get_changed_fields()`` (see persistence.base)."""
         self._ovo._changed_fields.add('id')
 
-    def _forget_local_state(self) -> None:
-        """Before a refresh: drop unsaved changes and the stored version
-        seen, so that a plugin hands back what it stores now."""
-        if '_ovo' in self.__dict__:
-            cinder_ovo.reset_changes(self._ovo)
-        self.__dict__.pop('_db_version', None)
-
     def _catch_up(self) -> bool:
         """Once the object's lock is held: take what other processes
         stored since it was read (shared persistence only).  False when
@@ -235,14 +270,58 @@ class Resource:
         return False
 
     def _require_existing(self) -> None:
-        """``_catch_up``, raising NotFound if the object is deleted."""
+        """``_catch_up``, raising the not-found error if it is gone."""
         if not self._catch_up() or self._ovo.deleted:
             raise self._not_found()
 
     def _not_found(self) -> Exception:
-        error: Exception = exception.NotFound(
-            resource=f'{type(self).__name__} {self.id}')
-        return error
+        return self._not_found_error(self.id)
+
+    @classmethod
+    def _stored_copies(cls, **filters: Any) -> list[Any]:
+        """The plugin's ``get_<kind>s(**filters)``."""
+        found: list[Any] = getattr(_runtime.persistence(),
+                                   f'get_{cls.KIND}s')(**filters)
+        return found
+
+    @classmethod
+    def get_by_id(cls: type[_R], object_id: Optional[str] = None,
+                  **id_keyword: str) -> _R:
+        """The stored object with this id, given by position or, as the
+        retired library named it, as ``<kind>_id`` (``volume_id=``,
+        ``snapshot_id=``, ``connection_id=``); raises the class's
+        not-found error (``VolumeNotFound``...)."""
+        keyword = f'{cls.KIND}_id'
+        if id_keyword:
+            if object_id is not None or set(id_keyword) != {keyword}:
+                raise TypeError(f'get_by_id() takes one id, by position or '
+                                f'as {keyword}=')
+            object_id = id_keyword[keyword]
+        found = cls._stored_copies(**{keyword: object_id})
+        if not found:
+            raise cls._not_found_error(cast(str, object_id))
+        return cast(_R, found[0])
+
+    def refresh(self) -> None:
+        """Reload this object from persistence: what is stored now, unsaved
+        changes dropped; raises the not-found error if it is gone."""
+        if '_ovo' in self.__dict__:
+            cinder_ovo.reset_changes(self._ovo)
+        self.persistence.forget_seen_version(self)
+        found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+        if not found:
+            raise self._not_found()
+        if found[0] is not self:
+            self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
+            self._refreshed()
+
+    def _refreshed(self) -> None:
+        """Called when ``refresh()`` took a newer copy's Cinder object."""
+
+    def save(self) -> None:
+        """Store this object (the plugin's ``set_<kind>``)."""
+        getattr(self.persistence, f'set_{self.KIND}')(self)
 
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
@@ -255,9 +334,8 @@ class Resource:
 
     def __repr__(self) -> str:
         ovo = self._ovo
-        field = 'status' if 'status' in ovo.fields else 'attach_status'
         return (f'<{type(self).__name__} {self.id} '
-                f'status={ovo.get(field, None)!r} '
+                f'status={ovo.get(self.STATUS_FIELD, None)!r} '
                 f'backend={self.backend_name!r}>')
 
     def __eq__(self, other: Any) -> bool:
@@ -304,15 +382,13 @@ class Resource:
         """Before creating this object: refuse if one with its id is
         stored (that one is left as it is), unless it is this very object
         whose creation failed: creating it again is a retry."""
-        kind = type(self).__name__.lower()
-        get = getattr(self.persistence, f'get_{kind}s')
         try:
-            found = get(**{f'{kind}_id': self.id})
+            found = self._stored_copies(**{f'{self.KIND}_id': self.id})
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
         if found and not (found[0] is self and self._ovo.get(
                 'status', None) == Status.ERROR):
-            raise exception.AlreadyExists(kind, self.id)
+            raise exception.AlreadyExists(self.KIND, self.id)
 
     def _context(self) -> Any:
         return self.backend.context
@@ -343,9 +419,6 @@ class Resource:
             if not unsaved:
                 ovo.obj_reset_changes([field])
             raise
-
-    def save(self) -> None:
-        raise NotImplementedError
 
     # -- serialization --------------------------------------------------------
     def _to_primitive(self, simplified: bool) -> dict[str, Any]:
@@ -470,8 +543,8 @@ class VolumeChild(Resource):
     def volume(self) -> Volume:
         """The volume (loaded from persistence on first use)."""
         if self._volume is None:
-            from cinderlib.objects.volume import Volume
-            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
+            self._bind_volume(cast('Volume', Resource.class_of(
+                'volume').get_by_id(self._ovo.volume_id)))
         return cast('Volume', self._volume)  # bound above if it was not
 
     @volume.setter

@@ -34,6 +34,9 @@ class Connection(base.VolumeChild):
     connect_volume result, or None while not attached>}``.
     """
 
+    KIND = 'connection'
+    OVO_NAME = 'VolumeAttachment'
+    STATUS_FIELD = 'attach_status'
     _SKIP_IN_JSON = ('volume',)
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
@@ -383,26 +386,18 @@ class Connection(base.VolumeChild):
         return connectors.extend_device(self.connector, self.conn_info,
                                         self.device)
 
-    def _not_found(self) -> Exception:
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
         error: Exception = exception.ConnectionNotFound(
-            filter=f'id = {self.id}')
+            filter=f'id = {object_id}')
         return error
-
-    def refresh(self) -> None:
-        self._forget_local_state()
-        found = self.persistence.get_connections(connection_id=self.id)
-        if not found:
-            raise exception.ConnectionNotFound(filter=f'id = {self.id}')
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
 
     def save(self) -> None:
         """Store the connection; what the caller may have changed in place
         (the connector, the device) is checked first."""
         if '_ovo' in self.__dict__:  # else unchanged since it was read
             self._check_stored_fields()
-        self.persistence.set_connection(self)
+        super().save()
 
     def _check_stored_fields(self) -> None:
         ovo = self._ovo
@@ -422,14 +417,6 @@ class Connection(base.VolumeChild):
             primitive['versioned_object.data']['volume'] = (
                 self.volume._to_primitive(simplified=True))
         return primitive
-
-    @classmethod
-    def get_by_id(cls, connection_id: str) -> 'Connection':
-        found = base.persistence().get_connections(
-            connection_id=connection_id)
-        if not found:
-            raise exception.ConnectionNotFound(filter=f'id = {connection_id}')
-        return cast('Connection', found[0])
 
 
 def _new_record(backend: AnyBackend, volume_id: str,

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class Snapshot(base.VolumeChild):
     """A snapshot of a volume, wrapping Cinder's ``objects.Snapshot``."""
 
+    KIND = 'snapshot'
+    OVO_NAME = 'Snapshot'
     _SKIP_IN_JSON = ('volume',)
 
     def __init__(self, volume: Volume, **kwargs: Any) -> None:
@@ -149,12 +151,11 @@ class Snapshot(base.VolumeChild):
         (a float is rounded up to a whole GiB); ``pool_name`` picks the
         pool; other arguments are as for ``Volume``.
         """
-        from cinderlib.objects.volume import Volume
         volume = self.volume
         new_vol_params = dict(new_vol_params)
         base.same_value(new_vol_params, 'snapshot_id', self.id)
         new_vol_params.setdefault('size', self._ovo.volume_size)
-        new_volume = Volume(volume, **new_vol_params)
+        new_volume = type(volume)(volume, **new_vol_params)  # a Volume
         if new_volume.size < self._ovo.volume_size:
             raise exception.InvalidArgument(
                 'size', f'cannot be smaller than snapshot {self.id} '
@@ -166,34 +167,18 @@ class Snapshot(base.VolumeChild):
                 new_volume._ovo, self._ovo),
             self)
 
-    def _not_found(self) -> Exception:
-        error: Exception = exception.SnapshotNotFound(snapshot_id=self.id)
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        error: Exception = exception.SnapshotNotFound(snapshot_id=object_id)
         return error
 
-    def refresh(self) -> None:
-        self._forget_local_state()
-        found = self.persistence.get_snapshots(snapshot_id=self.id)
-        if not found:
-            raise exception.SnapshotNotFound(snapshot_id=self.id)
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
-            if self._volume is not None:
-                self._ovo.volume = self._volume._ovo
-
-    def save(self) -> None:
-        self.persistence.set_snapshot(self)
+    def _refreshed(self) -> None:
+        if self._volume is not None:
+            self._ovo.volume = self._volume._ovo
 
     def _load_lazy(self) -> None:
         self.volume
 
     @classmethod
-    def get_by_id(cls, snapshot_id: str) -> 'Snapshot':
-        found = base.persistence().get_snapshots(snapshot_id=snapshot_id)
-        if not found:
-            raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-        return cast('Snapshot', found[0])
-
-    @classmethod
     def get_by_name(cls, snapshot_name: str) -> list[Snapshot]:
-        return base.persistence().get_snapshots(snapshot_name=snapshot_name)
+        return cls._stored_copies(snapshot_name=snapshot_name)

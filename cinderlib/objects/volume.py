@@ -30,6 +30,8 @@ _TYPE_FIELDS = ('volume_type', 'volume_type_id')
 class Volume(base.Resource):
     """A volume on a backend, wrapping Cinder's ``objects.Volume``."""
 
+    KIND = 'volume'
+    OVO_NAME = 'Volume'
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
     def __init__(self, backend_or_vol: LoadedBackend | Volume | str,
@@ -371,24 +373,14 @@ class Volume(base.Resource):
         super()._adopt_state(other)
         self._snapshots = self._connections = None
 
-    def _not_found(self) -> Exception:
-        error: Exception = exception.VolumeNotFound(volume_id=self.id)
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        error: Exception = exception.VolumeNotFound(volume_id=object_id)
         return error
 
-    def refresh(self) -> None:
-        """Reload this volume from persistence."""
-        self._forget_local_state()
-        found = self.persistence.get_volumes(volume_id=self.id)
-        if not found:
-            raise exception.VolumeNotFound(volume_id=self.id)
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
-            self._snapshots = None
-            self._connections = None
-
-    def save(self) -> None:
-        self.persistence.set_volume(self)
+    def _refreshed(self) -> None:
+        self._snapshots = None
+        self._connections = None
 
     # -- exports, used by Connection ------------------------------------------
     def _export(self, connector: dict[str, Any]) -> dict[str, Any]:
@@ -527,15 +519,8 @@ class Volume(base.Resource):
 
     # -- queries --------------------------------------------------------------
     @classmethod
-    def get_by_id(cls, volume_id: str) -> 'Volume':
-        found = base.persistence().get_volumes(volume_id=volume_id)
-        if not found:
-            raise exception.VolumeNotFound(volume_id=volume_id)
-        return cast('Volume', found[0])
-
-    @classmethod
     def get_by_name(cls, volume_name: str) -> list[Volume]:
-        return base.persistence().get_volumes(volume_name=volume_name)
+        return cls._stored_copies(volume_name=volume_name)
 
 
 def _host(backend: AnyBackend, pool_name: Optional[str],

@@ -23,17 +23,15 @@ from __future__ import annotations
 import functools
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
-from cinderlib.cinder import db_shim
-from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+from cinderlib.objects.base import Resource
 from cinderlib.states import AttachStatus, Status
-
-if TYPE_CHECKING:
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
-    from cinderlib.objects.base import Resource
 
 LOG = logging.getLogger(__name__)
 
@@ -79,6 +77,12 @@ class PersistenceDriverBase:
     #: Whether other processes may change what this plugin stores (a
     #: database): objects then catch up with the store under their lock.
     shared = False
+
+    def forget_seen_version(self, obj: Resource) -> None:
+        """``obj.refresh()`` is about to read it again: forget what this
+        plugin remembers of the version it last read or wrote, so that
+        the plugin hands back what it stores now.  This version remembers
+        nothing."""
 
     def refresh_stale(self, obj: Resource) -> bool:
         """Bring ``obj`` up to date if another process stored a newer
@@ -358,18 +362,9 @@ def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:
 
 def object_kind(obj: Any) -> str:
     """``'volume'``, ``'snapshot'`` or ``'connection'``: the word in the
-    names of the plugin methods that store ``obj``."""
-    kind = _kinds.get(type(obj))
-    if kind is not None:
-        return kind
-    from cinderlib.objects import Connection, Snapshot, Volume
-    for cls, kind in ((Volume, 'volume'), (Snapshot, 'snapshot'),
-                      (Connection, 'connection')):
-        if isinstance(obj, cls):
-            _kinds[type(obj)] = kind
-            return kind
-    raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')
-
-
-# object_kind's answers by class (called on every save).
-_kinds: dict[type, str] = {}
+    names of the plugin methods that store ``obj`` (its class's
+    ``KIND``)."""
+    kind: Optional[str] = getattr(type(obj), 'KIND', None)
+    if kind is None or not isinstance(obj, Resource):
+        raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')
+    return kind

@@ -169,8 +169,7 @@ class DBPersistence(base.PersistenceDriverBase):
             backend_name=backend_name)
         context = _runtime.context()
         return [self._object('volume', row, self._builder(
-            Volume, 'volume', row, context, _with_type(row)))
-            for row in rows]
+            Volume, row, context, _with_type(row))) for row in rows]
 
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
@@ -181,7 +180,7 @@ class DBPersistence(base.PersistenceDriverBase):
                             name=snapshot_name, volume_id=volume_id)
         context = _runtime.context()
         return [self._object('snapshot', row, self._builder(
-            Snapshot, 'snapshot', row, context)) for row in rows]
+            Snapshot, row, context)) for row in rows]
 
     def get_connections(self, connection_id: Optional[str] = None,
                         volume_id: Optional[str] = None
@@ -192,7 +191,7 @@ class DBPersistence(base.PersistenceDriverBase):
                             id=connection_id, volume_id=volume_id)
         context = _runtime.context()
         return [self._object('connection', row, self._builder(
-            Connection, 'connection', row, context)) for row in rows]
+            Connection, row, context)) for row in rows]
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         """The key-value of ``key``, or all of them when ``key`` is None or
@@ -269,11 +268,11 @@ class DBPersistence(base.PersistenceDriverBase):
             return obj
 
     @staticmethod
-    def _builder(cls: Any, kind: str, row: Any, context: Any,
+    def _builder(cls: Any, row: Any, context: Any,
                  text: Optional[str] = None) -> Callable[[], Any]:
         def build() -> Any:
             return cls._from_ovo(_backend(row), _stored(
-                kind, row, text or row.data, context))
+                cls, row, text or row.data, context))
         return build
 
     # -- writes ---------------------------------------------------------------
@@ -419,12 +418,15 @@ class DBPersistence(base.PersistenceDriverBase):
 
     shared = True
 
+    def forget_seen_version(self, obj: Resource) -> None:
+        obj.__dict__.pop('_db_version', None)
+
     def refresh_stale(self, obj: Resource) -> bool:
         super().refresh_stale(obj)  # the copy drivers get
         version = getattr(obj, '_db_version', None)
         if version is None:  # never stored, or stored by another copy
             return True
-        kind = type(obj).__name__.lower()
+        kind = obj.KIND
         table = _TABLES[kind]
         from sqlalchemy import select
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
@@ -777,7 +779,8 @@ def _naive(value: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     return value
 
 
-def _stored(kind: str, row: Any, text: str, context: Any) -> StoredState:
+def _stored(cls: type[Resource], row: Any, text: str,
+            context: Any) -> StoredState:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
     from cinderlib.objects import base as objects_base
@@ -785,15 +788,13 @@ def _stored(kind: str, row: Any, text: str, context: Any) -> StoredState:
         row.id, text,
         lambda primitive: cinder_ovo.trusted_from_primitive(
             primitive, context, fill=True),
-        kind=kind, expected=_OVO_NAMES[kind],
+        kind=cls.KIND, expected=cls.OVO_NAME,
         fields={field: getattr(row, column)
-                for column, field in _FIELDS[kind].items()})
+                for column, field in _FIELDS[cls.KIND].items()})
 
 
 _KINDS = {schema.volumes.name: 'volume', schema.snapshots.name: 'snapshot',
           schema.connections.name: 'connection'}
-_OVO_NAMES = {'volume': 'Volume', 'snapshot': 'Snapshot',
-              'connection': 'VolumeAttachment'}
 # The columns that copy a field of the data (queries filter on them), by
 # kind: {column: field}.
 _FIELDS = {'volume': {'name': 'display_name', 'status': 'status'},
