@@ -154,11 +154,13 @@ class StoredState:
 
 
 # The instance attributes the library keeps on its objects; any other one
-# was set by a persistence plugin (see ``Resource._take_plugin_attributes``).
+# was set by a persistence plugin written for cinderlib 5.x (see
+# ``Resource._take_plugin_attributes``).  ``_plugin_slot`` is the one that
+# belongs to the plugins (``PersistenceDriverBase.object_slot``).
 LIBRARY_ATTRIBUTES = frozenset({
     '_backend', '_ovo', '_stored', '_snapshots', '_connections',
     'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
-    'device_scan_attempts', '_unexported'})
+    'device_scan_attempts', '_unexported', '_plugin_slot'})
 
 
 class Resource:
@@ -178,7 +180,8 @@ class Resource:
     Bringing an object up to date with the store, the near-synonyms:
 
     - ``refresh()`` (public): reload it from the plugin now, dropping
-      unsaved changes; raises the not-found error if it is gone;
+      unsaved changes (``_forget_local_state``); raises the not-found
+      error if it is gone;
     - ``_catch_up()``: once an operation holds the object's lock, take
       what other processes stored since it was read (the plugin's
       ``refresh_stale``, which keeps unsaved changes: saving them then
@@ -246,12 +249,24 @@ class Resource:
 
     def _take_plugin_attributes(self, other: 'Resource') -> None:
         """Take what the persistence plugin keeps on ``other``, a newer
-        copy of this object it returned: plugins written for cinderlib 5.x
-        keep the stored version there (5.x's ``refresh()`` took every
-        attribute of the newer copy)."""
+        copy of this object it returned: its slot, and the attributes
+        plugins written for cinderlib 5.x set (they keep the stored
+        version there; 5.x's ``refresh()`` took every attribute of the
+        newer copy)."""
         for name, value in vars(other).items():
-            if name not in LIBRARY_ATTRIBUTES:
+            if name == '_plugin_slot':
+                self.__dict__[name] = dict(value)
+            elif name not in LIBRARY_ATTRIBUTES:
                 self.__dict__[name] = value
+
+    @property
+    def _plugin_slot(self) -> dict[str, Any]:
+        """What the persistence plugin keeps about this object, made on
+        first use (see ``PersistenceDriverBase.object_slot``)."""
+        slot: Optional[dict[str, Any]] = self.__dict__.get('_plugin_slot')
+        if slot is None:
+            slot = self.__dict__['_plugin_slot'] = {}
+        return slot
 
     def _mark_unstored(self) -> None:
         """Count a new object's ``id`` as changed until the object is first
@@ -305,9 +320,7 @@ class Resource:
     def refresh(self) -> None:
         """Reload this object from persistence: what is stored now, unsaved
         changes dropped; raises the not-found error if it is gone."""
-        if '_ovo' in self.__dict__:
-            cinder_ovo.reset_changes(self._ovo)
-        self.persistence.forget_seen_version(self)
+        self._forget_local_state()
         found = self._stored_copies(**{f'{self.KIND}_id': self.id})
         if not found:
             raise self._not_found()
@@ -315,6 +328,14 @@ class Resource:
             self._ovo = found[0]._ovo
             self._take_plugin_attributes(found[0])
             self._refreshed()
+
+    def _forget_local_state(self) -> None:
+        """``refresh()``'s first step: drop unsaved changes, and what the
+        plugin keeps about the stored version seen (its slot), so that
+        the plugin hands back what it stores now."""
+        if '_ovo' in self.__dict__:
+            cinder_ovo.reset_changes(self._ovo)
+        self.__dict__.pop('_plugin_slot', None)
 
     def _refreshed(self) -> None:
         """Called when ``refresh()`` took a newer copy's Cinder object."""

@@ -78,11 +78,15 @@ class PersistenceDriverBase:
     #: database): objects then catch up with the store under their lock.
     shared = False
 
-    def forget_seen_version(self, obj: Resource) -> None:
-        """``obj.refresh()`` is about to read it again: forget what this
-        plugin remembers of the version it last read or wrote, so that
-        the plugin hands back what it stores now.  This version remembers
-        nothing."""
+    @staticmethod
+    def object_slot(obj: Resource) -> dict[str, Any]:
+        """A dict on ``obj`` that belongs to the persistence plugin: what
+        it keeps about the object (the ``db`` plugin: the version of its
+        row it last read or wrote), never attributes of its own on the
+        object.  ``refresh()`` empties it before reading the object again,
+        and a copy that takes a newer copy's state there takes its slot
+        too."""
+        return obj._plugin_slot
 
     def refresh_stale(self, obj: Resource) -> bool:
         """Bring ``obj`` up to date if another process stored a newer

@@ -147,10 +147,16 @@ class DBPersistence(base.PersistenceDriverBase):
                 yield conn, written
         except exception.PersistenceUnavailable:
             if written.version is not None:
-                obj._db_unconfirmed = (written.version, written.data)
+                self.object_slot(obj)['unconfirmed'] = (written.version,
+                                                        written.data)
             raise
-        obj._db_version = written.version
-        obj.__dict__.pop('_db_unconfirmed', None)
+        self._confirmed(obj, written.version)
+
+    def _confirmed(self, obj: Resource, version: Optional[int]) -> None:
+        """``obj``'s row is at ``version``, committed."""
+        slot = self.object_slot(obj)
+        slot['version'] = version
+        slot.pop('unconfirmed', None)
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.url}>'
@@ -253,16 +259,16 @@ class DBPersistence(base.PersistenceDriverBase):
         with self._lock:
             live = self._live[kind].get(row.id)
             if live is not None and (
-                    getattr(live, '_db_version', None) == row.version or
+                    _version(live) == row.version or
                     _has_unsaved_changes(live)):
                 # Unsaved changes are never dropped for a newer row: the
                 # object's next save reports the conflict instead.
                 return live
             obj = build()
-            obj._db_version = row.version
+            self.object_slot(obj)['version'] = row.version
             if live is not None:  # changed by another process: update it
                 live._adopt_state(obj)
-                live._db_version = row.version
+                self.object_slot(live)['version'] = row.version
                 return live
             self._live[kind][row.id] = obj
             return obj
@@ -303,8 +309,7 @@ class DBPersistence(base.PersistenceDriverBase):
                 getattr(self, f'_store_{kind}')(conn, obj, written)
         # Committed: the objects take their rows' versions.
         for kind, obj, written in zip(kinds, objects, writes):
-            obj._db_version = written.version
-            obj.__dict__.pop('_db_unconfirmed', None)
+            self._confirmed(obj, written.version)
             self._remember(kind, obj)
             getattr(base.PersistenceDriverBase, f'set_{kind}')(self, obj)
 
@@ -315,7 +320,7 @@ class DBPersistence(base.PersistenceDriverBase):
                   'backend_name': volume.backend_name, 'status': ovo.status}
         # A copy that never read the row (load(save=True)) may bring
         # another type; else a volume's type never changes once stored.
-        unread = getattr(volume, '_db_version', None) is None
+        unread = _version(volume) is None
         self._write(conn, 'volume', schema.volumes, volume, values, written)
         if written.inserted:
             self._write_volume_type(conn, volume)
@@ -368,14 +373,14 @@ class DBPersistence(base.PersistenceDriverBase):
         values = dict(values, created_at=_naive(ovo.created_at),
                       deleted=False, deleted_at=None, data=written.data)
         statements = _statements(table)
-        version = getattr(obj, '_db_version', None)
+        version = _version(obj)
         if version is None:
             # A copy that never read the row (e.g. load(save=True)).
             row = conn.execute(statements['version'],
                                {'b_id': obj.id}).first()
             version = row.version if row is not None else None
         elif self._committed_unconfirmed(conn, statements, obj):
-            version = obj._db_unconfirmed[0]
+            version = self.object_slot(obj)['unconfirmed'][0]
         if version is not None:
             if conn.execute(statements['update'], dict(
                     values, b_id=obj.id, b_version=version,
@@ -396,7 +401,7 @@ class DBPersistence(base.PersistenceDriverBase):
         """Whether the row is this object's last write whose commit
         reported an error (the connection dropped while committing) but
         which the database did commit."""
-        unconfirmed = obj.__dict__.get('_db_unconfirmed')
+        unconfirmed = _slot(obj).get('unconfirmed')
         if unconfirmed is None:
             return False
         row = conn.execute(statements['current'], {'b_id': obj.id}).first()
@@ -418,12 +423,9 @@ class DBPersistence(base.PersistenceDriverBase):
 
     shared = True
 
-    def forget_seen_version(self, obj: Resource) -> None:
-        obj.__dict__.pop('_db_version', None)
-
     def refresh_stale(self, obj: Resource) -> bool:
         super().refresh_stale(obj)  # the copy drivers get
-        version = getattr(obj, '_db_version', None)
+        version = _version(obj)
         if version is None:  # never stored, or stored by another copy
             return True
         kind = obj.KIND
@@ -443,9 +445,7 @@ class DBPersistence(base.PersistenceDriverBase):
         found = getter(**{f'{kind}_id': obj.id})
         if found and found[0] is not obj:
             obj._adopt_state(found[0])
-            # ignore: _db_version is this plugin's; Resource lacks it
-            obj._db_version = (  # type: ignore[attr-defined]
-                found[0]._db_version)
+            self.object_slot(obj)['version'] = _version(found[0])
         return bool(found)
 
     def _remember(self, kind: str, obj: Resource) -> None:
@@ -711,6 +711,19 @@ def _statements(table: Table) -> dict[str, Any]:
                 table.c.version, table.c.data).where(row_id)
         _statement_cache[table.name] = statements
     return statements
+
+
+def _slot(obj: Resource) -> dict[str, Any]:
+    """What this plugin keeps about ``obj``: ``'version'``, the version of
+    its row last read or written (None or missing: never read, e.g. loaded
+    with ``load(save=True)``), and ``'unconfirmed'``, the version and data
+    of a write whose commit reported an error."""
+    return base.PersistenceDriverBase.object_slot(obj)
+
+
+def _version(obj: Resource) -> Optional[int]:
+    version: Optional[int] = _slot(obj).get('version')
+    return version
 
 
 def _has_unsaved_changes(obj: Any) -> bool:
