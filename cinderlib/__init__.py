@@ -10,6 +10,7 @@ from importlib import metadata as _metadata
 from typing import Any, Callable, Optional
 
 from cinderlib import exception
+from cinderlib import jsontext as _jsontext
 from cinderlib import serialization as _serialization
 from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
 from cinderlib.backend import Backend
@@ -40,8 +41,7 @@ def json() -> list[dict[str, Any]]:
 
 def jsons() -> str:
     """Every loaded backend, serialized as a JSON string."""
-    import json as json_module
-    return json_module.dumps(json(), separators=(',', ':'))
+    return _jsontext.dumps(json())
 
 
 def dump() -> list[dict[str, Any]]:
@@ -51,8 +51,7 @@ def dump() -> list[dict[str, Any]]:
 
 def dumps() -> str:
     """Like ``jsons()``, after loading snapshots and connections."""
-    import json as json_module
-    return json_module.dumps(dump(), separators=(',', ':'))
+    return _jsontext.dumps(dump())
 
 
 def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,

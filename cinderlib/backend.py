@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from typing import Any, Optional, cast
@@ -14,6 +13,7 @@ from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import connectors
 from cinderlib import directories
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
@@ -389,9 +389,11 @@ class Backend(metaclass=_ProcessState):
         volumes = self.volumes
         if dump:
             self._load_children(volumes)
-        config = json.dumps(self.config, separators=(',', ':'))
-        return (f'{{"class":"Backend","backend":{config},"volumes":['
-                f'{",".join(volume.to_jsons() for volume in volumes)}]}}')
+        return jsontext.compose((
+            ('class', jsontext.dumps('Backend')),
+            ('backend', jsontext.dumps(self.config)),
+            ('volumes', jsontext.array(volume.to_jsons()
+                                       for volume in volumes))))
 
     @property
     def jsons(self) -> str:

@@ -6,10 +6,10 @@ stores).  Primitives are checked by :mod:`cinderlib.cinder.primitives`."""
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any, Iterable, Optional
 
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import validation
 from cinderlib.cinder.config import load
 from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
@@ -244,9 +244,8 @@ def list_primitive(list_class: str, items: list[Primitive]) -> Primitive:
 
 def list_primitive_text(list_class: str, item_texts: list[str]) -> str:
     """``list_primitive`` as JSON text, from the items' JSON texts."""
-    envelope = json.dumps(list_primitive(list_class, []),
-                          separators=(',', ':'))
-    return envelope[:-3] + ','.join(item_texts) + ']}}'
+    return jsontext.fill_list(
+        jsontext.dumps(list_primitive(list_class, [])), item_texts)
 
 
 def _envelope(ovo: Any, data: dict[str, Any]) -> Primitive:

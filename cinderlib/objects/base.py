@@ -16,6 +16,7 @@ from cinderlib import _runtime
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.cinder import primitives
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import serialization
 from cinderlib import validation
 from cinderlib.states import Status
@@ -136,7 +137,7 @@ class StoredState:
             # Keys that are not fields, or fields left out: serialized as
             # the object built from it is.
             primitive = cinder_ovo.to_primitive(self._rebuild(primitive))
-            self.text = json.dumps(primitive, separators=(',', ':'))
+            self.text = jsontext.dumps(primitive)
         return primitive
 
     def build(self) -> Any:
@@ -464,12 +465,11 @@ class Resource:
     def to_jsons(self, simplified: bool = True) -> str:
         text = self._primitive_text(simplified)
         if text is None:
-            return json.dumps(self.to_json(simplified),
-                              separators=(',', ':'))
+            return jsontext.dumps(self.to_json(simplified))
         # Stored text used as is: no decoding and encoding again.
-        return (f'{{"class":"{type(self).__name__}","backend":'
-                f'{json.dumps(self.backend.config, separators=(",", ":"))}'
-                f',"ovo":{text}}}')
+        return jsontext.compose((
+            ('class', jsontext.dumps(type(self).__name__)),
+            ('backend', jsontext.dumps(self.backend.config)), ('ovo', text)))
 
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         """The primitive's JSON text from stored state, if the object was

@@ -9,6 +9,7 @@ from cinderlib import _runtime
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import connectors
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, LoadedBackend
@@ -493,12 +494,11 @@ class Volume(base.Resource):
             if children is None:
                 continue
             texts = [child._primitive_text(True) for child in children]
-            if None in texts or not text.endswith('}}'):
+            if None in texts or not text.endswith(jsontext.PRIMITIVE_END):
                 return None
-            list_text = cinder_ovo.list_primitive_text(
-                list_class, cast('list[str]', texts))  # no None: see above
-            lists.append(f',"{field}":{list_text}')
-        return text[:-2] + ''.join(lists) + '}}'
+            lists.append((field, cinder_ovo.list_primitive_text(
+                list_class, cast('list[str]', texts))))  # no None: above
+        return jsontext.add_fields(text, lists)
 
     def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         """Cinder's primitive; unless ``simplified``, with this volume's

@@ -28,6 +28,7 @@ from cinderlib import _runtime
 from cinderlib.cinder import config as cinder_config
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib.persistence import base
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
@@ -368,8 +369,8 @@ class DBPersistence(base.PersistenceDriverBase):
         """Insert or update ``obj``'s row, telling ``written`` the row's
         new version and data and whether it was inserted."""
         ovo = obj._ovo
-        written.data = json.dumps(cinder_ovo.to_primitive(
-            ovo, _SKIP[kind]), separators=(',', ':'))
+        written.data = jsontext.dumps(cinder_ovo.to_primitive(
+            ovo, _SKIP[kind]))
         values = dict(values, created_at=_naive(ovo.created_at),
                       deleted=False, deleted_at=None, data=written.data)
         statements = _statements(table)
@@ -418,8 +419,7 @@ class DBPersistence(base.PersistenceDriverBase):
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
-            'data': json.dumps(cinder_ovo.to_primitive(volume_type),
-                               separators=(',', ':'))})
+            'data': jsontext.dumps(cinder_ovo.to_primitive(volume_type))})
 
     shared = True
 
@@ -848,13 +848,10 @@ _valid_backend_names: set[str] = set()
 
 
 def _with_type(row: Any) -> str:
-    """A volume's stored JSON with its volume type put back in (the
-    object's primitive ends with the closing braces of its data; in a row
-    edited so that it does not, the type is not where the checks of the
-    data look for it, and the row is reported)."""
+    """A volume's stored JSON with its volume type put back in."""
     if row.type_data is None:
         return cast(str, row.data)
-    return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'
+    return jsontext.add_fields(row.data, [('volume_type', row.type_data)])
 
 
 def _backend(row: Any) -> _runtime.AnyBackend:
