@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 from typing import Any, Callable, Optional
 
+from cinderlib import connectors as _connectors
 from cinderlib import exception
 from cinderlib import jsontext as _jsontext
 from cinderlib import serialization as _serialization
@@ -60,6 +61,5 @@ def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              execute: Optional[Callable[..., Any]] = None
                              ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
-    from cinderlib import connectors
-    return connectors.get_connector_properties(
+    return _connectors.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host, execute)

@@ -9,12 +9,14 @@ persistence plugins read it without importing ``Backend``; the class
 attributes ``Backend.backends``, ``Backend.persistence`` and
 ``Backend._options`` are aliases of it, for existing callers.
 
-Two things only the layers above know are handed down when they are
-imported: how to run ``setup()`` with its defaults (``on_first_use``:
-``options()`` before any ``setup()`` runs it, as the first ``Backend``
-does), and, once Cinder is loaded, which Cinder options are secret
-(``option_is_secret``).  The types of the backends and of the plugin are
-the small protocols below: what the lower layers use of them.
+What only the layers above know is handed down when they are imported
+(the ``set_*`` functions and ``on_first_use``): how to run ``setup()``
+with its defaults (``options()`` runs it when no ``setup()`` ran, as the
+first ``Backend`` does), how to load serialized objects (the classes'
+``load``), how to make Cinder's request context and, once Cinder is
+loaded, which Cinder options are secret.  The types of the backends and
+of the plugin are the small protocols below: what the lower layers use
+of them.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ def named_like_secret(name: str) -> bool:
 
 
 # What the upper layers hand down (see the module docstring): how to run
-# setup() with its defaults (set by backend.py), how to make Cinder's
-# request context (set by cinder.config), and whether a Cinder [DEFAULT]
-# option is secret (by its name until Cinder's definitions are loaded;
-# then set by cinder.config).
+# setup() with its defaults (set by backend.py), how to load serialized
+# objects (set by serialization.py), how to make Cinder's request context
+# (set by cinder.config), and whether a Cinder [DEFAULT] option is secret
+# (by its name until Cinder's definitions are loaded; then set by
+# cinder.config).
 _first_setup: Optional[Callable[[], None]] = None
+_loader: Optional[Callable[[Any, bool], Any]] = None
 _context_maker: Optional[Callable[[str, str], Any]] = None
 _secret_option_test: Callable[[str], bool] = named_like_secret
 
@@ -53,6 +57,18 @@ def on_first_use(setup: Callable[[], None]) -> None:
     """Have ``options()`` call ``setup()`` when no ``setup()`` ran yet."""
     global _first_setup
     _first_setup = setup
+
+
+def set_loader(load: Callable[[Any, bool], Any]) -> None:
+    """Load serialized objects with ``load(json_src, save)``."""
+    global _loader
+    _loader = load
+
+
+def load(json_src: Any, save: bool = False) -> Any:
+    """``cinderlib.load()``, for the classes' ``load`` (objects cannot
+    import serialization, which builds them)."""
+    return cast(Callable[[Any, bool], Any], _loader)(json_src, save)
 
 
 def set_context_maker(make: Callable[[str, str], Any]) -> None:

@@ -12,11 +12,14 @@ from cinderlib.cinder import db_shim
 from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import connectors
 from cinderlib import directories
+from cinderlib import drivers_listing
 from cinderlib import exception
 from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
+from cinderlib import recovery
+from cinderlib import serialization
 from cinderlib import validation
 from cinderlib._runtime import GlobalOptions, UnloadedBackend
 from cinderlib.objects import Connection, Snapshot, Volume
@@ -345,7 +348,6 @@ class Backend(metaclass=_ProcessState):
         """Settle operations that a process which died left unfinished on
         this backend's resources (see :mod:`cinderlib.recovery`): returns
         one ``{'resource', 'id', 'was', 'now'}`` per resource found."""
-        from cinderlib import recovery
         return recovery.recover(self)
 
     def unload(self) -> None:
@@ -409,14 +411,12 @@ class Backend(metaclass=_ProcessState):
 
     @classmethod
     def load(cls, json_src: Any, save: bool = False) -> Any:
-        from cinderlib import serialization
         return serialization.load(json_src, save)
 
     @classmethod
     def load_backend(cls, backend_data: dict[str, Any]
                      ) -> Backend | UnloadedBackend:
         """The loaded backend a serialized ``backend`` entry names."""
-        from cinderlib import serialization
         # Only Backend instances are registered.
         return cast('Backend | UnloadedBackend',
                     serialization.backend_for(backend_data))
@@ -424,7 +424,6 @@ class Backend(metaclass=_ProcessState):
     @classmethod
     def list_supported_drivers(
             cls, output_version: int = 1) -> dict[str, dict[str, Any]]:
-        from cinderlib import drivers_listing
         return drivers_listing.list_supported_drivers(output_version)
 
 
@@ -463,6 +462,7 @@ def _lock_directories(options: GlobalOptions) -> tuple[str, str, str]:
 
 def _suppress_ssl_warnings() -> None:
     try:
+        # lazy: urllib3 is not a dependency of cinderlib (drivers bring it)
         import urllib3
     except ImportError:
         return

@@ -50,6 +50,7 @@ def configure_privsep(root_helper: str) -> None:
         # oslo.privsep imports eventlet, which warns that it is deprecated;
         # we never monkey-patch, so the warning says nothing to callers.
         warnings.simplefilter('ignore')
+        # lazy: os-brick loads on first use, never with import cinderlib
         from os_brick import privileged
     configure = functools.partial(_configure_context, in_process=in_process,
                                   helper_command=command)
@@ -78,6 +79,7 @@ def privsep_helper_command(root_helper: str) -> str:
 
 def _configure_context(context: Any, in_process: bool,
                        helper_command: Optional[str]) -> None:
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     context.set_client_mode(not in_process)
     if helper_command is not None:
@@ -99,6 +101,7 @@ def _prepare_brick(root_helper: str) -> None:
     with _privsep_lock:
         if _brick_ready:
             return
+        # lazy: os-brick loads on first use, never with import cinderlib
         import os_brick
         cinder_config.load()
         os_brick.setup(cinder_config.conf())
@@ -112,6 +115,7 @@ def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
     _ensure_privsep(root_helper)
+    # lazy: os-brick loads on first use, never with import cinderlib
     from os_brick.initiator import connector
     return cast('dict[str, Any]', connector.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host=host,
@@ -162,6 +166,7 @@ def brick_connector(protocol: Optional[str], connector_info: dict[str, Any],
                     options: GlobalOptions) -> Any:
     """The os-brick connector object for a connection's protocol."""
     _prepare_brick(options.root_helper)
+    # lazy: os-brick loads on first use, never with import cinderlib
     from os_brick.initiator import connector
     if use_multipath is None:
         use_multipath = bool(connector_info.get('multipath', False))

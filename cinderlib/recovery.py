@@ -24,15 +24,13 @@ alone and reported as ``busy``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cinderlib import _runtime
 from cinderlib import locks
+from cinderlib.objects.base import Resource
 from cinderlib import states
 from cinderlib.states import Status
-
-if TYPE_CHECKING:
-    from cinderlib.objects.base import Resource
 
 LOG = logging.getLogger(__name__)
 

@@ -9,23 +9,22 @@ So bad input raises before anything is stored.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from cinderlib import _runtime
-from cinderlib.cinder import config as cinder_config
-from cinderlib.cinder import ovo as cinder_ovo
-from cinderlib.cinder import primitives
 from cinderlib import exception
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, UnloadedBackend
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
+from cinderlib.objects import Connection, Snapshot, Volume
+from cinderlib.objects import base
+from cinderlib.objects.base import Resource
 from cinderlib.states import AttachStatus, Status
 
 # How deep lists of serialized objects may nest in load's input.
 _MAX_LIST_DEPTH = 8
-
-if TYPE_CHECKING:
-    from cinderlib.objects import Connection, Snapshot, Volume
-    from cinderlib.objects.base import Resource
 
 # A snapshot or connection class: what ``_load_child`` loads.
 _Child = TypeVar('_Child', 'Snapshot', 'Connection')
@@ -41,7 +40,6 @@ def load(json_src: Any, save: bool = False) -> Any:
     loaded: list[Any] = []
     result = _build(data, loaded, 0)
     if save and loaded:
-        from cinderlib.objects import base
         base.persistence().set_objects(loaded)
     return result
 
@@ -261,7 +259,6 @@ def _check_class(cls: type[Resource], data: Any) -> Any:
 # -- loaders ------------------------------------------------------------------
 def load_volume(data: dict[str, Any],
                 loaded: Optional[list[Any]] = None) -> Volume:
-    from cinderlib.objects import Connection, Snapshot, Volume
     backend_config = _check_class(Volume, data)
     ovo = _ovo(data, Volume.OVO_NAME)
     backend = backend_for(backend_config)
@@ -312,7 +309,6 @@ def _load_child(cls: type[_Child]
         backend = backend_for(backend_config)
         volume = None
         if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
-            from cinderlib.objects import Volume
             volume_ovo = ovo.volume
             # Its own lists are not part of the serialized child.
             _take_list(volume_ovo, 'snapshots')
@@ -351,13 +347,11 @@ def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
 
 def _snapshot_loader(data: dict[str, Any],
                      loaded: Optional[list[Any]] = None) -> Snapshot:
-    from cinderlib.objects import Snapshot
     return _load_child(Snapshot)(data, loaded)
 
 
 def _connection_loader(data: dict[str, Any],
                        loaded: Optional[list[Any]] = None) -> Connection:
-    from cinderlib.objects import Connection
     return _load_child(Connection)(data, loaded)
 
 
@@ -365,3 +359,5 @@ def _connection_loader(data: dict[str, Any],
 _LOADERS: dict[str, Callable[[dict[str, Any], Optional[list[Any]]], Any]] = {
     'Volume': load_volume, 'Snapshot': _snapshot_loader,
     'Connection': _connection_loader, 'Backend': load_backend}
+
+_runtime.set_loader(load)

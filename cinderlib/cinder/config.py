@@ -52,6 +52,7 @@ def load() -> None:
             # never monkey-patch, so the warning says nothing to our callers.
             warnings.simplefilter('ignore')
             importlib.import_module('cinder')
+            # lazy: Cinder loads on first use, never with import cinderlib
             from cinder import objects
             # Driver modules use the object classes at import time.
             objects.register_all()
@@ -74,6 +75,7 @@ def is_loaded() -> bool:
 
 
 def _register_missing_options() -> None:
+    # lazy: Cinder and oslo.config load on first use, not with cinderlib
     from cinder.volume import configuration
     from oslo_config import cfg
     for name, help_text in _UNREGISTERED_DRIVER_OPTIONS:
@@ -86,6 +88,7 @@ def _register_missing_options() -> None:
 
 def _parse_config() -> None:
     """Make oslo.config usable without reading sys.argv or /etc/cinder."""
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     if getattr(cfg.CONF, '_namespace', None) is None:
         cfg.CONF([], project='cinder', default_config_files=[],
@@ -94,6 +97,7 @@ def _parse_config() -> None:
 
 def conf() -> Any:
     """Cinder's global oslo.config object."""
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     return cfg.CONF
 
@@ -188,6 +192,7 @@ def _escape_dollar(match: re.Match[str]) -> str:
 def _check_templates(name: str, value: Any, group: Optional[str]) -> None:
     """Expand an option's templates now, so that a wrong one fails here,
     naming the option, rather than in the driver."""
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     try:
         get_option(name, group)
@@ -208,6 +213,7 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
 def make_context(user_id: str, project_id: str) -> RequestContext:
     """An admin request context that is not stored in thread-local state."""
     load()
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder import context
     return context.RequestContext(user_id=user_id, project_id=project_id,
                                   is_admin=True, overwrite=False)
@@ -222,6 +228,7 @@ def driver_option_definitions(driver_class: type) -> dict[str, Any]:
     Drivers register their options in Cinder's shared backend group when
     their module is imported; ``get_driver_options`` adds the rest.
     """
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder.volume import configuration
     from cinder.volume import driver as cinder_driver
     cfg_conf = conf()
@@ -268,6 +275,7 @@ class DriverConfiguration:
 
     def __init__(self, group: str, driver_class: type,
                  options: dict[str, Any]) -> None:
+        # lazy: Cinder loads on first use, never with import cinderlib
         from cinder.volume import configuration
         self.group = group
         self.definitions = driver_option_definitions(driver_class)
@@ -319,5 +327,6 @@ def configure_privsep(configure: Callable[[Any], None]) -> None:
 
 def _configure_cinder_privsep() -> None:
     if _privsep_configurator is not None:
+        # lazy: Cinder loads on first use, never with import cinderlib
         from cinder import privsep
         _privsep_configurator(privsep.sys_admin_pctxt)

@@ -127,6 +127,7 @@ class CinderDbShim:
 
     @staticmethod
     def attachment_row(ovo: Any) -> Row:
+        # lazy: 45 ms; needed once drivers run
         from oslo_serialization import jsonutils
         row = _row(ovo)
         for name in ('connection_info', 'connector'):
@@ -175,6 +176,7 @@ class CinderDbShim:
     def volume_get_all_by_host(self, context: Any, host: str,
                                filters: Optional[dict[str, Any]] = None
                                ) -> list[Any]:
+        # lazy: Cinder loads on first use, never with import cinderlib
         from cinder.volume import volume_utils
         result = []
         for volume in self._volumes():

@@ -29,6 +29,7 @@ def start_coordination(backend_url: str) -> Callable[[str], Any]:
         except exception.InvalidArgument as exc:
             raise exception.CoordinationUnavailable(backend_url,
                                                     exc) from None
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder import coordination
     coordinator = coordination.COORDINATOR
     with config.lock:
@@ -59,6 +60,7 @@ def import_driver_class(path: Any) -> type:
     except (ImportError, AttributeError) as exc:
         raise exception.InvalidDriverOption(
             'volume_driver', f'cannot import {path!r}: {exc}') from None
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder.volume import driver as cinder_driver
     if not (isinstance(driver_class, type) and
             issubclass(driver_class, cinder_driver.BaseVD)):

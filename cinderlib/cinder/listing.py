@@ -28,6 +28,7 @@ def list_supported_drivers_in_this_process(
     """
 
     load()
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder import interface
     from cinder.interface import util
     drivers_pkg = importlib.import_module('cinder.volume.drivers')
@@ -70,6 +71,7 @@ def _listed_missing_options(driver_class: type) -> list[tuple[str, str]]:
 
 
 def _string_option(name: str, help_text: str) -> Any:
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     return cfg.StrOpt(name, help=help_text)
 

@@ -20,6 +20,7 @@ from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
 
 def objects_module() -> Any:
     load()
+    # lazy: Cinder loads on first use, never with import cinderlib
     from cinder import objects
     return objects
 
@@ -32,6 +33,7 @@ def fill_unset_fields(ovo: Any) -> Any:
     """Give every plain field a value: drivers may read any of them, and
     Cinder objects cannot lazy-load plain fields.  Relationships
     (``OPTIONAL_FIELDS``) left unset lazy-load through the DB shim."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import fields as ovo_fields
     optional = getattr(ovo, 'OPTIONAL_FIELDS', ())
     for name, field in ovo.fields.items():
@@ -151,6 +153,7 @@ def _object_fields(ovo_class: ObjectClass) -> tuple[tuple[str, ...],
     relationship lists, computed once per class."""
     cached = _fields_cache.get(ovo_class)
     if cached is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         objects_fields = {
             # ignore: a private attribute oslo's types do not declare
@@ -184,6 +187,7 @@ _UNSET = object()
 
 def _primitive(ovo: CinderObject, skip: set[str],
                path: tuple[CinderObject, ...]) -> Primitive:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import base as ovo_base
     path = path + (ovo,)
     data: dict[str, Any] = {}
@@ -259,6 +263,7 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     """Rebuild a Cinder versioned object from ``to_primitive`` output,
     checking it first (``check_primitive``)."""
     objects = objects_module()
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import exception as ovo_exc
     check_primitive(primitive)
     try:
@@ -278,6 +283,7 @@ def _current_version(ovo: Any) -> None:
     nested objects) this Cinder's version: oslo keeps the primitive's
     version on each object, so it would serialize as that version with
     the fields added since (filled in by ``fill_unset_fields``)."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import base as ovo_base
     ovo.__dict__.pop('VERSION', None)
     items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
@@ -344,6 +350,7 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
     stored as: strings printable and of bounded length, dicts of strings,
     bools, ints, datetimes, enums among their values.  Relationships
     (other Cinder objects) are cinderlib's to set."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import fields as ovo_fields
     checked: dict[str, Any] = {}
     for name, value in values.items():
@@ -379,3 +386,18 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
             raise exception.InvalidArgument(
                 name, f'{value!r:.60} is not valid: {exc}') from None
     return checked
+
+
+def plain_fields(ovo_class: type) -> tuple[str, ...]:
+    """The fields of a Cinder object class that are not objects."""
+    plain = _plain_fields_cache.get(ovo_class)
+    if plain is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        plain = _plain_fields_cache[ovo_class] = tuple(
+            name for name, field in getattr(ovo_class, 'fields', {}).items()
+            if not isinstance(field, ovo_fields.ObjectField))
+    return plain
+
+
+_plain_fields_cache: dict[type, tuple[str, ...]] = {}

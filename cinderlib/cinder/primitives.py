@@ -41,6 +41,7 @@ class _ClassInfo:
                  'filled', 'required')
 
     def __init__(self, cls: ObjectClass) -> None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         self.cls = cls
         optional = getattr(cls, 'OPTIONAL_FIELDS', ())
@@ -193,6 +194,7 @@ _JSON_TYPES: frozenset[type] = frozenset((dict, list, str, int, float, bool,
 def _plain_type(field_type: Any) -> Optional[type]:
     """The Python type of a field's JSON values, for the types checked by
     type alone."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import fields as ovo_fields
     if isinstance(field_type, ovo_fields.Enum):
         return None
@@ -219,6 +221,7 @@ def _class_info(name: str, path: str = '') -> _ClassInfo:
     """What to know of an object class, by name."""
     info = _classes_by_name.get(name)
     if info is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import base as ovo_base
         load()
         classes = ovo_base.VersionedObjectRegistry.obj_classes().get(name)
@@ -249,6 +252,7 @@ def _field_checker(field: Any) -> Checker:
 
 
 def _type_checker(field_type: Any) -> Checker:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import fields as ovo_fields
     if isinstance(field_type, ovo_fields.Enum):
         valid = frozenset(field_type._valid_values or ())

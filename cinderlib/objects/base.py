@@ -9,6 +9,7 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
+import uuid
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
@@ -17,7 +18,6 @@ from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.cinder import primitives
 from cinderlib import exception
 from cinderlib import jsontext
-from cinderlib import serialization
 from cinderlib import validation
 from cinderlib.states import Status
 
@@ -394,7 +394,6 @@ class Resource:
     def _new_id(given: Optional[str], field: str = 'id') -> str:
         """``given`` checked, or a new UUID if it is None or empty (as
         the retired library did: protobuf's unset string is empty)."""
-        import uuid
         if given is None or given == '':
             return str(uuid.uuid4())
         return validation.resource_id(
@@ -506,7 +505,7 @@ class Resource:
     @classmethod
     def load(cls, json_src: Any, save: bool = False) -> Any:
         """``cinderlib.load()`` of one serialized object of this class."""
-        obj = serialization.load(json_src, save)
+        obj = _runtime.load(json_src, save)
         if not isinstance(obj, cls):
             raise exception.InvalidSerializedData(
                 f'expected a serialized {cls.__name__}, got '
@@ -515,7 +514,6 @@ class Resource:
 
     @staticmethod
     def new_uuid() -> str:
-        import uuid
         return str(uuid.uuid4())
 
     def _load_lazy(self) -> None:

@@ -200,7 +200,7 @@ class PersistenceDriverBase:
         changed = ovo.obj_what_changed()
         if 'id' in changed:
             return cls.get_fields(resource)
-        plain = _plain_fields(type(ovo))
+        plain = cinder_ovo.plain_fields(type(ovo))
         result = {name: getattr(ovo, name) for name in changed
                   if name in plain}
         volume_type = _volume_type(ovo)
@@ -221,7 +221,7 @@ class PersistenceDriverBase:
         ovo = resource._ovo
         extra = set(getattr(ovo, 'obj_extra_fields', ()))
         result = {name: getattr(ovo, name)
-                  for name in _plain_fields(type(ovo))
+                  for name in cinder_ovo.plain_fields(type(ovo))
                   if name not in extra and ovo.obj_attr_is_set(name)}
         volume_type = _volume_type(ovo)
         if result.get('volume_type_id') and volume_type is not None:
@@ -338,20 +338,6 @@ def _volume_type(ovo: Any) -> Any:
     if 'volume_type' in ovo.fields and ovo.obj_attr_is_set('volume_type'):
         return ovo.volume_type
     return None
-
-
-def _plain_fields(ovo_class: type) -> tuple[str, ...]:
-    """The fields of a Cinder object class that are not objects."""
-    plain = _plain_fields_cache.get(ovo_class)
-    if plain is None:
-        from oslo_versionedobjects import fields as ovo_fields
-        plain = _plain_fields_cache[ovo_class] = tuple(
-            name for name, field in getattr(ovo_class, 'fields', {}).items()
-            if not isinstance(field, ovo_fields.ObjectField))
-    return plain
-
-
-_plain_fields_cache: dict[type, tuple[str, ...]] = {}
 
 
 def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:

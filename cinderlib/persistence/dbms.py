@@ -22,23 +22,27 @@ import os
 import stat
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
+from importlib import import_module
+from typing import Any, Callable, Iterator, Optional, cast
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy
+from sqlalchemy import Table, bindparam, event, exc as sa_exc, pool, select
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection as DBConnection
 
 from cinderlib import _runtime
-from cinderlib.cinder import config as cinder_config
-from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import jsontext
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+from cinderlib.objects import base as objects_base
+from cinderlib.objects.base import Resource, StoredState
 from cinderlib.persistence import base
+from cinderlib.persistence import legacy_rows
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
-
-if TYPE_CHECKING:
-    from sqlalchemy import Table
-    from sqlalchemy.engine import Connection as DBConnection
-
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
-    from cinderlib.objects.base import Resource, StoredState
 
 LOG = logging.getLogger(__name__)
 
@@ -104,8 +108,7 @@ class DBPersistence(base.PersistenceDriverBase):
     def _refuse_unmigrated_legacy(self) -> None:
         """Refuse, untouched, a database holding only the retired
         library's objects: shown empty, they would seem lost."""
-        from cinderlib.persistence import legacy
-        legacy.refuse_unmigrated(self.engine, self.url)
+        legacy_rows.refuse_unmigrated(self.engine, self.url)
 
     @contextlib.contextmanager
     def _connect(self, operation: str,
@@ -166,7 +169,6 @@ class DBPersistence(base.PersistenceDriverBase):
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
-        from cinderlib.objects import Volume
         volumes, types = schema.volumes, schema.volume_types
         rows = self._select(
             volumes, source=volumes.outerjoin(
@@ -181,7 +183,6 @@ class DBPersistence(base.PersistenceDriverBase):
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
                       volume_id: Optional[str] = None) -> list[Snapshot]:
-        from cinderlib.objects import Snapshot
         rows = self._select(schema.snapshots,
                             operation='listing snapshots', id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
@@ -192,7 +193,6 @@ class DBPersistence(base.PersistenceDriverBase):
     def get_connections(self, connection_id: Optional[str] = None,
                         volume_id: Optional[str] = None
                         ) -> list[Connection]:
-        from cinderlib.objects import Connection
         rows = self._select(schema.connections,
                             operation='listing connections',
                             id=connection_id, volume_id=volume_id)
@@ -206,7 +206,6 @@ class DBPersistence(base.PersistenceDriverBase):
         that did not check key-values) raises ``InvalidStoredData`` when
         asked for by its key, and is left out, with a warning, of the
         list of all."""
-        from cinderlib.objects import KeyValue
         table = schema.key_values
         query = table.select().order_by(table.c.key)
         if key:
@@ -235,7 +234,6 @@ class DBPersistence(base.PersistenceDriverBase):
         ``source``) matching every filter given exactly (None or empty
         means no filter), oldest first: the columns objects are rebuilt
         from, checked."""
-        from sqlalchemy import select
         kind = _KINDS[table.name]
         columns = [table.c.id, table.c.backend_name, table.c.version,
                    table.c.data] + [table.c[name] for name in _FIELDS[kind]]
@@ -430,7 +428,6 @@ class DBPersistence(base.PersistenceDriverBase):
             return True
         kind = obj.KIND
         table = _TABLES[kind]
-        from sqlalchemy import select
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
             row = conn.execute(select(table.c.version, table.c.deleted).where(
                 table.c.id == obj.id)).first()
@@ -527,8 +524,6 @@ class MemoryDBPersistence(DBPersistence):
 
 def _create_engine(url: Any, sqlite_synchronous: bool,
                    pool_pre_ping: bool = True) -> Any:
-    import sqlalchemy
-    from sqlalchemy import event, exc as sa_exc, pool
     if not isinstance(url, str) or not url:
         # Not the value: it may be a URL with a password in another type.
         raise exception.InvalidPersistence(
@@ -636,7 +631,6 @@ def _sqlite_path(parsed: Any) -> Optional[tuple[str, bool]]:
             return None
         return os.path.abspath(database), True
     # An SQLite URI filename (file:path), its parameters in the query.
-    from urllib.parse import unquote, urlsplit
     mode = parsed.query.get('mode', 'rwc')
     path = unquote(urlsplit(database).path)
     if mode == 'memory' or path in ('', ':memory:'):
@@ -677,7 +671,6 @@ def _unavailable(exc: BaseException) -> bool:
     InterfaceError (server down, connection lost, read-only file, full
     disk, lock timeout), an invalidated connection, an exhausted pool or
     a read-only server."""
-    from sqlalchemy import exc as sa_exc
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError,
                         sa_exc.TimeoutError)):
         return True
@@ -699,7 +692,6 @@ def _statements(table: Table) -> dict[str, Any]:
     """Prepared statements of a table (built once: cheaper to execute)."""
     statements = _statement_cache.get(table.name)
     if statements is None:
-        from sqlalchemy import bindparam
         statements = {'insert': table.insert()}
         if 'version' in table.c:
             row_id = table.c.id == bindparam('b_id')
@@ -743,14 +735,12 @@ def _key_value_upsert(dialect: str) -> Any:
     if statement is None:
         table = schema.key_values
         if dialect in ('sqlite', 'postgresql'):
-            from importlib import import_module
             insert = import_module(f'sqlalchemy.dialects.{dialect}').insert
             statement = insert(table)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.key],
                 set_={'value': statement.excluded.value})
         elif dialect in ('mysql', 'mariadb'):
-            from sqlalchemy.dialects import mysql
             statement = mysql.insert(table)
             statement = statement.on_duplicate_key_update(
                 value=statement.inserted.value)
@@ -796,7 +786,6 @@ def _stored(cls: type[Resource], row: Any, text: str,
             context: Any) -> StoredState:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
-    from cinderlib.objects import base as objects_base
     return objects_base.StoredState(
         row.id, text,
         lambda primitive: cinder_ovo.trusted_from_primitive(
