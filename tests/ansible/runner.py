@@ -49,6 +49,7 @@ class Ansible:
         self.config = os.path.join(work, 'ansible.cfg')
         with open(self.config, 'w'):
             pass
+        self.extra_environment = {}
 
     @property
     def installed(self):
@@ -70,6 +71,7 @@ class Ansible:
             ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
             # One process per task, without copying the module to a file.
             ANSIBLE_PIPELINING='1')
+        env.update(self.extra_environment)
         env.update(extra)
         return env
 
@@ -192,7 +194,7 @@ def file_backend_vars(work_dir):
     }
 
 
-# -- ansible-test without the network of Ansible's CI ---------------------------
+# -- ansible-test without the network of Ansible's CI -------------------------
 
 # ansible-test bootstraps pip in each sanity test's virtualenv with a script
 # it downloads from Ansible's CI file server, which is out of reach here.

@@ -10,6 +10,7 @@ JSON results.
 """
 
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -60,6 +61,14 @@ def test_ansible_test_sanity_passes(ansible, tmp_path):
     for test in ('validate-modules', 'pylint', 'import', 'ansible-doc',
                  'pep8', 'yamllint', 'compile', 'runtime-metadata'):
         assert any(f'"{test}"' in line for line in ran), test
+
+
+def test_the_documentation_shows_the_demo_the_tests_run():
+    page = os.path.join(runner.ROOT, 'doc', 'source', 'ansible.rst')
+    with open(page) as page_file:
+        included = re.findall(r'literalinclude:: (\S+)', page_file.read())
+    assert [os.path.realpath(os.path.join(os.path.dirname(page), path))
+            for path in included] == [os.path.realpath(runner.DEMO)]
 
 
 # -- playbooks on the file backend -----------------------------------------
@@ -228,7 +237,7 @@ def test_secrets_are_masked(scenario):
         'A backend option the driver does not have, and secrets']
     args = task['invocation']['module_args']
     assert args['backend']['bogus_password'] == NO_LOG
-    assert args['backend_secrets'] == NO_LOG
+    assert args['backend_secrets'] == {'bogus_token': NO_LOG}
     assert any('bogus_password looks secret' in warning
                for warning in task['warnings'])
 

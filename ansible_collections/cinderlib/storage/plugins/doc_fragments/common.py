@@ -37,7 +37,8 @@ options:
       - Each task is a new process, so the C(memory) plugins forget
         everything between tasks; use C(db).
       - Defaults to the SQLite file the C(cinderlib) command uses,
-        C($XDG_STATE_HOME/cinderlib/state.sqlite) (C(~/.local/state/cinderlib/state.sqlite)).
+        C($XDG_STATE_HOME/cinderlib/state.sqlite), by default
+        C(~/.local/state/cinderlib/state.sqlite).
       - A password in a database URL is masked in the module's result.
     type: dict
   setup:

@@ -100,9 +100,8 @@ connections:
   elements: dict
 """
 
-from ansible_collections.cinderlib.storage.plugins.module_utils import (
-    common,
-)
+# After the documentation, as in every Ansible module.
+from ansible_collections.cinderlib.storage.plugins.module_utils import common  # noqa: E402,E501
 
 
 def main():

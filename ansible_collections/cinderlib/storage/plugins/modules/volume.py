@@ -211,9 +211,8 @@ volume:
       sample: '2025-01-31T10:00:00.123456+00:00'
 """
 
-from ansible_collections.cinderlib.storage.plugins.module_utils import (
-    common,
-)
+# After the documentation, as in every Ansible module.
+from ansible_collections.cinderlib.storage.plugins.module_utils import common  # noqa: E402,E501
 
 
 def main():
