@@ -20,6 +20,9 @@ import pytest
 from tests.ansible import runner
 from tests.ansible.runner import NO_LOG, MODULES, PLAYBOOKS, results, stats
 
+pytest.importorskip('ansible', reason='ansible-core (in the test extra) is '
+                    'not installed')
+
 # Each task is a new Python process importing Cinder: about 50 of them,
 # 2 to 3 seconds each on an idle 2-core machine, more when it is busy.
 pytestmark = pytest.mark.timeout(1800)
