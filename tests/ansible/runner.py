@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -215,10 +214,16 @@ sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] +
 
 
 def _bootstrap_pip_version():
-    from ansible_test._internal import python_requirements
-    version = '%d.%d' % sys.version_info[:2]
-    return python_requirements.get_venv_packages(
-        types.SimpleNamespace(version=version))['pip']
+    """The pip version ansible-test bootstraps, asked of ansible-test in a
+    child process: importing it lowers the process's limit of open files."""
+    code = ('import sys, types\n'
+            'from ansible_test._internal import python_requirements as p\n'
+            'version = "%d.%d" % sys.version_info[:2]\n'
+            'print(p.get_venv_packages(types.SimpleNamespace('
+            'version=version))["pip"])\n')
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, check=True, timeout=60)
+    return done.stdout.strip()
 
 
 def prepare_sanity_home(home):

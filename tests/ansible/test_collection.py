@@ -11,6 +11,7 @@ JSON results.
 
 import os
 import re
+import resource
 import shutil
 import tarfile
 import tempfile
@@ -57,7 +58,11 @@ def test_ansible_doc_renders_the_module(ansible, module):
 
 
 def test_ansible_test_sanity_passes(ansible, tmp_path):
+    open_files = resource.getrlimit(resource.RLIMIT_NOFILE)
     done = ansible.sanity(runner.sanity_cache_home(str(tmp_path)))
+    # ansible-test lowers its limit of open files: not that of this process
+    # (the tests after these would run out of file descriptors).
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == open_files
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     ran = [line for line in done.stdout.splitlines()
            if line.startswith('Running sanity test')]
