@@ -425,6 +425,18 @@ class Resource:
             pass
         self.save()
 
+    def _delete(self, driver_call: Callable[[Any], Any]) -> None:
+        """Delete a volume or snapshot, its lock held: record
+        ``deleting``, call the driver (``driver_call(driver)``), then
+        delete the record; a failure is recorded as ``error_deleting``."""
+        self._save_status('status', Status.DELETING)
+        try:
+            driver_call(self.backend.driver)
+        except Exception as exc:
+            self._fail(exc, Status.ERROR_DELETING)
+            raise
+        getattr(self.persistence, f'delete_{self.KIND}')(self)
+
     def _save_status(self, field: str, value: str) -> None:
         """Record ``field`` = ``value`` (an operation starting) before
         calling the driver; if it cannot be saved, the object keeps its

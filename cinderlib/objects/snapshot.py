@@ -135,13 +135,7 @@ class Snapshot(base.VolumeChild):
             if not self._catch_up() or self._ovo.deleted:
                 volume._remove_snapshot(self)
                 return
-            self._save_status('status', Status.DELETING)
-            try:
-                self.backend.driver.delete_snapshot(self._ovo)
-            except Exception as exc:
-                self._fail(exc, Status.ERROR_DELETING)
-                raise
-            self.persistence.delete_snapshot(self)
+            self._delete(lambda driver: driver.delete_snapshot(self._ovo))
             volume._remove_snapshot(self)
 
     def create_volume(self, **new_vol_params: Any) -> Volume:

@@ -251,13 +251,7 @@ class Volume(base.Resource):
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} is connected; disconnect it '
                            f'first')
-            self._save_status('status', Status.DELETING)
-            try:
-                self.backend.driver.delete_volume(self._ovo)
-            except Exception as exc:
-                self._fail(exc, Status.ERROR_DELETING)
-                raise
-            self.persistence.delete_volume(self)
+            self._delete(lambda driver: driver.delete_volume(self._ovo))
 
     def extend(self, size: float) -> Optional[int]:
         """Grow the volume to ``size`` GiB (a float is rounded up to a
