@@ -7,9 +7,6 @@ import socket
 from typing import Any, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib.cinder import config as cinder_config
-from cinderlib.cinder import db_shim
-from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import connectors
 from cinderlib import directories
 from cinderlib import drivers_listing
@@ -22,6 +19,9 @@ from cinderlib import recovery
 from cinderlib import serialization
 from cinderlib import validation
 from cinderlib._runtime import GlobalOptions, UnloadedBackend
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib.objects import Connection, Snapshot, Volume
 
 SECRET_PLACEHOLDER = _runtime.SECRET_PLACEHOLDER

@@ -28,8 +28,8 @@ from typing import Any
 
 from cinderlib import _runtime
 from cinderlib import locks
-from cinderlib.objects.base import Resource
 from cinderlib import states
+from cinderlib.objects.base import Resource
 from cinderlib.states import Status
 
 LOG = logging.getLogger(__name__)

@@ -14,14 +14,13 @@ from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
 from cinderlib import _runtime
-from cinderlib.cinder import ovo as cinder_ovo
-from cinderlib.cinder import primitives
 from cinderlib import exception
 from cinderlib import jsontext
 from cinderlib import validation
-from cinderlib.states import Status
-
 from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
+from cinderlib.states import Status
 
 if TYPE_CHECKING:
     from cinderlib.objects.volume import Volume

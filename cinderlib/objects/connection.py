@@ -6,12 +6,12 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
 from cinderlib.states import AttachStatus, Status
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional, cast
 
-from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
 from cinderlib.states import SNAPSHOTTABLE, Status
 

@@ -6,13 +6,13 @@ import logging
 from typing import Any, Callable, Optional, cast
 
 from cinderlib import _runtime
-from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, LoadedBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
 from cinderlib.objects.connection import Connection
 from cinderlib.objects.snapshot import Snapshot
