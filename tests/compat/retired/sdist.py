@@ -47,7 +47,7 @@ def suite_dir() -> str:
     with open(os.path.join(path, '.lock'), 'w') as lock:
         # One fetch at a time; a second pytest waits for the first.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(path, COMPLETE)):
+        if _listing(path) != _expected_listing():
             _fetch(path)
     return path
 
@@ -66,7 +66,20 @@ def _fetch(path: str) -> None:
         _extract(os.path.join(download, SDIST), path)
         shutil.copyfile(os.path.join(download, DDT), ddt_wheel(path))
     with open(os.path.join(path, COMPLETE), 'w') as mark:
-        mark.write('\n'.join(FILES) + '\n')
+        mark.write(_expected_listing())
+
+
+def _expected_listing() -> str:
+    return '\n'.join((*FILES, *SHA256.values())) + '\n'
+
+
+def _listing(path: str) -> str:
+    """What a complete fetch recorded ('' if none did)."""
+    try:
+        with open(os.path.join(path, COMPLETE)) as mark:
+            return mark.read()
+    except FileNotFoundError:
+        return ''
 
 
 def _pip_download(folder: str, requirement: str, binary_option: str) -> None:
