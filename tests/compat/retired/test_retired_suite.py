@@ -14,8 +14,9 @@ run is one backend:
 - ``file-memory_db``: the same on the ``memory_db`` (SQLite) plugin, its
   backend given as a cinder.conf (which the suite converts with
   ``cinder_to_yaml``, given by ``bootstrap.py``);
-- ``ceph``: Cinder's RBD driver on the throw-away cluster of
-  ``tools/ceph-up.sh`` (or the one ``CINDERLIB_CEPH_*`` name).
+- ``ceph``, ``ceph-memory_db``: Cinder's RBD driver on the throw-away
+  cluster of ``tools/ceph-up.sh`` (or the one ``CINDERLIB_CEPH_*`` name),
+  with either plugin.
 
 Every collected test must pass, except those in ``DESELECTED`` for the
 reason given there.
@@ -71,6 +72,8 @@ RUNS = {
                        'deselect': ('listing-once',)},
     'ceph': {'memory_persistence': True, 'config': 'yaml',
              'deselect': ('listing-once',)},
+    'ceph-memory_db': {'memory_persistence': False, 'config': 'yaml',
+                       'deselect': ('listing-once',)},
 }
 
 
@@ -78,7 +81,7 @@ def _deselected(run, backend_name):
     """``{method name: reason}`` for one run."""
     found = {}
     groups = list(RUNS[run]['deselect'])
-    if run == 'ceph' and not connectors.kernel_rbd_available():
+    if run.startswith('ceph') and not connectors.kernel_rbd_available():
         groups.append('no-kernel-rbd')
     for group in groups:
         names, reason = DESELECTED[group]
@@ -123,7 +126,7 @@ def ceph():
 
 
 def _backend(run, request, work):
-    if run == 'ceph':
+    if run.startswith('ceph'):
         values = request.getfixturevalue('ceph')
         return {'volume_backend_name': 'ceph',
                 'volume_driver': 'cinder.volume.drivers.rbd.RBDDriver',
