@@ -19,7 +19,8 @@ Run in a process of its own by ``test_retired_suite.py``::
 The suite calls ``setup()`` without a ``state_path``; as root that is
 ``/var/lib/cinderlib``, so the default is pointed at ``STATE_DIR``.
 ``PLAN_JSON`` lists the test methods to leave out; ``RESULTS_JSON``
-receives ``{"collected": [...], "results": {name: [outcome, details]}}``.
+receives ``{"collected": [...], "results": {name: [outcome, details]},
+"cinderlib": the tested package's __init__.py}``.
 """
 
 import importlib.util
@@ -134,7 +135,8 @@ def main(suite_dir, state_dir, plan_path, results_path):
     recorder = Recorder()
     suite.run(recorder)
     with open(results_path, 'w') as out:
-        json.dump({'collected': collected, 'results': recorder.outcomes}, out)
+        json.dump({'collected': collected, 'results': recorder.outcomes,
+                   'cinderlib': cinderlib.__file__}, out)
 
 
 if __name__ == '__main__':

@@ -33,6 +33,7 @@ import time
 import pytest
 import yaml
 
+import cinderlib
 from cinderlib import connectors
 from tests.compat.retired import sdist
 
@@ -156,9 +157,11 @@ def _write_config(folder, kind, backend):
 
 def _environment(config_path, run, suite, values):
     env = dict(os.environ)
-    # ddt, the suite's one test library this project does not use, from
-    # its wheel; the Ceph bindings if this process found them late.
-    paths = [sdist.ddt_wheel(suite), values.get('CINDERLIB_CEPH_PYTHONPATH')]
+    # The cinderlib this process tests; ddt, the suite's one test library
+    # this project does not use, from its wheel; the Ceph bindings if this
+    # process found them late.
+    paths = [os.path.dirname(os.path.dirname(cinderlib.__file__)),
+             sdist.ddt_wheel(suite), values.get('CINDERLIB_CEPH_PYTHONPATH')]
     env['PYTHONPATH'] = os.pathsep.join(path for path in paths if path)
     env.update(CL_FTEST_CFG=str(config_path), CL_FTEST_ROOT_HELPER=ROOT_HELPER,
                CL_FTEST_MEMORY_PERSISTENCE=str(
@@ -206,6 +209,7 @@ def test_retired_functional_suite_passes(run, request, suite_dir, tmp_path):
     output = log.read_text()[-3000:]
     assert done.returncode == 0, output
     results = json.loads(results_path.read_text())
+    assert results['cinderlib'] == cinderlib.__file__
     unknown = set(deselected) - set(results['collected'])
     assert not unknown, f'deselected tests the suite does not have: {unknown}'
     failures = _failures(results, deselected)
