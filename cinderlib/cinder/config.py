@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 from cinderlib import _runtime
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib.cinder import deferred
 
 #: Held while Cinder is loaded, or its process-wide state (privsep,
 #: coordination) changes.
@@ -51,6 +52,7 @@ def load() -> None:
             # Cinder imports eventlet, which warns that it is deprecated; we
             # never monkey-patch, so the warning says nothing to our callers.
             warnings.simplefilter('ignore')
+            deferred.install()
             importlib.import_module('cinder')
             # lazy: Cinder loads on first use, never with import cinderlib
             from cinder import objects
