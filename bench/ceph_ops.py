@@ -4,7 +4,9 @@ Starts a throw-away cluster (tools/ceph-up.sh), then times each operation
 three ways in the same run:
 
 - ``library``: through cinderlib (``Backend`` running Cinder's RBDDriver);
-- ``driver``: the same RBDDriver method called directly on Cinder objects;
+- ``driver``: the same RBDDriver method called directly on Cinder objects,
+  the driver as Cinder runs it (a new cluster connection per call; the
+  library keeps one open);
 - ``rbd``: the same storage operation with the ``rbd`` Python module on
   one open connection (what a hand-written client would do).
 
@@ -25,6 +27,7 @@ sys.path.insert(0, ROOT)
 import cinderlib  # noqa: E402
 from bench.timing import median_seconds  # noqa: E402
 from cinderlib.cinder import ovo as cinder_ovo  # noqa: E402
+from cinderlib.cinder import rbd_connections  # noqa: E402
 
 GiB = 1024 ** 3
 
@@ -59,8 +62,18 @@ def library_times(backend, runs):
     return times
 
 
+def plain_driver(backend):
+    """The backend's driver as Cinder runs it: a connection per call (the
+    library keeps one open, see cinderlib/cinder/rbd_connections.py)."""
+    driver = backend.driver
+    rbd_connections.close(driver)
+    for name in ('_connect_to_rados', '_disconnect_from_rados'):
+        vars(driver).pop(name, None)
+    return driver
+
+
 def driver_times(backend, runs):
-    driver, context = backend.driver, backend.context
+    driver, context = plain_driver(backend), backend.context
 
     def new_ovo():
         volume_id = str(uuid.uuid4())
