@@ -110,6 +110,11 @@ def set_default_options(options: dict[str, Any]) -> None:
     cfg_conf = conf()
     known = {opt_info['opt'].name: opt_info['opt']
              for opt_info in cfg_conf._opts.values()}
+    if not set(options) <= set(known):
+        # Some may be registered by a module whose import was deferred.
+        deferred.run_all()
+        known = {opt_info['opt'].name: opt_info['opt']
+                 for opt_info in cfg_conf._opts.values()}
     for name, value in options.items():
         if name not in known:
             raise exception.InvalidArgument(
