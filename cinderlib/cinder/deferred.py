@@ -109,7 +109,7 @@ def run(module: types.ModuleType) -> None:
         finally:
             spec._cinderlib_running = False  # type: ignore[attr-defined]
         vars(module).update(set_since)
-        module.__class__ = types.ModuleType
+        module.__class__ = types.ModuleType  # type: ignore[assignment]
 
 
 _MISSING = object()
@@ -252,7 +252,8 @@ def _prepare_db_api(module: types.ModuleType) -> None:
             raise LookupError('no option definitions')
         code = compile(found.group(), spec.origin, 'exec')
         exec(code, {'cfg': cfg, 'CONF': cfg.CONF})  # noqa: S102
-        module.get_model_for_versioned_object = _model_for_versioned_object
+        setattr(module, 'get_model_for_versioned_object',
+                _model_for_versioned_object)
     except Exception:
         # Another Cinder: no trimming, the real module now.
         module.__spec__._cinderlib_before = {}  # type: ignore[union-attr]

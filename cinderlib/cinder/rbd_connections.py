@@ -46,13 +46,15 @@ class _Connection:
         self.lock = threading.Lock()
         self.client: Any = None
 
-    def get(self, pool: Optional[str] = None, remote: Optional[dict] = None,
+    def get(self, pool: Optional[str] = None,
+            remote: Optional[dict[str, Any]] = None,
             timeout: Optional[int] = None) -> tuple[Any, Any]:
         """What the driver's ``_connect_to_rados`` returns."""
         if remote is not None or timeout is not None:
             # A replication target, or timeouts of its own (options of the
             # connection itself): a connection for this call, as before.
-            return self.connect(pool, remote, timeout)
+            made: tuple[Any, Any] = self.connect(pool, remote, timeout)
+            return made
         with self.lock:
             client = self.client
             if client is not None and getattr(

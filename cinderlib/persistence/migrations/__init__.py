@@ -84,7 +84,7 @@ def _at_head(engine: Any) -> bool:
             return False  # no such table yet
         finally:
             connection.rollback()
-    return found == [HEAD]
+    return bool(found == [HEAD])
 
 
 @contextlib.contextmanager
