@@ -56,6 +56,7 @@ def load() -> None:
             importlib.import_module('cinder')
             # lazy: Cinder loads on first use, never with import cinderlib
             from cinder import objects
+            deferred.trim_db_api()
             # Driver modules use the object classes at import time.
             objects.register_all()
             importlib.import_module('cinder.common.config')

@@ -196,35 +196,54 @@ _DB_API_OPTIONS = re.compile(
     re.DOTALL | re.MULTILINE)
 
 
+def _loaded_models() -> Any:
+    """The module whose ``get_model_for_versioned_object`` gives Cinder's
+    real SQLAlchemy models, if it has run; None otherwise.  Cinder 29:
+    ``cinder.db.api``; Cinder 27 and 28: ``cinder.db.sqlalchemy.api``,
+    behind ``cinder.db.api``'s lazy ``IMPL``."""
+    api = sys.modules.get('cinder.db.api')
+    if api is None or type(api) is DeferredModule:
+        return None
+    if 'IMPL' in vars(api):
+        return sys.modules.get('cinder.db.sqlalchemy.api')
+    return api
+
+
+def _load_models() -> Any:
+    api = importlib.import_module('cinder.db.api')
+    if isinstance(api, DeferredModule):
+        run(api)
+    if 'IMPL' in vars(api):
+        importlib.import_module('cinder.db.sqlalchemy.api')
+    return _loaded_models()
+
+
 class _ModelAttribute:
     """The ``model`` attribute of Cinder's object classes (the SQLAlchemy
-    model of each, set when the class is registered).  Until the real
-    ``cinder.db.api`` runs, reading it gives a ``_ModelName``: the plugin
+    model of each, set when the class is registered).  Until Cinder's
+    models are loaded, reading it gives a ``_ModelName``: the plugin
     (``db_shim``) only reads the model's name; afterwards, the model."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
-        api = sys.modules['cinder.db.api']
-        if type(api) is DeferredModule:
+        models = _loaded_models()
+        if models is None:
             return _ModelName(self.name)
-        return api.get_model_for_versioned_object(self.name)
+        return models.get_model_for_versioned_object(self.name)
 
 
 class _ModelName:
     """A model known by name; any other attribute is the real model's (which
-    runs the real ``cinder.db.api``)."""
+    loads Cinder's database API)."""
 
     def __init__(self, name: str) -> None:
         self.__name__ = name
 
     def __getattr__(self, attribute: str) -> Any:
-        api = importlib.import_module('cinder.db.api')
-        if isinstance(api, DeferredModule):
-            run(api)
-        return getattr(api.get_model_for_versioned_object(self.__name__),
-                       attribute)
+        model = _load_models().get_model_for_versioned_object(self.__name__)
+        return getattr(model, attribute)
 
     def __repr__(self) -> str:
         return f'<model {self.__name__}, not loaded>'
@@ -234,6 +253,21 @@ def _model_for_versioned_object(versioned_object: Any) -> _ModelAttribute:
     name = (versioned_object if isinstance(versioned_object, str)
             else versioned_object.obj_name())
     return _ModelAttribute(name)
+
+
+def trim_db_api() -> None:
+    """Before Cinder's objects register: on Cinder 27 and 28, whose
+    ``cinder.db`` runs ``cinder.db.api`` (a facade loading its backend on
+    first use), answer the registration's model look-ups by name too, so
+    that the backend (the models) loads only when used."""
+    api = importlib.import_module('cinder.db.api')
+    if (type(api) is not DeferredModule and 'IMPL' in vars(api) and
+            'cinder.db.sqlalchemy.api' not in sys.modules):
+        # Cinder's objects call it through ``cinder.db`` (which star-imports
+        # the facade) or the facade itself.
+        for module in (api, sys.modules['cinder.db']):
+            setattr(module, 'get_model_for_versioned_object',
+                    _model_for_versioned_object)
 
 
 def _prepare_db_api(module: types.ModuleType) -> None:
@@ -265,6 +299,9 @@ DEFERRED.update({
     # the REST API's helpers.  The functions drivers and Cinder's objects
     # call are the plugin's (``db_shim``); any other runs the real module.
     'cinder.db.api': _prepare_db_api,
+    # The REST API's helpers (WebOb, the API's option group), imported by
+    # the database API.
+    'cinder.api.common': None,
     # The volume service's task flows (TaskFlow, NetworkX): the volume
     # manager imports them, cinderlib imports the manager for the backend
     # options it registers, and runs no flow.

@@ -30,6 +30,18 @@ REAL_DRIVERS = {
 }
 
 
+def states():
+    """Each deferred module: not imported, deferred, or run; and whether
+    Cinder's SQLAlchemy models are loaded."""
+    found = {name: ('deferred' if deferred.is_deferred(name) else
+                    'ran' if name in sys.modules else 'absent')
+             for name in deferred.DEFERRED}
+    found['models'] = ('loaded' if {'cinder.db.models',
+                                    'cinder.db.sqlalchemy.models'} &
+                       set(sys.modules) else 'absent')
+    return found
+
+
 def build(name, path, options):
     driver_class = cinder_drivers.import_driver_class(path)
     config = cinder_config.DriverConfiguration(
@@ -53,8 +65,7 @@ def main():
     result = {
         'cinder': getattr(cinder, '__version__', None) or _version(),
         'python': sys.version.split()[0],
-        'deferred_after_backend': sorted(
-            name for name in deferred.DEFERRED if deferred.is_deferred(name)),
+        'after_backend': states(),
         'volume_name_template': cfg.CONF.volume_name_template,
         'model_name': objects.Volume.model.__name__,
     }
@@ -67,8 +78,7 @@ def main():
     result['snapshot_volume'] = snapshot._ovo.volume.id == volume.id
     for resource in (clone, snapshot, volume):
         resource.delete()
-    result['deferred_after_operations'] = sorted(
-        name for name in deferred.DEFERRED if deferred.is_deferred(name))
+    result['after_operations'] = states()
     # Real Cinder drivers import and build after the trimmed import.
     result['built'] = {key: build(key, path, options)
                        for key, (path, options) in REAL_DRIVERS.items()}
@@ -82,8 +92,7 @@ def main():
     result['db_api_shimmed'] = (
         db_api.volume_get.__module__ == 'cinderlib.cinder.db_shim')
     result['model_after_run'] = objects.Volume.model.__table__.name
-    result['still_deferred'] = sorted(
-        name for name in deferred.DEFERRED if deferred.is_deferred(name))
+    result['at_end'] = states()
     print(json.dumps(result))
 
 
