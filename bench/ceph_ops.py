@@ -1,12 +1,15 @@
 """Volume operations on Ceph: cinderlib vs Cinder's driver vs librbd.
 
 Starts a throw-away cluster (tools/ceph-up.sh), then times each operation
-three ways in the same run:
+four ways in the same run:
 
 - ``library``: through cinderlib (``Backend`` running Cinder's RBDDriver);
 - ``driver``: the same RBDDriver method called directly on Cinder objects,
   the driver as Cinder runs it (a new cluster connection per call; the
   library keeps one open);
+- ``kept``: the same, on a driver with the library's kept connection
+  (``lib/kept`` is the library's own cost; ``kept/rbd`` what the driver
+  does beyond the bare librbd call);
 - ``rbd``: the same storage operation with the ``rbd`` Python module on
   one open connection (what a hand-written client would do).
 
@@ -72,8 +75,9 @@ def plain_driver(backend):
     return driver
 
 
-def driver_times(backend, runs):
-    driver, context = plain_driver(backend), backend.context
+def driver_times(backend, runs, driver=None):
+    driver = driver or plain_driver(backend)
+    context = backend.context
 
     def new_ovo():
         volume_id = str(uuid.uuid4())
@@ -199,18 +203,24 @@ def main():
                                 args.runs)
         driver = driver_times(cinderlib.Backend('drv', **options),
                               args.runs)
+        kept_backend = cinderlib.Backend('kept', **options)
+        kept = driver_times(kept_backend, args.runs, kept_backend.driver)
         direct, connect_time = rbd_times(settings, args.runs)
     finally:
         subprocess.run(['bash', os.path.join(ROOT, 'tools', 'ceph-down.sh'),
                         os.path.join(work, 'ceph')])
         shutil.rmtree(work, ignore_errors=True)
     print(f'{"operation":<16}{"library ms":>11}{"driver ms":>11}'
-          f'{"rbd ms":>9}{"lib/driver":>12}{"lib/rbd":>9}')
+          f'{"kept ms":>9}{"rbd ms":>9}{"lib/driver":>12}{"lib/kept":>10}'
+          f'{"lib/rbd":>9}{"kept/rbd":>10}')
     for name, lib_time in library.items():
         print(f'{name:<16}{lib_time * 1e3:>11.1f}'
-              f'{driver[name] * 1e3:>11.1f}{direct[name] * 1e3:>9.1f}'
+              f'{driver[name] * 1e3:>11.1f}{kept[name] * 1e3:>9.1f}'
+              f'{direct[name] * 1e3:>9.1f}'
               f'{lib_time / driver[name]:>12.2f}'
-              f'{lib_time / direct[name]:>9.2f}')
+              f'{lib_time / kept[name]:>10.2f}'
+              f'{lib_time / direct[name]:>9.2f}'
+              f'{kept[name] / direct[name]:>10.2f}')
     print(f'one rados connection + pool open: {connect_time * 1e3:.1f} ms '
           f'(the RBD driver opens one per call)')
 
