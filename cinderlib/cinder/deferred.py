@@ -60,6 +60,12 @@ class DeferredModule(types.ModuleType):
             # The import machinery probes for these while setting the
             # module up: the module's code does not define them.
             raise AttributeError(name)
+        path = vars(self).get('__path__')
+        if path is not None and importlib.machinery.PathFinder.find_spec(
+                f'{self.__name__}.{name}', path) is not None:
+            # A submodule of a package (``from package import submodule``
+            # asks first): it imports without the package's own code.
+            return importlib.import_module(f'{self.__name__}.{name}')
         with _lock:
             if type(self) is DeferredModule:
                 if getattr(self.__spec__, '_cinderlib_running', False):
@@ -320,4 +326,9 @@ DEFERRED.update({
     # contexts call it when their admin flag is not given; cinderlib gives
     # it.
     'cinder.policy': None,
+    # The package of oslo.middleware (every middleware, the health check's
+    # Jinja templates): Cinder's options module imports its CORS module
+    # for the API service's defaults; a submodule imports without its
+    # package's code.
+    'oslo_middleware': None,
 })

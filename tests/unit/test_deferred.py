@@ -115,3 +115,23 @@ def test_a_current_schema_is_checked_without_alembic(tmp_path):
                            text=True, timeout=120) for _ in range(2)]
     assert [run.returncode for run in runs] == [0, 0], runs[1].stderr
     assert [run.stdout.split() for run in runs] == [['True'], ['False']]
+
+
+def test_a_submodule_imports_without_its_package_code(tmp_path, monkeypatch):
+    package = tmp_path / 'deferred_package'
+    package.mkdir()
+    (package / '__init__.py').write_text(
+        'from deferred_package.part import VALUE\nRAN = True\n')
+    (package / 'part.py').write_text('VALUE = 7\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(deferred.DEFERRED, 'deferred_package', None)
+    deferred.install()
+    try:
+        from deferred_package import part
+        assert part.VALUE == 7
+        assert deferred.is_deferred('deferred_package')
+        import deferred_package
+        assert deferred_package.RAN is True  # the package's code, on use
+    finally:
+        for name in ('deferred_package', 'deferred_package.part'):
+            sys.modules.pop(name, None)
