@@ -13,15 +13,21 @@ four ways in the same run:
 - ``rbd``: the same storage operation with the ``rbd`` Python module on
   one open connection (what a hand-written client would do).
 
+The four take turns call by call (so that all see the same machine
+load); medians of ``--runs`` calls each.
+
     python bench/ceph_ops.py [--runs N]
 """
 
 import argparse
+import contextlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,23 +51,44 @@ def start_ceph(work):
     return settings
 
 
-def library_times(backend, runs):
+OPERATIONS = ('create_volume', 'clone', 'create_snapshot', 'extend',
+              'delete')
+
+
+def library_ops(backend):
+    """Each operation through the library, and the clean-up."""
     source = backend.create_volume(1)
     made, snapshots = [], []
     sizes = iter(range(2, 10 ** 6))
-    times = {
-        'create_volume': median_seconds(
-            lambda: made.append(backend.create_volume(1)), runs),
-        'clone': median_seconds(lambda: made.append(source.clone()), runs),
-        'create_snapshot': median_seconds(
-            lambda: snapshots.append(source.create_snapshot()), runs),
-        'extend': median_seconds(lambda: source.extend(next(sizes)), runs),
-        'delete': median_seconds(lambda: made.pop().delete(), runs),
+    ops = {
+        'create_volume': lambda: made.append(backend.create_volume(1)),
+        'clone': lambda: made.append(source.clone()),
+        'create_snapshot': lambda: snapshots.append(source.create_snapshot()),
+        'extend': lambda: source.extend(next(sizes)),
+        'delete': lambda: made.pop().delete(),
     }
-    for volume in made:
-        volume.delete()
-    for snapshot in snapshots:
-        snapshot.delete()
+
+    def cleanup():
+        for volume in made:
+            volume.delete()
+        for snapshot in snapshots:
+            snapshot.delete()
+    return ops, cleanup
+
+
+def interleaved(ways, runs):
+    """Median seconds of each operation each way, the ways taking turns
+    call by call, so that all see the same machine load."""
+    times = {way: {} for way in ways}
+    for name in OPERATIONS:
+        samples = {way: [] for way in ways}
+        for _ in range(runs):
+            for way, ops in ways.items():
+                begin = time.perf_counter()
+                ops[name]()
+                samples[way].append(time.perf_counter() - begin)
+        for way in ways:
+            times[way][name] = statistics.median(samples[way])
     return times
 
 
@@ -75,8 +102,8 @@ def plain_driver(backend):
     return driver
 
 
-def driver_times(backend, runs, driver=None):
-    driver = driver or plain_driver(backend)
+def driver_ops(backend, driver):
+    """Each operation on the driver directly, and the clean-up."""
     context = backend.context
 
     def new_ovo():
@@ -113,23 +140,20 @@ def driver_times(backend, runs, driver=None):
         driver.extend_volume(source, size)
         source.size = size
 
-    times = {
-        'create_volume': median_seconds(create, runs),
-        'clone': median_seconds(clone, runs),
-        'create_snapshot': median_seconds(snapshot, runs),
-        'extend': median_seconds(extend, runs),
-        'delete': median_seconds(lambda: driver.delete_volume(made.pop()),
-                                 runs),
-    }
-    for ovo in made:
-        driver.delete_volume(ovo)
-    for ovo in snapshots:
-        driver.delete_snapshot(ovo)
-    driver.delete_volume(source)
-    return times
+    def cleanup():
+        for ovo in made:
+            driver.delete_volume(ovo)
+        for ovo in snapshots:
+            driver.delete_snapshot(ovo)
+        driver.delete_volume(source)
+    return {'create_volume': create, 'clone': clone,
+            'create_snapshot': snapshot, 'extend': extend,
+            'delete': lambda: driver.delete_volume(made.pop())}, cleanup
 
 
-def rbd_times(settings, runs):
+def rbd_ops(settings, stack, runs):
+    """Each operation with the rbd module on one open connection; and the
+    median time of a connection (what the RBD driver makes per call)."""
     import rados
     import rbd
 
@@ -140,49 +164,42 @@ def rbd_times(settings, runs):
         cluster.open_ioctx(settings['CINDERLIB_CEPH_POOL']).close()
         cluster.shutdown()
 
-    # Cinder's RBD driver opens a connection like this for every call.
     connect_time = median_seconds(connect, runs)
-    with rados.Rados(conffile=settings['CINDERLIB_CEPH_CONF'],
-                     rados_id=settings['CINDERLIB_CEPH_USER']) as cluster:
-        with cluster.open_ioctx(settings['CINDERLIB_CEPH_POOL']) as ioctx:
-            api = rbd.RBD()
-            source = f'bench-src-{uuid.uuid4()}'
-            api.create(ioctx, source, GiB)
-            made, snaps = [], []
-            sizes = iter(range(2, 10 ** 6))
+    cluster = stack.enter_context(rados.Rados(
+        conffile=settings['CINDERLIB_CEPH_CONF'],
+        rados_id=settings['CINDERLIB_CEPH_USER']))
+    ioctx = stack.enter_context(cluster.open_ioctx(
+        settings['CINDERLIB_CEPH_POOL']))
+    api = rbd.RBD()
+    source = f'bench-src-{uuid.uuid4()}'
+    api.create(ioctx, source, GiB)
+    made = []
+    sizes = iter(range(2, 10 ** 6))
 
-            def create():
-                name = f'bench-{uuid.uuid4()}'
-                api.create(ioctx, name, GiB)
-                made.append(name)
+    def create():
+        name = f'bench-{uuid.uuid4()}'
+        api.create(ioctx, name, GiB)
+        made.append(name)
 
-            def clone():
-                name = f'bench-{uuid.uuid4()}'
-                snap = f'clone-snap-{uuid.uuid4()}'
-                with rbd.Image(ioctx, source) as image:
-                    image.create_snap(snap)
-                api.clone(ioctx, source, snap, ioctx, name)
-                made.append(name)
+    def clone():
+        name = f'bench-{uuid.uuid4()}'
+        snap = f'clone-snap-{uuid.uuid4()}'
+        with rbd.Image(ioctx, source) as image:
+            image.create_snap(snap)
+        api.clone(ioctx, source, snap, ioctx, name)
+        made.append(name)
 
-            def snapshot():
-                snap = f'snap-{uuid.uuid4()}'
-                with rbd.Image(ioctx, source) as image:
-                    image.create_snap(snap)
-                snaps.append(snap)
+    def snapshot():
+        with rbd.Image(ioctx, source) as image:
+            image.create_snap(f'snap-{uuid.uuid4()}')
 
-            def extend():
-                with rbd.Image(ioctx, source) as image:
-                    image.resize(next(sizes) * GiB)
+    def extend():
+        with rbd.Image(ioctx, source) as image:
+            image.resize(next(sizes) * GiB)
 
-            times = {
-                'create_volume': median_seconds(create, runs),
-                'clone': median_seconds(clone, runs),
-                'create_snapshot': median_seconds(snapshot, runs),
-                'extend': median_seconds(extend, runs),
-                'delete': median_seconds(
-                    lambda: api.remove(ioctx, made.pop()), runs),
-            }
-    return times, connect_time
+    return {'create_volume': create, 'clone': clone,
+            'create_snapshot': snapshot, 'extend': extend,
+            'delete': lambda: api.remove(ioctx, made.pop())}, connect_time
 
 
 def main():
@@ -199,13 +216,22 @@ def main():
             rbd_user=settings['CINDERLIB_CEPH_USER'],
             rbd_ceph_conf=settings['CINDERLIB_CEPH_CONF'],
             rbd_keyring_conf=settings['CINDERLIB_CEPH_KEYRING'])
-        library = library_times(cinderlib.Backend('lib', **options),
-                                args.runs)
-        driver = driver_times(cinderlib.Backend('drv', **options),
-                              args.runs)
+        library, library_cleanup = library_ops(
+            cinderlib.Backend('lib', **options))
+        driver_backend = cinderlib.Backend('drv', **options)
+        driver, driver_cleanup = driver_ops(driver_backend,
+                                            plain_driver(driver_backend))
         kept_backend = cinderlib.Backend('kept', **options)
-        kept = driver_times(kept_backend, args.runs, kept_backend.driver)
-        direct, connect_time = rbd_times(settings, args.runs)
+        kept, kept_cleanup = driver_ops(kept_backend, kept_backend.driver)
+        with contextlib.ExitStack() as stack:
+            direct, connect_time = rbd_ops(settings, stack, args.runs)
+            times = interleaved({'library': library, 'driver': driver,
+                                 'kept': kept, 'rbd': direct}, args.runs)
+        library_cleanup()
+        driver_cleanup()
+        kept_cleanup()
+        library, driver = times['library'], times['driver']
+        kept, direct = times['kept'], times['rbd']
     finally:
         subprocess.run(['bash', os.path.join(ROOT, 'tools', 'ceph-down.sh'),
                         os.path.join(work, 'ceph')])
