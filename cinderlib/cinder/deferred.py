@@ -106,12 +106,19 @@ def run(module: types.ModuleType) -> None:
         before: dict[str, Any] = getattr(spec, '_cinderlib_before', {})
         set_since = {name: value for name, value in vars(module).items()
                      if before.get(name, _MISSING) is not value}
-        real = spec.loader.real
+        deferring = spec.loader
+        real = deferring.real
         spec._cinderlib_running = True  # type: ignore[attr-defined]
         try:
             spec.loader = real
             module.__loader__ = real
             real.exec_module(module)
+        except BaseException:
+            # Still deferred: the next use runs it again (and fails again,
+            # as an import that failed fails again).
+            spec.loader = deferring
+            module.__loader__ = deferring
+            raise
         finally:
             spec._cinderlib_running = False  # type: ignore[attr-defined]
         vars(module).update(set_since)

@@ -136,3 +136,19 @@ def test_a_submodule_imports_without_its_package_code(tmp_path, monkeypatch):
     finally:
         for name in ('deferred_package', 'deferred_package.part'):
             sys.modules.pop(name, None)
+
+
+def test_a_failing_module_fails_again_on_next_use(tmp_path, monkeypatch):
+    (tmp_path / 'deferred_broken.py').write_text(
+        'raise RuntimeError("broken on purpose")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(deferred.DEFERRED, 'deferred_broken', None)
+    deferred.install()
+    try:
+        import deferred_broken
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match='on purpose'):
+                deferred_broken.anything
+            assert deferred.is_deferred('deferred_broken')
+    finally:
+        sys.modules.pop('deferred_broken', None)
