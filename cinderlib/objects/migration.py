@@ -10,12 +10,13 @@ starts:
 2. the target volume is created on the other backend (its record says
    ``target:<source id>``), both are attached here and the data is
    copied (see :mod:`cinderlib.datacopy`), then both are detached;
-3. the swap, one save of the source's record: it keeps its id and now
-   names the target's storage (``host``, ``_name_id``, ``provider_*``),
-   with ``migration_status`` ``success``.  Until this save the source is
-   the volume of record;
-4. the target's record takes the source's old storage and is deleted as
-   any volume is (``deleting``), which deletes that storage.
+3. the swap: the source's record keeps its id and now names the
+   target's storage (``host``, ``_name_id``, ``provider_*``), with
+   ``migration_status`` ``success``, and the target's record takes the
+   source's old storage, ``deleting``; both are saved together (one
+   transaction with the ``db`` plugin).  Until then the source is the
+   volume of record;
+4. the old storage is deleted as any volume is.
 
 A failure before the swap deletes the target and gives the source its
 status back (``migration_status`` ``error``).  A process killed at any
@@ -216,6 +217,10 @@ def _restore(source: Volume) -> None:
 
 
 def _swap(source: Volume, target: Volume) -> None:
+    """The source takes the target's storage, and the target's record the
+    source's old storage, ``deleting``: both saved together (in one
+    transaction where the plugin has them), then the old storage is
+    deleted as any volume is."""
     src, dst = source._ovo, target._ovo
     old = {field: src.get(field, None) for field in STORAGE_FIELDS}
     old_name_id = src.name_id
@@ -228,12 +233,13 @@ def _swap(source: Volume, target: Volume) -> None:
     src.migration_status = MigrationStatus.SUCCESS
     src.attach_status = AttachStatus.DETACHED
     source.backend = target.backend
-    source.save()  # the source now names the target's storage
     _set_storage(dst, old)
     dst._name_id = old_name_id
+    dst.status = Status.DELETING
     dst.migration_status = MigrationStatus.DELETING
     dst.display_description = f'migration source of volume {source.id}'
     target.backend = old_backend
+    source.persistence.set_objects([source, target])
     try:
         target.delete()
     except Exception:

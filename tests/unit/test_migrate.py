@@ -38,16 +38,37 @@ def write_pattern(volume):
 
 
 def checksum(volume):
+    """CRC-32 and size of the volume's data as read through its
+    attachment; holes count as the zeros they read (not read: the
+    file's data extents only, which keeps the tests fast)."""
     connection = volume.attach()
     try:
-        with open(connection.path, 'rb', buffering=0) as device:
-            crc, size, buffer = 0, 0, bytearray(8 * MiB)
-            while count := device.readinto(buffer):
-                crc = zlib.crc32(memoryview(buffer)[:count], crc)
-                size += count
-            return crc, size
+        return file_checksum(connection.path)
     finally:
         volume.detach()
+
+
+def file_checksum(path):
+    zeros = bytes(8 * MiB)
+    crc, offset = 0, 0
+    with open(path, 'rb', buffering=0) as device:
+        fd = device.fileno()
+        size = os.fstat(fd).st_size
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:  # ENXIO: a hole up to the end
+                start = size
+            while offset < start:
+                count = min(len(zeros), start - offset)
+                crc = zlib.crc32(memoryview(zeros)[:count], crc)
+                offset += count
+            end = os.lseek(fd, start, os.SEEK_HOLE) if start < size else size
+            while offset < end:
+                block = os.pread(fd, min(8 * MiB, end - offset), offset)
+                crc = zlib.crc32(block, crc)
+                offset += len(block)
+    return crc, size
 
 
 def files(backend):
@@ -182,3 +203,77 @@ def test_old_storage_left_when_its_deletion_fails(
     monkeypatch.undo()
     left[0].delete()
     assert files(backends[0]) == []
+
+
+class Killed(BaseException):
+    """Stands for the process dying: nothing catches it."""
+
+
+@pytest.fixture
+def db_backends(tmp_path):
+    """The backends with the state in SQLite (what a crash leaves there is
+    what another process would read)."""
+    cinderlib.setup(state_path=str(tmp_path), persistence_config={
+        'storage': 'db', 'connection': f'sqlite:///{tmp_path}/st.sqlite'})
+    return [cinderlib.Backend(name, volume_driver=FILE_DRIVER,
+                              file_volumes_dir=str(tmp_path / name))
+            for name in ('source', 'target')]
+
+
+@pytest.fixture
+def db_volume(db_backends):
+    volume = db_backends[0].create_volume(1, name='data')
+    write_pattern(volume)
+    return volume
+
+
+def test_recover_after_a_kill_once_swapped(db_backends, db_volume,
+                                           monkeypatch):
+    """Killed while deleting the old storage: its record is ``deleting``,
+    and recover() deletes it like any volume being deleted."""
+    source, target = db_backends
+    volume = db_volume
+    before = checksum(volume)
+
+    def killed(driver_volume):
+        raise Killed()
+
+    monkeypatch.setattr(source.driver, 'delete_volume', killed)
+    with pytest.raises(Killed):
+        volume.migrate(target)
+    monkeypatch.undo()
+    assert [(v.status, v.migration_status) for v in source.volumes] == [
+        ('deleting', 'deleting')]
+    report = source.recover()
+    assert [(e['was'], e['now']) for e in report] == [('deleting', 'deleted')]
+    assert files(source) == [] and source.volumes == []
+    volume = cinderlib.Volume.get_by_id(volume.id)
+    assert volume.backend is target and checksum(volume) == before
+
+
+def test_recover_a_target_the_source_already_took(db_backends, db_volume,
+                                                  monkeypatch):
+    """A plugin without transactions, killed between the two writes of
+    the swap: the source names the target's storage, whose record
+    recover() removes without touching the storage."""
+    source, target = db_backends
+    volume = db_volume
+    before = checksum(volume)
+    persistence = cinderlib.Backend.persistence
+
+    def first_only(objects):
+        persistence.set_volume(objects[0])
+        raise Killed()
+
+    monkeypatch.setattr(persistence, 'set_objects', first_only)
+    with pytest.raises(Killed):
+        volume.migrate(target)
+    monkeypatch.undo()
+    [left] = [v for v in target.volumes if v.id != volume.id]
+    assert left.migration_status == f'target:{volume.id}'
+    report = target.recover()
+    assert [(e['id'], e['now']) for e in report] == [(left.id, 'deleted')]
+    volume = cinderlib.Volume.get_by_id(volume.id)
+    assert [v.id for v in target.volumes] == [volume.id]
+    assert files(target) == [volume.name_in_storage]
+    assert checksum(volume) == before
