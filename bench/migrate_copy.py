@@ -5,7 +5,8 @@ volume random) and sparse data (16 extents of 4 MiB spread over it):
 
 - ``copy``: the library's copy (``cinderlib.datacopy.copy``) between the
   two attachments a migration makes (the source and a fresh target volume
-  attached through os-brick: a file path, or librbd's file-like object);
+  attached through os-brick beforehand: a file path, or librbd's
+  file-like object);
 - ``migrate``: the whole ``Volume.migrate()`` (create the target, attach
   both, copy, swap, delete the source);
 - the baseline between the same two volumes: ``dd bs=4M conv=fsync`` and
@@ -98,29 +99,25 @@ def fill(volume: cinderlib.Volume, dense: bool) -> None:
 
 def timed_copy(source: cinderlib.Volume, target_backend: cinderlib.Backend,
                runs: int) -> float:
-    """The library's copy between the source and a fresh target volume,
-    both attached, as in a migration."""
+    """The library's copy alone, between the two attachments a migration
+    makes: the source and a fresh target volume, attached beforehand."""
     size = source.size * GiB
-    made = []
-
-    def one() -> None:
-        made.append(target_backend.create_volume(source.size))
-
-    def copy() -> None:
-        target = made[-1]
-        src, dst = source.attach(), target.attach()
-        try:
-            datacopy.copy(src.path, dst.path, size, target_is_zeroed=True)
-        finally:
-            target.detach()
-            source.detach()
-
+    src = source.attach()
     samples = []
-    for _ in range(runs):
-        one()
-        samples.append(median_seconds(copy, 1))
-        made.pop().delete()
-    return sorted(samples)[len(samples) // 2]
+    try:
+        for _ in range(runs):
+            target = target_backend.create_volume(source.size)
+            dst = target.attach()
+            try:
+                samples.append(median_seconds(
+                    lambda: datacopy.copy(src.path, dst.path, size,
+                                          target_is_zeroed=True), 1))
+            finally:
+                target.detach()
+                target.delete()
+    finally:
+        source.detach()
+    return statistics.median(samples)
 
 
 def timed_migrate(source: cinderlib.Volume, there: cinderlib.Backend,

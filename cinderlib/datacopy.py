@@ -48,9 +48,9 @@ class _Device:
 
     def data_extents(self, size: int) -> Iterator[tuple[int, int]]:
         """``(offset, length)`` of the parts that may hold data; the
-        whole device if it cannot tell (block devices, librbd)."""
+        whole device if it cannot tell (block devices)."""
         if self.fd is None:
-            yield 0, size
+            yield from self._stream_extents(size)
             return
         offset = 0
         while offset < size:
@@ -69,6 +69,32 @@ class _Device:
                 return
             yield start, end - start
             offset = end
+
+    def _stream_extents(self, size: int) -> Iterator[tuple[int, int]]:
+        # os-brick's librbd file-like object shows its image: librbd
+        # lists the objects that exist (the parent's too, for a clone),
+        # as `rbd export` does; the rest reads zeros.
+        image = getattr(self.stream, 'rbd_image', None)
+        extents: list[tuple[int, int]] = []
+
+        def found(offset: int, length: int, exists: bool) -> None:
+            if exists:
+                extents.append((offset, length))
+        try:
+            if image is None:
+                raise AttributeError('rbd_image')
+            image.diff_iterate(0, size, None, found, include_parent=True,
+                               whole_object=True)
+        except Exception:  # not librbd, or too old to tell: read it all
+            yield 0, size
+            return
+        end = 0
+        for start, length in sorted(extents):
+            stop = min(start + length, size)
+            start = max(start, end)
+            if stop > start:
+                yield start, stop - start
+                end = stop
 
     def read_into(self, buffer: bytearray, view: memoryview, offset: int,
                   length: int) -> Any:
