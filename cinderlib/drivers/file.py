@@ -138,7 +138,9 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         """The file of a volume: ``volume-<name_id>`` in the directory
         (Cinder's ``name_id``: the id, or after a migration the id of the
         volume whose storage it took)."""
-        return self._object_path(VOLUME_PREFIX, volume.name_id)
+        # Not volume.name_id: that raises when _name_id was never set.
+        name_id = volume.get('_name_id', None) or volume.id
+        return self._object_path(VOLUME_PREFIX, name_id)
 
     def snapshot_path(self, snapshot: Any) -> str:
         """The file of a snapshot: ``snapshot-<id>`` in the directory."""
