@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from typing import Callable
+from typing import Any, Callable, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -47,19 +47,94 @@ CEPH_KEYS = ('CINDERLIB_CEPH_CONF', 'CINDERLIB_CEPH_KEYRING',
              'CINDERLIB_CEPH_POOL', 'CINDERLIB_CEPH_USER')
 
 
-def median_seconds(function: Callable[[], None], runs: int) -> float:
-    """Median seconds of ``function()`` over ``runs`` calls (as
-    ``bench/timing.py``), the dirty pages of what ran before written out
-    first: each sample pays only for its own writes."""
-    def run() -> None:
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    samples: list[float] = []
-    for _ in range(runs):
-        os.sync()
-        run()
-    return statistics.median(samples)
+def timed(function: Callable[[], object]) -> float:
+    """Seconds of ``function()``, the dirty pages of what ran before
+    written out first: each sample pays only for its own writes."""
+    os.sync()
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def with_target(backend: cinderlib.Backend, size_gib: int,
+                copy: Callable[[str | object], object],
+                unlink: bool = False) -> float:
+    """Time ``copy(target's attachment)`` on a fresh target volume,
+    attached beforehand as a migration does."""
+    target = backend.create_volume(size_gib)
+    path = target.attach().path
+    try:
+        if unlink:  # cp makes the file itself
+            os.unlink(path)
+        return timed(lambda: copy(path))
+    finally:
+        target.detach()
+        target.delete()
+
+
+def tool(words: list[str], fsync: Optional[str] = None) -> None:
+    subprocess.run(words, check=True, capture_output=True)
+    if fsync:
+        with open(fsync, 'rb') as copied:
+            os.fsync(copied.fileno())
+
+
+def rbd_command(ceph: dict[str, str]) -> list[str]:
+    return ['rbd', '--conf', ceph['CINDERLIB_CEPH_CONF'],
+            '--keyring', ceph['CINDERLIB_CEPH_KEYRING'],
+            '--id', ceph['CINDERLIB_CEPH_USER'],
+            '--pool', ceph['CINDERLIB_CEPH_POOL']]
+
+
+def methods(route: str, source: cinderlib.Volume, src: Any,
+            here: cinderlib.Backend, there: cinderlib.Backend,
+            ceph: Optional[dict[str, str]],
+            work: str) -> dict[str, Callable[[], float]]:
+    """Each way of copying the source (attached: ``src``) to ``there``,
+    as a function returning the seconds of one sample."""
+    size = source.size * GiB
+    gib = source.size
+    found: dict[str, Callable[[], float]] = {}
+    if route == 'file->file':
+        found['dd bs=4M conv=fsync'] = lambda: with_target(
+            there, gib, lambda dst: tool(
+                ['dd', f'if={src}', f'of={dst}', 'bs=4M',
+                 'conv=fsync,notrunc', 'status=none']))
+        found['cp --sparse=always'] = lambda: with_target(
+            there, gib, lambda dst: tool(
+                ['cp', '--sparse=always', src, str(dst)], fsync=str(dst)),
+            unlink=True)
+    elif route == 'file->ceph':
+        rbd = rbd_command(ceph or {})
+
+        def rbd_import() -> float:
+            image = f'bench-{uuid.uuid4()}'
+            seconds = timed(lambda: tool(rbd + ['import', src, image]))
+            tool(rbd + ['rm', image])
+            return seconds
+        found['rbd import'] = rbd_import
+    else:
+        rbd = rbd_command(ceph or {})
+
+        def rbd_export() -> float:
+            out = os.path.join(work, f'export-{uuid.uuid4()}')
+            seconds = timed(lambda: tool(
+                rbd + ['export', source.name_in_storage, out], fsync=out))
+            os.unlink(out)
+            return seconds
+        found['rbd export'] = rbd_export
+    found['library copy'] = lambda: with_target(
+        there, gib, lambda dst: datacopy.copy(src, dst, size,
+                                              target_is_zeroed=True))
+    return found
+
+
+def migrate_seconds(source: cinderlib.Volume, there: cinderlib.Backend,
+                    back: cinderlib.Backend) -> float:
+    """The whole ``migrate()`` there (timed), then back (not timed)."""
+    seconds = timed(lambda: source.migrate(there))
+    source.migrate(back)
+    return seconds
 
 
 def start_ceph(work: str) -> dict[str, str]:
@@ -97,103 +172,6 @@ def fill(volume: cinderlib.Volume, dense: bool) -> None:
         volume.detach()
 
 
-def timed_copy(source: cinderlib.Volume, target_backend: cinderlib.Backend,
-               runs: int) -> float:
-    """The library's copy alone, between the two attachments a migration
-    makes: the source and a fresh target volume, attached beforehand."""
-    size = source.size * GiB
-    src = source.attach()
-    samples = []
-    try:
-        for _ in range(runs):
-            target = target_backend.create_volume(source.size)
-            dst = target.attach()
-            try:
-                samples.append(median_seconds(
-                    lambda: datacopy.copy(src.path, dst.path, size,
-                                          target_is_zeroed=True), 1))
-            finally:
-                target.detach()
-                target.delete()
-    finally:
-        source.detach()
-    return statistics.median(samples)
-
-
-def timed_migrate(source: cinderlib.Volume, there: cinderlib.Backend,
-                  back: cinderlib.Backend, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        samples.append(median_seconds(lambda: source.migrate(there), 1))
-        source.migrate(back)
-    return sorted(samples)[len(samples) // 2]
-
-
-def file_baselines(source: cinderlib.Volume, target_backend: cinderlib.Backend,
-                   runs: int) -> dict[str, float]:
-    src = source.attach().path
-    try:
-        def tool(command: list[str]) -> float:
-            def run() -> None:
-                target = target_backend.create_volume(source.size)
-                dst = target.attach().path
-                try:
-                    if command[0] == 'cp':  # it makes the file itself
-                        os.unlink(dst)
-                    subprocess.run([part.format(src=src, dst=dst)
-                                    for part in command], check=True,
-                                   capture_output=True)
-                    if command[0] == 'cp':
-                        with open(dst, 'rb') as copied:
-                            os.fsync(copied.fileno())
-                finally:
-                    target.detach()
-                    target.delete()
-            return median_seconds(run, runs)
-        return {'dd bs=4M conv=fsync': tool(
-                    ['dd', 'if={src}', 'of={dst}', 'bs=4M', 'conv=fsync,'
-                     'notrunc', 'status=none']),
-                'cp --sparse=always': tool(
-                    ['cp', '--sparse=always', '{src}', '{dst}'])}
-    finally:
-        source.detach()
-
-
-def rbd_command(ceph: dict[str, str]) -> list[str]:
-    return ['rbd', '--conf', ceph['CINDERLIB_CEPH_CONF'],
-            '--keyring', ceph['CINDERLIB_CEPH_KEYRING'],
-            '--id', ceph['CINDERLIB_CEPH_USER'],
-            '--pool', ceph['CINDERLIB_CEPH_POOL']]
-
-
-def rbd_baseline(source: cinderlib.Volume, ceph: dict[str, str], runs: int,
-                 export: bool, work: str) -> dict[str, float]:
-    """``rbd import`` of the file volume's file, or ``rbd export`` of the
-    Ceph volume's image to a new file."""
-    rbd = rbd_command(ceph)
-
-    def run() -> None:
-        if export:
-            out = os.path.join(work, f'export-{uuid.uuid4()}')
-            subprocess.run(rbd + ['export', source.name_in_storage, out],
-                           check=True, capture_output=True)
-            with open(out, 'rb') as copied:
-                os.fsync(copied.fileno())
-            os.unlink(out)
-        else:
-            image = f'bench-{uuid.uuid4()}'
-            path = source.attach().path
-            try:
-                subprocess.run(rbd + ['import', path, image], check=True,
-                               capture_output=True)
-            finally:
-                source.detach()
-            subprocess.run(rbd + ['rm', image], check=True,
-                           capture_output=True)
-    name = 'rbd export' if export else 'rbd import'
-    return {name: median_seconds(run, runs)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--size-gib', type=int, default=1)
@@ -217,7 +195,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: str,
-        ceph: dict[str, str] | None) -> None:
+        ceph: Optional[dict[str, str]]) -> None:
     cinderlib.setup(state_path=work, disable_logs=True)
     files = [cinderlib.Backend(name, volume_driver=FILE_DRIVER,
                                file_volumes_dir=os.path.join(work, name))
@@ -231,10 +209,10 @@ def run(args: argparse.Namespace, work: str,
             rbd_ceph_conf=ceph['CINDERLIB_CEPH_CONF'],
             rbd_keyring_conf=ceph['CINDERLIB_CEPH_KEYRING'])
     size = args.size_gib * GiB
-    print(f'volume {args.size_gib} GiB; medians of {args.runs} runs; '
-          f'MiB/s of the volume size; ratio = throughput / the fastest '
-          f'baseline')
-    print(f'{"route":<14}{"data":<8}{"what":<22}{"MiB/s":>9}{"ratio":>8}')
+    print(f'volume {args.size_gib} GiB; medians of {args.runs} runs, the '
+          f'methods taking turns; MiB/s of the volume size; ratio = '
+          f'throughput / the best baseline\'s')
+    print(f'{"route":<12}{"data":<8}{"method":<22}{"MiB/s":>9}{"ratio":>8}')
     for dense in (True, False):
         data = 'dense' if dense else 'sparse'
         routes = [('file->file', files[0], files[1])]
@@ -244,19 +222,26 @@ def run(args: argparse.Namespace, work: str,
         for route, here, there in routes:
             source = here.create_volume(args.size_gib)
             fill(source, dense)
-            if route == 'file->file':
-                base = file_baselines(source, there, args.runs)
-            else:
-                base = rbd_baseline(source, ceph or {}, args.runs,
-                                    export=route == 'ceph->file', work=work)
-            figures = dict(base)
-            figures['library copy'] = timed_copy(source, there, args.runs)
-            figures['library migrate()'] = timed_migrate(
-                source, there, here, args.runs)
-            best = min(base.values())
-            for what, seconds in figures.items():
-                print(f'{route:<14}{data:<8}{what:<22}'
-                      f'{size / MiB / seconds:>9.0f}{best / seconds:>8.2f}')
+            samples: dict[str, list[float]] = {}
+            src = source.attach().path
+            try:
+                ways = methods(route, source, src, here, there, ceph, work)
+                for _ in range(args.runs):
+                    for name, sample in ways.items():
+                        samples.setdefault(name, []).append(sample())
+            finally:
+                source.detach()
+            samples['library migrate()'] = [
+                migrate_seconds(source, there, here)
+                for _ in range(args.runs)]
+            medians = {name: statistics.median(values)
+                       for name, values in samples.items()}
+            best = min(seconds for name, seconds in medians.items()
+                       if not name.startswith('library'))
+            for name, seconds in medians.items():
+                print(f'{route:<12}{data:<8}{name:<22}'
+                      f'{size / MiB / seconds:>9.0f}{best / seconds:>8.2f}',
+                      flush=True)
             source.delete()
 
 
