@@ -81,8 +81,9 @@ def migrate(source: Volume, backend: LoadedBackend | str,
         except Exception:
             ovo.status, ovo.previous_status, ovo.migration_status = before
             raise
-        target = _new_target(source, backend, pool, target_id)
+        target = None
         try:
+            target = _new_target(source, backend, pool, target_id)
             target.create()
             _copy(source, target, progress)
         except BaseException as exc:
@@ -99,6 +100,8 @@ def _refuse(source: Volume, backend: LoadedBackend, pool: str) -> None:
         raise exception.InvalidVolume(
             reason=f'cannot migrate volume {source.id}: {reason}')
     ovo = source._ovo
+    if source.persistence.shared:  # others may have added some
+        source._snapshots = source._connections = None
     if ovo.status != Status.AVAILABLE:
         refuse(f'its status is {ovo.status!r}, not available')
     if source.connections:
@@ -171,18 +174,20 @@ def _attach(volume: Volume) -> Connection:
     return connection
 
 
-def _roll_back(source: Volume, target: Volume, exc: BaseException) -> None:
-    """Delete the target and give the source its status back; failures
-    of this are logged, so that the caller gets the error that made the
-    migration fail."""
-    LOG.warning('Migration of volume %s failed (%s); deleting its target '
-                '%s', source.id, exc, target.id)
+def _roll_back(source: Volume, target: Optional[Volume],
+               exc: BaseException) -> None:
+    """Delete the target (if it was made) and give the source its status
+    back; failures of this are logged, so that the caller gets the error
+    that made the migration fail."""
+    LOG.warning('Migration of volume %s failed (%s); deleting its target',
+                source.id, exc)
     try:
-        _delete_target(target)
+        if target is not None:
+            _delete_target(target)
     except Exception:
-        LOG.warning('Could not delete target %s of the migration of '
-                    'volume %s; Backend.recover() deletes it', target.id,
-                    source.id, exc_info=True)
+        LOG.warning('Could not delete the target of the migration of '
+                    'volume %s; Backend.recover() deletes it', source.id,
+                    exc_info=True)
         return
     try:
         _restore(source)
