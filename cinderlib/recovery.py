@@ -14,7 +14,11 @@ will never finish.  ``recover()`` settles each one:
 - a volume being extended becomes ``error`` with its old size; ``extend()``
   again finishes it;
 - a connection being made or removed is disconnected: its export, if
-  any, is terminated and its record removed.
+  any, is terminated and its record removed;
+- a volume being migrated (its ``migration_status`` ``migrating:...``,
+  or ``target:...`` for the volume made on the other backend): before the
+  swap the target is deleted and the source restored, after it the
+  target's record goes (see :mod:`cinderlib.objects.migration`).
 
 Resources whose lock is held (an operation still running here, in another
 process or on another host sharing the coordination backend) are left
@@ -29,6 +33,7 @@ from typing import Any
 from cinderlib import _runtime
 from cinderlib import locks
 from cinderlib import states
+from cinderlib.objects import migration
 from cinderlib.objects.base import Resource
 from cinderlib.states import Status
 
@@ -47,6 +52,12 @@ def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
             if connection._ovo.attach_status in states.ATTACH_IN_PROGRESS:
                 report.append(_settle(connection, volume.id,
                                       _undo_connection))
+    migrating = [volume for volume in volumes
+                 if migration.in_migration(volume)]
+    for volume in migrating:
+        report.extend(migration.recover_volume(volume))
+    settled = {entry['id'] for entry in report}
+    volumes = [volume for volume in volumes if volume.id not in settled]
     for volume in volumes:
         for snapshot in persistence.get_snapshots(volume_id=volume.id):
             if snapshot.status in states.IN_PROGRESS:

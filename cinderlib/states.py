@@ -23,6 +23,7 @@ class Status:
     ERROR = 'error'
     ERROR_DELETING = 'error_deleting'
     DELETED = 'deleted'         # what a plugin's delete_* leaves
+    MAINTENANCE = 'maintenance'  # a volume being migrated
 
 
 class AttachStatus:
@@ -35,6 +36,23 @@ class AttachStatus:
     # disconnect() removes its export; its record goes once that is done.
     DETACHED = 'detached'
     ERROR_DETACHING = 'error_detaching'
+
+
+class MigrationStatus:
+    """Values of a volume's ``migration_status`` (Cinder's).
+
+    While a volume moves to another backend (``Volume.migrate``), its
+    record says ``migrating:<target id>`` and the target's record
+    ``target:<source id>`` (Cinder's own form for the target), so that
+    ``recover()`` finds one from the other.
+    """
+
+    MIGRATING = 'migrating'
+    SUCCESS = 'success'
+    ERROR = 'error'
+    DELETING = 'deleting'       # the record of the source's old storage
+    MIGRATING_PREFIX = 'migrating:'
+    TARGET_PREFIX = 'target:'
 
 
 #: ``status`` values of an operation that started and has not ended.

@@ -135,8 +135,12 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
     # -- paths ---------------------------------------------------------------
 
     def volume_path(self, volume: Any) -> str:
-        """The file of a volume: ``volume-<id>`` in the directory."""
-        return self._object_path(VOLUME_PREFIX, volume.id)
+        """The file of a volume: ``volume-<name_id>`` in the directory
+        (Cinder's ``name_id``: the id, or after a migration the id of the
+        volume whose storage it took)."""
+        # Not volume.name_id: that raises when _name_id was never set.
+        name_id = volume.get('_name_id', None) or volume.id
+        return self._object_path(VOLUME_PREFIX, name_id)
 
     def snapshot_path(self, snapshot: Any) -> str:
         """The file of a snapshot: ``snapshot-<id>`` in the directory."""
@@ -187,8 +191,12 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
     # -- snapshots -----------------------------------------------------------
 
     def create_snapshot(self, snapshot: Any) -> None:
-        # volume_id, not snapshot.volume: that may lazy-load from the DB.
-        source = self._object_path(VOLUME_PREFIX, snapshot.volume_id)
+        # snapshot.volume only if set: else it would lazy-load from the
+        # DB.  A migrated volume's file is named after its name_id.
+        if snapshot.obj_attr_is_set('volume'):
+            source = self.volume_path(snapshot.volume)
+        else:
+            source = self._object_path(VOLUME_PREFIX, snapshot.volume_id)
         self._copy(source, self.snapshot_path(snapshot))
 
     def delete_snapshot(self, snapshot: Any) -> None:

@@ -14,6 +14,7 @@ from cinderlib import validation
 from cinderlib._runtime import AnyBackend, LoadedBackend
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
+from cinderlib.objects import migration
 from cinderlib.objects.connection import Connection
 from cinderlib.objects.snapshot import Snapshot
 from cinderlib.states import AttachStatus, Status
@@ -315,6 +316,28 @@ class Volume(base.Resource):
             return new_volume._create(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
                                                            self._ovo))
+
+    def migrate(self, backend: LoadedBackend | str,
+                pool_name: Optional[str] = None,
+                progress: Optional[Callable[[int, int], None]] = None
+                ) -> 'Volume':
+        """Move the volume to ``backend`` (a ``Backend`` or a loaded
+        backend's name; any driver), on ``pool_name`` (default: its first
+        pool), as Cinder's host-assisted migration does: a volume is made
+        there, both are attached here, the data copied (zero blocks
+        skipped), then this volume keeps its id and names the new storage
+        (``_name_id``), and the old storage is deleted.  Returns this
+        volume.  ``progress(bytes_done, bytes_total)`` is called as the
+        copy advances.
+
+        Refused (``InvalidVolume``, nothing changed) for a volume that is
+        not ``available``, is connected, has snapshots, or is already on
+        that backend and pool.  Until the copy is complete this volume
+        stays the volume of record: a failure deletes the new volume
+        (``migration_status`` is then ``error``), and after a crash
+        ``Backend.recover()`` does.
+        """
+        return migration.migrate(self, backend, pool_name, progress)
 
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:

@@ -51,9 +51,9 @@ def test_the_documented_commands_are_all_found():
     assert commands == {
         'demo', 'drivers', 'convert', 'connector', 'stats',
         'volume create', 'volume list', 'volume show', 'volume extend',
-        'volume clone', 'volume delete', 'snapshot create', 'snapshot list',
-        'snapshot delete', 'connect', 'disconnect', 'attach', 'detach',
-        'migrate-db'}
+        'volume clone', 'volume delete', 'volume migrate',
+        'snapshot create', 'snapshot list', 'snapshot delete', 'connect',
+        'disconnect', 'attach', 'detach', 'migrate-db'}
 
 
 @pytest.mark.parametrize('synopsis', SYNOPSES)
