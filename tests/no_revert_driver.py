@@ -1,6 +1,8 @@
-"""The file driver without ``revert_to_snapshot``, as many Cinder drivers
-are: reverting through it takes Cinder's generic way (a temporary volume
-copied onto the volume), with real bytes."""
+"""The file and RBD drivers without ``revert_to_snapshot``, as many Cinder
+drivers are: reverting through them takes Cinder's generic way (a
+temporary volume copied onto the volume), with real bytes."""
+
+from cinder.volume.drivers import rbd
 
 from cinderlib.drivers import file
 
@@ -14,3 +16,11 @@ class FileDriverWithoutRevert(file.FileVolumeDriver):
 
 
 DRIVER = f'{__name__}.FileDriverWithoutRevert'
+
+
+class RBDDriverWithoutRevert(rbd.RBDDriver):
+    def revert_to_snapshot(self, context, volume, snapshot):
+        raise NotImplementedError()
+
+
+RBD_DRIVER = f'{__name__}.RBDDriverWithoutRevert'

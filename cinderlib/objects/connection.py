@@ -384,9 +384,12 @@ class Connection(base.VolumeChild):
             volume.save()
 
     def extend(self) -> Optional[int]:
-        """Grow the local device after the volume grew; returns bytes."""
+        """Make the local device see the volume's new size, the handle
+        ``path`` gives included (an open librbd image is refreshed);
+        returns the size in bytes this host sees."""
         return connectors.extend_device(self.connector, self.conn_info,
-                                        self.device)
+                                        self.device,
+                                        self.volume.size * 1024 ** 3)
 
     @classmethod
     def _not_found_error(cls, object_id: str) -> Exception:
