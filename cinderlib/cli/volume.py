@@ -1,4 +1,4 @@
-"""``cinderlib volume create|list|show|extend|clone|delete``."""
+"""``cinderlib volume create|list|show|extend|clone|revert|delete``."""
 
 from __future__ import annotations
 
@@ -89,3 +89,15 @@ def clone(call: Call) -> Any:
     if call.args.size is not None:
         kwargs['size'] = call.args.size
     return summary(volume.clone(**kwargs))
+
+
+@commands.command('revert', "make a volume's data its latest snapshot's",
+                  arg('volume_id'),
+                  arg('snapshot_id', help="the volume's latest snapshot"),
+                  progress='reverting volume {volume_id} to snapshot '
+                           '{snapshot_id}')
+def revert(call: Call) -> Any:
+    volume = call.volume(call.args.volume_id)
+    snapshot = call.snapshot(call.args.snapshot_id)
+    volume.revert_to_snapshot(snapshot)
+    return dict(summary(volume), snapshot_id=snapshot.id)

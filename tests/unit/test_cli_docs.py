@@ -51,7 +51,8 @@ def test_the_documented_commands_are_all_found():
     assert commands == {
         'demo', 'drivers', 'convert', 'connector', 'stats',
         'volume create', 'volume list', 'volume show', 'volume extend',
-        'volume clone', 'volume delete', 'snapshot create', 'snapshot list',
+        'volume clone', 'volume revert', 'volume delete', 'snapshot create',
+        'snapshot list',
         'snapshot delete', 'connect', 'disconnect', 'attach', 'detach',
         'migrate-db'}
 
