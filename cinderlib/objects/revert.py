@@ -61,6 +61,7 @@ def revert_to_snapshot(volume: Volume, snapshot: Snapshot) -> None:
         raise exception.InvalidArgument(
             'snapshot', f'snapshot {snapshot.id} belongs to volume '
                         f'{snapshot.volume_id}, not to volume {volume.id}')
+    snapshot.volume = volume  # drivers read snapshot.volume: this one
     driver = volume.backend.driver
     # Every lock the revert needs, taken at once (see cinderlib.locks).
     backup_id, temporary_id = str(uuid.uuid4()), str(uuid.uuid4())

@@ -270,3 +270,11 @@ def test_statuses_are_recorded_before_the_driver_is_called(
     monkeypatch.setattr(driver, 'revert_to_snapshot', revert_to_snapshot)
     volume.revert_to_snapshot(snapshot)
     assert seen == [('reverting', 'restoring')]
+
+
+def test_snapshot_loaded_on_its_own(volume, snapshot):
+    loaded = cinderlib.Snapshot.get_by_id(snapshot.id)
+    volume.revert_to_snapshot(loaded)
+    assert loaded.volume is volume
+    assert volume.status == loaded.status == 'available'
+    assert cinderlib.Volume.get_by_id(volume.id).status == 'available'
