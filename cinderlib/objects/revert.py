@@ -104,18 +104,21 @@ def _check(volume: Volume, snapshot: Snapshot) -> None:
     """Cinder's checks, under the locks, on what is stored now."""
     volume._require_existing()
     snapshot._require_existing()
-    if volume.persistence.shared:  # others may have added some
-        volume._snapshots = volume._connections = None
-    if volume.status not in REVERTIBLE or volume.connections:
+    # As stored: another copy of the volume may have added some.
+    volume._snapshots = volume._connections = None
+    if volume.connections:
+        raise exception.InvalidVolume(
+            reason=f'cannot revert volume {volume.id}: it is connected; '
+                   f'disconnect it first')
+    if volume.status not in REVERTIBLE:
         raise exception.InvalidVolume(
             reason=f'cannot revert volume {volume.id} in status '
-                   f'{volume.status!r}: it must be available (not '
-                   f'connected)')
+                   f'{volume.status!r}: it must be available')
     if snapshot.status != Status.AVAILABLE:
         raise exception.InvalidSnapshot(
             reason=f'cannot revert to snapshot {snapshot.id} in status '
                    f'{snapshot.status!r}: it must be available')
-    latest = max(volume.snapshots, key=_created_at)
+    latest = max([snapshot, *volume.snapshots], key=_created_at)
     if _created_at(latest) > _created_at(snapshot):
         raise exception.InvalidArgument(
             'snapshot', f'snapshot {snapshot.id} is not the latest '

@@ -194,7 +194,7 @@ def test_another_volumes_snapshot_is_refused(backend, snapshot, driver):
 def test_connected_volume_is_refused(volume, snapshot, connector, driver):
     volume.connect(connector)
     del driver.calls[:]
-    with pytest.raises(exception.InvalidVolume, match="'in-use'"):
+    with pytest.raises(exception.InvalidVolume, match='is connected'):
         volume.revert_to_snapshot(snapshot)
     assert driver.calls == []
     assert volume.status == 'in-use'
