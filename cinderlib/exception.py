@@ -1,9 +1,9 @@
 """Exceptions raised by cinderlib.
 
-``NotFound``, ``VolumeNotFound``, ``SnapshotNotFound``, ``ConnectionNotFound``
-and ``InvalidVolume`` are Cinder's own classes (callers may catch either
-name); they are resolved on first access so that importing this module does
-not import Cinder.  Everything else is defined here.
+``NotFound``, ``VolumeNotFound``, ``SnapshotNotFound``, ``ConnectionNotFound``,
+``InvalidVolume`` and ``InvalidSnapshot`` are Cinder's own classes (callers
+may catch either name); they are resolved on first access so that importing
+this module does not import Cinder.  Everything else is defined here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _CINDER_ALIASES = {
     'SnapshotNotFound': 'SnapshotNotFound',
     'ConnectionNotFound': 'VolumeAttachmentNotFound',
     'InvalidVolume': 'InvalidVolume',
+    'InvalidSnapshot': 'InvalidSnapshot',
     'InvalidInput': 'InvalidInput',
     'VolumeDriverException': 'VolumeDriverException',
 }

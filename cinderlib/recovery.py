@@ -13,6 +13,10 @@ will never finish.  ``recover()`` settles each one:
   if that fails it stays ``error_deleting``;
 - a volume being extended becomes ``error`` with its old size; ``extend()``
   again finishes it;
+- a volume being reverted to a snapshot becomes ``error`` (reverting
+  again finishes it), the connections its revert made are removed, and
+  the snapshot (``restoring``, its data untouched) ``available`` again;
+  a generic revert's temporary volume is deleted, whatever its status;
 - a connection being made or removed is disconnected: its export, if
   any, is terminated and its record removed;
 - a volume being migrated (its ``migration_status`` ``migrating:...``,
@@ -34,6 +38,7 @@ from cinderlib import _runtime
 from cinderlib import locks
 from cinderlib import states
 from cinderlib.objects import migration
+from cinderlib.objects import revert
 from cinderlib.objects.base import Resource
 from cinderlib.states import Status
 
@@ -63,7 +68,9 @@ def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
             if snapshot.status in states.IN_PROGRESS:
                 report.append(_settle(snapshot, volume.id, _finish))
     for volume in volumes:
-        if volume.status in states.IN_PROGRESS:
+        if revert.is_temporary(volume):
+            report.append(_settle(volume, volume.id, _delete_temporary))
+        elif volume.status in states.IN_PROGRESS:
             report.append(_settle(volume, volume.id, _finish))
     return report
 
@@ -99,9 +106,23 @@ def _finish(resource: Any) -> str:
     if resource.status == Status.DELETING:
         resource.delete()
         return states.GONE
+    if resource.status == Status.RESTORING:  # a revert reads, not writes
+        resource._ovo.status = Status.AVAILABLE
+        resource.save()
+        return Status.AVAILABLE
+    if resource.status == Status.REVERTING:
+        # It was available, unconnected: its revert made these.
+        for connection in resource.connections:
+            connection.disconnect(force=True)
     resource._ovo.status = Status.ERROR
     resource.save()
     return Status.ERROR
+
+
+def _delete_temporary(volume: Any) -> str:
+    volume.cleanup()
+    volume.delete()
+    return states.GONE
 
 
 def _undo_connection(connection: Any) -> str:

@@ -19,6 +19,8 @@ class Status:
     AVAILABLE = 'available'
     IN_USE = 'in-use'           # a volume with connections
     EXTENDING = 'extending'     # volumes only
+    REVERTING = 'reverting'     # a volume reverting to a snapshot
+    RESTORING = 'restoring'     # the snapshot it reverts to
     DELETING = 'deleting'
     ERROR = 'error'
     ERROR_DELETING = 'error_deleting'
@@ -56,12 +58,22 @@ class MigrationStatus:
 
 
 #: ``status`` values of an operation that started and has not ended.
-IN_PROGRESS = frozenset((Status.CREATING, Status.DELETING, Status.EXTENDING))
+IN_PROGRESS = frozenset((Status.CREATING, Status.DELETING, Status.EXTENDING,
+                         Status.REVERTING, Status.RESTORING))
 #: ``attach_status`` values of a connection being made or removed.
 ATTACH_IN_PROGRESS = frozenset((AttachStatus.ATTACHING,
                                 AttachStatus.DETACHED))
 #: Volume statuses a snapshot may be taken in.
 SNAPSHOTTABLE = frozenset((Status.AVAILABLE, Status.IN_USE))
+#: Volume statuses a revert to a snapshot may start from: Cinder's
+#: ``available`` (not connected), and ``error``, which a failed revert
+#: leaves and reverting again puts right.
+REVERTIBLE = frozenset((Status.AVAILABLE, Status.ERROR))
+#: Volume statuses of operations that attach the volume themselves (the
+#: generic revert copies onto it, a migration copies from it): connecting
+#: and disconnecting it leave the status to the operation, instead of
+#: ``in-use``/``available``.
+OWN_ATTACHMENTS = frozenset((Status.REVERTING, Status.MAINTENANCE))
 #: What recovery reports for a resource whose record is gone.
 GONE = 'deleted'
 #: What recovery reports for a resource whose lock another holds.

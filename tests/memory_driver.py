@@ -168,6 +168,13 @@ class MemoryVolumeDriver(driver.VolumeDriver):
             raise MemoryDriverError(reason=f'bad volume {volume.name}')
         self.volumes[volume.name] = volume.size
 
+    def revert_to_snapshot(self, context, volume, snapshot):
+        self._call('revert_to_snapshot', volume.id, snapshot.id)
+        size = self._require(self.snapshots, snapshot.name, 'snapshot')
+        if self._require(self.volumes, volume.name, 'volume') != size:
+            raise MemoryDriverError(reason=f'{volume.name} and '
+                                           f'{snapshot.name} sizes differ')
+
     # -- exports and connections ----------------------------------------------
     def create_export(self, context, volume, connector):
         self._call('create_export', volume.id)

@@ -19,7 +19,7 @@ migration.delegate('migrate-db', 'import the database of the retired '
 
 COMMANDS: tuple[Commands, ...] = (
     general.commands,      # demo, drivers, convert, connector, stats
-    volume.commands,       # volume create|list|show|delete|extend|clone
+    volume.commands,       # volume create|list|show|delete|extend|clone|revert
     snapshot.commands,     # snapshot create|list|delete
     connection.commands,   # connect, disconnect, attach, detach
     # Commands that are another tool's main come last.

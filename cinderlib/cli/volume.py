@@ -1,4 +1,4 @@
-"""``cinderlib volume create|list|show|extend|clone|delete|migrate``."""
+"""``cinderlib volume create|list|show|extend|clone|revert|delete|migrate``."""
 
 from __future__ import annotations
 
@@ -116,3 +116,15 @@ def migrate(call: Call) -> Any:
     volume.migrate(target, pool_name=call.args.pool, progress=progress)
     return dict(summary(volume), backend=volume.backend_name,
                 migration_status=volume.migration_status)
+
+
+@commands.command('revert', "make a volume's data its latest snapshot's",
+                  arg('volume_id'),
+                  arg('snapshot_id', help="the volume's latest snapshot"),
+                  progress='reverting volume {volume_id} to snapshot '
+                           '{snapshot_id}')
+def revert(call: Call) -> Any:
+    volume = call.volume(call.args.volume_id)
+    snapshot = call.snapshot(call.args.snapshot_id)
+    volume.revert_to_snapshot(snapshot)
+    return dict(summary(volume), snapshot_id=snapshot.id)

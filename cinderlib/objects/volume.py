@@ -15,6 +15,7 @@ from cinderlib._runtime import AnyBackend, LoadedBackend
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
 from cinderlib.objects import migration
+from cinderlib.objects import revert
 from cinderlib.objects.connection import Connection
 from cinderlib.objects.snapshot import Snapshot
 from cinderlib.states import AttachStatus, Status
@@ -294,6 +295,19 @@ class Volume(base.Resource):
             if self.local_attach:
                 return self.local_attach.extend()
             return size * GiB
+
+    def revert_to_snapshot(self, snapshot: Snapshot) -> None:
+        """Make the volume's data its latest snapshot's, as Cinder does.
+
+        Only the latest snapshot, taken at the volume's current size, of a
+        volume that is ``available`` (or ``error`` after a failed revert);
+        through the driver's ``revert_to_snapshot``, or by copying a
+        temporary volume made from the snapshot where the driver has none.
+        The volume is ``reverting`` and the snapshot ``restoring`` until
+        it ends; a failure leaves the volume ``error`` (see
+        :mod:`cinderlib.objects.revert`).
+        """
+        revert.revert_to_snapshot(self, snapshot)
 
     def clone(self, **new_vol_attrs: Any) -> 'Volume':
         """A new volume with this one's data; ``size`` may be larger."""

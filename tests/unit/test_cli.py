@@ -61,6 +61,28 @@ def test_volume_lifecycle(run, tmp_path):
     assert list((tmp_path / 'volumes').iterdir()) == []
 
 
+def test_volume_revert(run, tmp_path):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    volume_file = tmp_path / 'volumes' / f'volume-{volume_id}'
+    with open(volume_file, 'r+b') as data:
+        data.write(b'before')
+    first = run('snapshot', 'create', volume_id)[1]['id']
+    latest = run('snapshot', 'create', volume_id)[1]['id']
+    with open(volume_file, 'r+b') as data:
+        data.write(b'after!')
+    status, reverted, err = run('volume', 'revert', volume_id, latest)
+    assert status == 0 and err == ''
+    assert reverted['id'] == volume_id and reverted['snapshot_id'] == latest
+    assert reverted['status'] == 'available'
+    with open(volume_file, 'rb') as data:
+        assert data.read(6) == b'before'
+    status, _, err = run('volume', 'revert', volume_id, first)
+    assert status == cli.EXIT_USAGE and 'not the latest' in err
+    assert len(err.strip().splitlines()) == 1
+    status, _, err = run('volume', 'revert', volume_id, MISSING)
+    assert status == cli.EXIT_NOT_FOUND and MISSING in err
+
+
 def test_volume_from_snapshot(run):
     volume_id = run('volume', 'create', '1')[1]['id']
     snapshot_id = run('snapshot', 'create', volume_id)[1]['id']

@@ -51,7 +51,7 @@ def test_the_documented_commands_are_all_found():
     assert commands == {
         'demo', 'drivers', 'convert', 'connector', 'stats',
         'volume create', 'volume list', 'volume show', 'volume extend',
-        'volume clone', 'volume delete', 'volume migrate',
+        'volume clone', 'volume revert', 'volume delete', 'volume migrate',
         'snapshot create', 'snapshot list', 'snapshot delete', 'connect',
         'disconnect', 'attach', 'detach', 'migrate-db'}
 
