@@ -13,6 +13,9 @@ will never finish.  ``recover()`` settles each one:
   if that fails it stays ``error_deleting``;
 - a volume being extended becomes ``error`` with its old size; ``extend()``
   again finishes it;
+- a volume being adopted (``managing``) becomes ``error_managing``: the
+  driver may have taken the object over; ``unmanage()`` releases it and
+  leaves the data; one being released (``unmanaging``) is released again;
 - a connection being made or removed is disconnected: its export, if
   any, is terminated and its record removed.
 
@@ -88,9 +91,14 @@ def _finish(resource: Any) -> str:
     if resource.status == Status.DELETING:
         resource.delete()
         return states.GONE
-    resource._ovo.status = Status.ERROR
+    if resource.status == Status.UNMANAGING:
+        resource.unmanage()
+        return states.GONE
+    failed = (Status.ERROR_MANAGING if resource.status == Status.MANAGING
+              else Status.ERROR)
+    resource._ovo.status = failed
     resource.save()
-    return Status.ERROR
+    return failed
 
 
 def _undo_connection(connection: Any) -> str:

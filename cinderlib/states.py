@@ -23,6 +23,12 @@ class Status:
     ERROR = 'error'
     ERROR_DELETING = 'error_deleting'
     DELETED = 'deleted'         # what a plugin's delete_* leaves
+    # Adopting and releasing (manage_existing, unmanage), as Cinder names
+    # them; a snapshot being adopted is CREATING, as in Cinder.
+    MANAGING = 'managing'                  # volumes only
+    ERROR_MANAGING = 'error_managing'      # volumes only
+    UNMANAGING = 'unmanaging'
+    ERROR_UNMANAGING = 'error_unmanaging'  # volumes only
 
 
 class AttachStatus:
@@ -38,7 +44,8 @@ class AttachStatus:
 
 
 #: ``status`` values of an operation that started and has not ended.
-IN_PROGRESS = frozenset((Status.CREATING, Status.DELETING, Status.EXTENDING))
+IN_PROGRESS = frozenset((Status.CREATING, Status.DELETING, Status.EXTENDING,
+                         Status.MANAGING, Status.UNMANAGING))
 #: ``attach_status`` values of a connection being made or removed.
 ATTACH_IN_PROGRESS = frozenset((AttachStatus.ATTACHING,
                                 AttachStatus.DETACHED))
