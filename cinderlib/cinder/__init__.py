@@ -14,5 +14,7 @@ so lazily: importing it imports no Cinder module.
 - ``primitives``: the one validator of primitives;
 - ``db_shim``: the DB API drivers and Cinder's objects call, served from
   the persistence plugin;
-- ``listing``: the installed drivers, described.
+- ``listing``: the installed drivers, described;
+- ``manageable``: what adopting and releasing storage objects needs
+  (whether a driver implements it, the listing arguments).
 """
