@@ -279,6 +279,16 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         """Rename the file ``existing_ref`` names to ``path``, at least
         ``grow_to`` bytes long."""
         source, _ = self._existing_file(existing_ref)
+        try:
+            self._rename_and_grow(existing_ref, source, path, grow_to)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data=f'cannot adopt {source} as {path}: {exc}') from exc
+        _fsync_directory(self.directory)
+
+    @staticmethod
+    def _rename_and_grow(existing_ref: Any, source: str, path: str,
+                         grow_to: int) -> None:
         fd = _open_file(source, os.O_WRONLY if grow_to else os.O_RDONLY)
         try:
             opened = os.fstat(fd)
@@ -299,7 +309,6 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
                 os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_directory(self.directory)
 
     def _managed_files(self, cinder_volumes: list[Any]) -> dict[str, str]:
         """The file names of the volumes and their snapshots, with ids."""
