@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from cinderlib import _runtime
 from cinderlib import exception
@@ -63,8 +63,7 @@ def manage_volume(volume: Volume, existing_ref: Any) -> Volume:
     ovo = volume._ovo
     with locks.locked(volume.id, _ref_lock(backend, ref)):
         volume._refuse_existing()
-        volumes = _stored_volumes(backend)
-        _refuse_managed(ref, [*volumes, *_stored_snapshots(volumes)])
+        _refuse_managed(ref, backend)
         ovo.size = _driver_size(driver.manage_existing_get_size(ovo, ref))
         ovo.status = Status.MANAGING
         volume.save()
@@ -95,7 +94,7 @@ def manage_snapshot(snapshot: Snapshot, existing_ref: Any) -> Snapshot:
             raise exception.InvalidVolume(
                 reason=f'cannot adopt a snapshot of volume {volume.id} in '
                        f'status {volume.status!r}')
-        _refuse_managed(ref, _stored_snapshots([volume]))
+        _refuse_managed(ref, volume.backend)
         ovo.volume_size = _driver_size(
             driver.manage_existing_snapshot_get_size(ovo, ref))
         snapshot.save()
@@ -199,12 +198,15 @@ def _stored_snapshots(volumes: list[Volume]) -> list[Snapshot]:
             if snapshot.volume_id in ids]
 
 
-def _refuse_managed(ref: dict[str, Any],
-                    managed: Iterable[base.Resource]) -> None:
+def _refuse_managed(ref: dict[str, Any], backend: LoadedBackend) -> None:
     """Refuse a reference one of whose values is the name on the storage,
-    id, or provider id of a managed object."""
+    id, or provider id of a volume or snapshot managed on ``backend``
+    (volumes and snapshots both: on the file driver either is a file that
+    could be named)."""
     values = {value for value in ref.values() if isinstance(value, str)}
-    for resource in managed:
+    volumes = _stored_volumes(backend)
+    resources: list[base.Resource] = [*volumes, *_stored_snapshots(volumes)]
+    for resource in resources:
         ovo = resource._ovo
         names = {resource.id, ovo.name, ovo.get('provider_id', None)}
         if '_name_id' in ovo.fields and ovo._name_id:
@@ -217,7 +219,8 @@ def _driver_size(size: Any) -> int:
     """The size a driver reported, in whole GiB."""
     try:
         return validation.requested_size(size, 'size')
-    except exception.InvalidArgument as exc:
+    except (exception.InvalidArgument,
+            exception.InvalidArgumentType) as exc:
         raise exception.InvalidArgument(
             'existing_ref', f'the driver reports its size as {size!r:.60}: '
                             f'{exc.reason}') from None

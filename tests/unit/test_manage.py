@@ -106,12 +106,20 @@ def test_a_managed_reference_is_refused(backend, driver):
         assert 'already managed as' in str(error.value)
     assert error.value.kind == 'snapshot'
     assert error.value.object_id == snapshot.id
-    with pytest.raises(exception.AlreadyManaged):
-        volume.manage_existing_snapshot(
-            {'source-name': snapshot.name_in_storage})
+    for name in (snapshot.name_in_storage, volume.name_in_storage):
+        with pytest.raises(exception.AlreadyManaged):
+            volume.manage_existing_snapshot({'source-name': name})
     assert len(driver.calls) == calls
     assert backend.volumes == [volume]
     assert volume.snapshots == [snapshot]
+
+
+@pytest.mark.parametrize('size', [0, -1, None, 'big'])
+def test_a_driver_size_that_is_no_size_is_refused(backend, driver, size):
+    driver.volumes['outside'] = size
+    with pytest.raises(exception.InvalidArgument, match='existing_ref'):
+        backend.manage_existing({'source-name': 'outside'})
+    assert backend.volumes == [] and 'outside' in driver.volumes
 
 
 def test_an_unknown_reference_leaves_no_record(backend, driver):
