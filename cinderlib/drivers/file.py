@@ -229,8 +229,8 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         subdirectories; those the library manages, and those it would
         refuse, not safe to manage."""
         managed = self._managed_files(cinder_volumes)
-        entries = [self._manageable_entry(entry, managed)
-                   for entry in self._candidate_files()]
+        entries = [self._manageable_entry(entry, info, managed)
+                   for entry, info in self._candidate_files()]
         return cast('list[dict[str, Any]]', volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs))
 
@@ -244,10 +244,11 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
         managed = {os.path.basename(self.snapshot_path(snapshot)): snapshot.id
                    for snapshot in cinder_snapshots}
         entries = []
-        for entry in self._candidate_files():
+        for entry, info in self._candidate_files():
             if entry.name.startswith(SNAPSHOT_PREFIX):
-                entries.append(dict(self._manageable_entry(entry, managed),
-                                    source_reference=None))
+                entries.append(dict(
+                    self._manageable_entry(entry, info, managed),
+                    source_reference=None))
         return cast('list[dict[str, Any]]', volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs))
 
@@ -321,15 +322,23 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
                     self.snapshot_path(snapshot))] = snapshot.id
         return managed
 
-    def _candidate_files(self) -> list[os.DirEntry[str]]:
-        return [entry for entry in os.scandir(self.directory)
-                if not entry.name.startswith(TEMP_PREFIX) and
-                not entry.is_dir(follow_symlinks=False)]
+    def _candidate_files(self) -> Iterator[tuple[os.DirEntry[str],
+                                                 os.stat_result]]:
+        """The directory's entries but temporary files and directories,
+        with their status."""
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we were listing
+            if not stat.S_ISDIR(info.st_mode):
+                yield entry, info
 
     @staticmethod
-    def _manageable_entry(entry: os.DirEntry[str],
+    def _manageable_entry(entry: os.DirEntry[str], info: os.stat_result,
                           managed: dict[str, str]) -> dict[str, Any]:
-        info = entry.stat(follow_symlinks=False)
         cinder_id = managed.get(entry.name)
         reason = ('already managed' if cinder_id is not None else
                   _unsafe_name(entry.name) or _unsafe_file(info))
