@@ -409,3 +409,13 @@ def test_file_adopted_snapshot(files):
     path = files.driver.snapshot_path(snapshot)
     assert _read(path, 7, 5) == b'seven'
     assert volume.snapshots == []
+
+
+def test_an_existing_id_is_refused_before_the_driver(backend, driver):
+    volume = backend.create_volume(1)
+    driver.volumes['outside'] = 1
+    calls = len(driver.calls)
+    with pytest.raises(exception.AlreadyExists):
+        backend.manage_existing({'source-name': 'outside'}, id=volume.id)
+    assert len(driver.calls) == calls
+    assert 'outside' in driver.volumes and backend.volumes == [volume]
