@@ -184,6 +184,29 @@ class BackendNotLoaded(CinderlibError, LookupError):
             f'call setup(fail_on_missing_backend=False)')
 
 
+class NotSupported(CinderlibError, NotImplementedError):
+    """The backend's driver cannot do an operation: ``driver`` (its class
+    name) and ``operation`` name them.  Raised before anything changed."""
+
+    def __init__(self, driver: str, operation: str) -> None:
+        self.driver = driver
+        self.operation = operation
+        super().__init__(f'Driver {driver} does not support {operation}')
+
+
+class AlreadyManaged(InvalidArgument):
+    """Adopting a storage object that this library already manages was
+    refused before anything changed: ``kind`` (``'volume'`` or
+    ``'snapshot'``) and ``object_id`` name the object that has it."""
+
+    def __init__(self, existing_ref: Any, kind: str, object_id: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__('existing_ref',
+                         f'{existing_ref!r:.200} is already managed as '
+                         f'{kind} {object_id}')
+
+
 class NotLocal(CinderlibError):
     """The volume is not attached to this host."""
 

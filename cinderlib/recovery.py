@@ -17,6 +17,9 @@ will never finish.  ``recover()`` settles each one:
   again finishes it), the connections its revert made are removed, and
   the snapshot (``restoring``, its data untouched) ``available`` again;
   a generic revert's temporary volume is deleted, whatever its status;
+- a volume being adopted (``managing``) becomes ``error_managing``: the
+  driver may have taken the object over; ``unmanage()`` releases it and
+  leaves the data; one being released (``unmanaging``) is released again;
 - a connection being made or removed is disconnected: its export, if
   any, is terminated and its record removed;
 - a volume being migrated (its ``migration_status`` ``migrating:...``,
@@ -110,13 +113,18 @@ def _finish(resource: Any) -> str:
         resource._ovo.status = Status.AVAILABLE
         resource.save()
         return Status.AVAILABLE
+    if resource.status == Status.UNMANAGING:
+        resource.unmanage()
+        return states.GONE
     if resource.status == Status.REVERTING:
         # It was available, unconnected: its revert made these.
         for connection in resource.connections:
             connection.disconnect(force=True)
-    resource._ovo.status = Status.ERROR
+    failed = (Status.ERROR_MANAGING if resource.status == Status.MANAGING
+              else Status.ERROR)
+    resource._ovo.status = failed
     resource.save()
-    return Status.ERROR
+    return failed
 
 
 def _delete_temporary(volume: Any) -> str:

@@ -26,6 +26,12 @@ class Status:
     ERROR_DELETING = 'error_deleting'
     DELETED = 'deleted'         # what a plugin's delete_* leaves
     MAINTENANCE = 'maintenance'  # a volume being migrated
+    # Adopting and releasing (manage_existing, unmanage), as Cinder names
+    # them; a snapshot being adopted is CREATING, as in Cinder.
+    MANAGING = 'managing'                  # volumes only
+    ERROR_MANAGING = 'error_managing'      # volumes only
+    UNMANAGING = 'unmanaging'
+    ERROR_UNMANAGING = 'error_unmanaging'  # volumes only
 
 
 class AttachStatus:
@@ -59,7 +65,8 @@ class MigrationStatus:
 
 #: ``status`` values of an operation that started and has not ended.
 IN_PROGRESS = frozenset((Status.CREATING, Status.DELETING, Status.EXTENDING,
-                         Status.REVERTING, Status.RESTORING))
+                         Status.REVERTING, Status.RESTORING,
+                         Status.MANAGING, Status.UNMANAGING))
 #: ``attach_status`` values of a connection being made or removed.
 ATTACH_IN_PROGRESS = frozenset((AttachStatus.ATTACHING,
                                 AttachStatus.DETACHED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cinderlib.cli import adopt  # noqa: F401  (declares its commands)
 from cinderlib.cli import connection, general, snapshot, volume
 from cinderlib.cli.command import Commands
 
@@ -22,6 +23,7 @@ COMMANDS: tuple[Commands, ...] = (
     volume.commands,       # volume create|list|show|delete|extend|clone|revert
     snapshot.commands,     # snapshot create|list|delete
     connection.commands,   # connect, disconnect, attach, detach
+    # adopt adds manage|unmanage|manageable to volume and snapshot.
     # Commands that are another tool's main come last.
     migration,             # migrate-db
 )

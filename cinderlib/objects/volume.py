@@ -13,6 +13,7 @@ from cinderlib import locks
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, LoadedBackend
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import adoption
 from cinderlib.objects import base
 from cinderlib.objects import migration
 from cinderlib.objects import revert
@@ -360,6 +361,24 @@ class Volume(base.Resource):
                             **kwargs)
         snapshot.create()
         return snapshot
+
+    def manage_existing_snapshot(self, existing_ref: dict[str, Any],
+                                 name: str = '', description: str = '',
+                                 **kwargs: Any) -> Snapshot:
+        """Adopt a snapshot of this volume that exists on the storage, by
+        the driver's reference (``{'source-name': NAME}``...); the other
+        arguments are as for ``create_snapshot``.  See
+        :mod:`cinderlib.objects.adoption`."""
+        adoption.require_snapshot_support(self.backend)
+        snapshot = Snapshot(self, name=name, description=description,
+                            **kwargs)
+        return adoption.manage_snapshot(snapshot, existing_ref)
+
+    def unmanage(self) -> None:
+        """Stop managing the volume: the driver's ``unmanage``, then the
+        record is removed; its data stays on the storage.  Refused while
+        it has snapshots or connections."""
+        adoption.unmanage_volume(self)
 
     def connect(self, connector_dict: dict[str, Any],
                 **ovo_fields: Any) -> Connection:
