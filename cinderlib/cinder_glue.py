@@ -398,6 +398,23 @@ def configure_privsep(configure: Callable[[Any], None]) -> None:
             _configure_cinder_privsep()
 
 
+# os-brick's privsep contexts: ``default``, and from os-brick 7 on
+# ``brick_privsep_hide_output`` (commands whose output holds secrets).
+_BRICK_PRIVSEP_CONTEXTS = ('default', 'brick_privsep_hide_output')
+
+
+def brick_privsep_contexts() -> list[Any]:
+    """The privsep contexts of the installed os-brick; does not import
+    Cinder."""
+    with warnings.catch_warnings():
+        # oslo.privsep imports eventlet, which warns that it is deprecated;
+        # we never monkey-patch, so the warning says nothing to callers.
+        warnings.simplefilter('ignore')
+        from os_brick import privileged
+    return [getattr(privileged, name) for name in _BRICK_PRIVSEP_CONTEXTS
+            if hasattr(privileged, name)]
+
+
 def _configure_cinder_privsep() -> None:
     if _privsep_configurator is not None:
         from cinder import privsep
@@ -641,6 +658,7 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     objects = objects_module()
     from oslo_versionedobjects import exception as ovo_exc
     check_primitive(primitive)
+    primitive = _local_versions(primitive)
     try:
         return objects.base.CinderObject.obj_from_primitive(primitive,
                                                             context)
@@ -649,6 +667,40 @@ def from_primitive(primitive: Any, context: Any) -> Any:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+
+
+def _local_versions(primitive: Any) -> Any:
+    """``primitive`` with the objects a newer Cinder wrote in a newer minor
+    version of their class given this Cinder's version: oslo refuses to
+    build them otherwise, though a minor version only adds fields, which
+    are ignored (``check_primitive`` accepts them).  Another major version
+    is left, and refused.  Returns ``primitive`` itself when nothing
+    changes, else a copy (the caller's data is never changed)."""
+    if isinstance(primitive, list):
+        items = [_local_versions(item) for item in primitive]
+        same = all(new is old for new, old in zip(items, primitive))
+        return primitive if same else items
+    if not isinstance(primitive, dict):
+        return primitive
+    changed = {}
+    for key, value in primitive.items():
+        if isinstance(value, (dict, list)):
+            new = _local_versions(value)
+            if new is not value:
+                changed[key] = new
+    name = primitive.get('versioned_object.name')
+    version = primitive.get('versioned_object.version')
+    if isinstance(name, str) and isinstance(version, str):
+        local = _class_info(name).cls.VERSION
+        if _newer_minor(version, local):
+            changed['versioned_object.version'] = local
+    return {**primitive, **changed} if changed else primitive
+
+
+def _newer_minor(version: str, local: str) -> bool:
+    major, minor = (int(part) for part in version.split('.'))
+    local_major, local_minor = (int(part) for part in local.split('.'))
+    return major == local_major and minor > local_minor
 
 
 def trusted_from_primitive(primitive: dict, context: Any,
@@ -678,7 +730,7 @@ def trusted_from_primitive(primitive: dict, context: Any,
         if value is None or kind is _PLAIN:
             pass
         elif kind is _DATETIME:
-            value = datetime.datetime.fromisoformat(value)
+            value = parse_datetime(value)
         elif kind is _OBJECT:
             value = trusted_from_primitive(value, context, fill)
         else:  # _OBJECTS
@@ -695,6 +747,46 @@ def trusted_from_primitive(primitive: dict, context: Any,
     else:
         obj.obj_reset_changes()
     return obj
+
+
+def _full_iso_8601() -> bool:
+    try:
+        datetime.datetime.fromisoformat('2000-01-01T00:00:00.1Z')
+    except ValueError:
+        return False
+    return True
+
+
+# Python 3.11's fromisoformat reads any ISO 8601 date and time; 3.10's
+# only its own isoformat()'s.
+_FULL_ISO_8601 = _full_iso_8601()
+_ISO_FRACTION_AND_ZONE = re.compile(
+    r'(?P<base>.*T\d\d:\d\d:\d\d)(?:[.,](?P<fraction>\d+))?'
+    r'(?P<zone>[zZ]|[+-]\d\d:?\d\d)?$')
+
+
+def parse_datetime(value: str) -> datetime.datetime:
+    """``datetime.fromisoformat`` as of Python 3.11, on 3.10 too for the
+    forms serialized objects hold: the retired library wrote
+    ``2024-01-01T10:20:30Z`` (oslo's isotime), which 3.10 cannot read.
+    Raises ValueError or TypeError like ``fromisoformat``."""
+    if _FULL_ISO_8601:
+        return datetime.datetime.fromisoformat(value)
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError:
+        match = _ISO_FRACTION_AND_ZONE.match(value)
+        if not match:
+            raise
+    fraction = (match['fraction'] or '')[:6]
+    zone = match['zone'] or ''
+    if zone in ('z', 'Z'):
+        zone = '+00:00'
+    elif zone and ':' not in zone:
+        zone = f'{zone[:3]}:{zone[3:]}'
+    return datetime.datetime.fromisoformat(
+        match['base'] + (f'.{fraction.ljust(6, "0")}' if fraction else '') +
+        zone)
 
 
 _METADATA_TRACKERS = {'Volume', 'Snapshot'}
@@ -966,7 +1058,7 @@ def _type_checker(field_type: Any) -> Checker:
 
 def _check_datetime(value: Any, path: str, depth: int) -> None:
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        parsed = parse_datetime(value)
         if parsed.tzinfo is not None:  # what storing it does
             parsed.astimezone(datetime.timezone.utc)
     except (TypeError, ValueError, OverflowError):
@@ -1311,16 +1403,36 @@ _installed = False
 
 
 def install_db_api(current_shim: Callable[[], CinderDbShim]) -> None:
-    """Route ``cinder.db.api`` calls to ``current_shim()``; idempotent."""
+    """Route Cinder's DB API calls to ``current_shim()``; idempotent."""
     global _active_shim, _installed
     load()
     _active_shim = current_shim
     if _installed:
         return
-    db_api = importlib.import_module('cinder.db.api')
-    for name in SHIM_FUNCTIONS:
-        setattr(db_api, name, _dispatcher(name))
+    for module, names in db_api_namespaces():
+        for name in names:
+            setattr(module, name, _dispatcher(name))
     _installed = True
+
+
+def db_api_namespaces() -> list[tuple[Any, tuple[str, ...]]]:
+    """The modules through which Cinder calls its DB API, each with the
+    ``SHIM_FUNCTIONS`` to route there.
+
+    Cinder 29's objects call ``cinder.db.api``'s functions.  Up to
+    Cinder 28 they call them through the ``cinder.db`` package, which
+    copies them (``from cinder.db.api import *``), and ``cinder.db.api``'s
+    functions forward to ``IMPL`` (``cinder.db.sqlalchemy.api``); so the
+    package gets its copies routed too.
+    """
+    db_api = importlib.import_module('cinder.db.api')
+    namespaces = [(db_api, SHIM_FUNCTIONS)]
+    package = importlib.import_module('cinder.db')
+    copied = tuple(name for name in SHIM_FUNCTIONS
+                   if getattr(package, name, None) is not None)
+    if package is not db_api and copied:
+        namespaces.append((package, copied))
+    return namespaces
 
 
 def _dispatcher(name: str) -> Callable[..., Any]:

@@ -22,7 +22,6 @@ import shutil
 import socket
 import sys
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from cinderlib import exception
@@ -48,16 +47,11 @@ def configure_privsep(root_helper: str) -> None:
     helper_command = privsep_helper_command(root_helper)  # checked always
     command = None if in_process else helper_command
     from cinderlib import cinder_glue
-    with warnings.catch_warnings():
-        # oslo.privsep imports eventlet, which warns that it is deprecated;
-        # we never monkey-patch, so the warning says nothing to callers.
-        warnings.simplefilter('ignore')
-        from os_brick import privileged
     configure = functools.partial(_configure_context, in_process=in_process,
                                   helper_command=command)
     with _privsep_lock:
-        configure(privileged.default)
-        configure(privileged.brick_privsep_hide_output)
+        for context in cinder_glue.brick_privsep_contexts():
+            configure(context)
         cinder_glue.configure_privsep(configure)
         _privsep_configured = True
 
