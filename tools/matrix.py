@@ -32,19 +32,21 @@ interpreter is missing or the usage is wrong.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import fcntl
 import glob
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONSTRAINTS = os.path.join(ROOT, 'constraints')
@@ -74,10 +76,24 @@ RELEASES = (
 # The cell of the full suite: the newest Cinder, on the Python that
 # Debian's Ceph bindings (rados, rbd) are built for.
 MAIN_CELL = 'py311-cinder29'
-# What the other cells run.  The JSON round trip between releases and the
-# schema check are in tests/compat/test_cinder_releases.py.
+# What the other cells run: the unit and persistence suites, and the
+# JSON round trip between releases and the schema check.
 CELL_SUITE = ('tests/unit', 'tests/persistence',
               'tests/compat/test_cinder_releases.py')
+# Left to the full suite, to keep CI's time: tests of the library's own
+# processes, terminal output and database servers, which do not depend on
+# the Cinder release, and MariaDB (SQLite and PostgreSQL run everywhere).
+CELL_EXCLUDED = {
+    'tests/unit/test_progress.py': 'progress lines on a terminal',
+    'tests/unit/test_examples.py': 'the examples, in processes of their own',
+    'tests/persistence/test_dbms_concurrency.py': 'processes racing',
+    'tests/persistence/test_dbms_outage.py': 'database servers going down',
+    'tests/persistence/test_stress.py': 'load on the database',
+}
+# Tests left out by name (pytest -k): MariaDB's, and processes sharing
+# a database or restarting on it.
+CELL_EXCLUDED_KEYWORDS = ('mysql', 'mariadb', 'processes_',
+                          'process_restart')
 CROSS_RELEASE_TEST = 'tests/compat/test_cinder_releases.py'
 # Fewer hypothesis examples in the other cells than in the main one (the
 # fuzzers' inputs do not depend on the Cinder release).
@@ -326,18 +342,22 @@ class CellVenv:
         it took."""
         start = time.monotonic()
         pip = [os.path.join(self.bin, 'python'), '-m', 'pip']
+        install = pip + ['install', '-q', '-c', self.cell.constraints]
         if not os.path.exists(self.ready_marker):
             self._remove_stale()
             shutil.rmtree(self.path, ignore_errors=True)
             log.run([self.python, '-m', 'venv', self.path])
             log.run(pip + ['install', '-q', '--upgrade', 'pip'])
-            log.run(pip + ['install', '-q', '-c', self.cell.constraints,
-                           f'{ROOT}[{EXTRAS}]'])
+            # setuptools: to install this checkout without build isolation
+            # in later runs.
+            log.run(install + ['setuptools', '-e', f'{ROOT}[{EXTRAS}]'])
             with open(self.ready_marker, 'w', encoding='utf-8'):
                 pass
-        # This checkout, whichever it is: the venv may come from another.
-        log.run(pip + ['install', '-q', '--no-deps', '--no-build-isolation',
-                       '-e', ROOT])
+        else:
+            # This checkout, whichever it is (the venv may have been made
+            # for another), and what its requirements added since.
+            log.run(install + ['--no-build-isolation', '-e',
+                               f'{ROOT}[{EXTRAS}]'])
         return time.monotonic() - start
 
     def _remove_stale(self) -> None:
@@ -388,19 +408,25 @@ class Log:
 # ---------------------------------------------------------------------------
 
 class Servers:
-    """PostgreSQL, MariaDB and Redis started once for every cell's tests
-    (tools/db-servers.sh, tools/redis-server.sh); under CI a server that
-    cannot start fails the tests that need it, which say why."""
+    """PostgreSQL, MariaDB and Redis for the cells' tests
+    (tools/db-servers.sh, tools/redis-server.sh), started when first
+    needed; one set per cell running at a time, as tests empty their
+    databases.  Under CI a server that cannot start fails the tests that
+    need it, which say why."""
+
+    WANTED = ('CINDERLIB_TEST_POSTGRES_URL', 'CINDERLIB_TEST_MYSQL_URL',
+              'CINDERLIB_TEST_REDIS_URL')
 
     def __init__(self) -> None:
-        self.work = tempfile.mkdtemp(prefix='cinderlib-matrix-servers-')
+        self.work: Optional[str] = None
         self.env: dict[str, str] = {}
 
-    def __enter__(self) -> 'Servers':
-        wanted = ('CINDERLIB_TEST_POSTGRES_URL', 'CINDERLIB_TEST_MYSQL_URL',
-                  'CINDERLIB_TEST_REDIS_URL')
+    def start(self) -> None:
+        if self.work is not None:
+            return
+        self.work = tempfile.mkdtemp(prefix='cinderlib-matrix-servers-')
         for script in ('db-servers.sh', 'redis-server.sh'):
-            if all(os.environ.get(name) for name in wanted):
+            if all(os.environ.get(name) for name in self.WANTED):
                 break
             started = subprocess.run(
                 ['bash', os.path.join(ROOT, 'tools', script), 'start',
@@ -408,11 +434,12 @@ class Servers:
                 capture_output=True, text=True, timeout=900)
             for line in started.stdout.splitlines():
                 name, _, value = line.partition('=')
-                if name in wanted and not os.environ.get(name):
+                if name in self.WANTED and not os.environ.get(name):
                     self.env[name] = value
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        if self.work is None:
+            return
         for script in ('redis-server.sh', 'db-servers.sh'):
             directory = os.path.join(self.work, script)
             if os.path.isdir(directory):
@@ -420,6 +447,29 @@ class Servers:
                                 'stop', directory], capture_output=True,
                                timeout=300)
         shutil.rmtree(self.work, ignore_errors=True)
+        self.work = None
+
+
+class Slots:
+    """At most ``jobs`` cells at a time, each with a set of servers."""
+
+    def __init__(self, jobs: int) -> None:
+        self.all = [Servers() for _ in range(max(1, jobs))]
+        self.free: queue.Queue[Servers] = queue.Queue()
+        for servers in self.all:
+            self.free.put(servers)
+
+    def run(self, function: Callable[[Servers], dict]) -> dict:
+        servers = self.free.get()
+        try:
+            servers.start()
+            return function(servers)
+        finally:
+            self.free.put(servers)
+
+    def stop(self) -> None:
+        for servers in self.all:
+            servers.stop()
 
 
 def junit_counts(path: str) -> dict[str, int]:
@@ -457,6 +507,12 @@ def run_pytest(python: str, paths: list[str], junit: str,
     return done.returncode, junit_counts(junit), time.monotonic() - start
 
 
+def cell_pytest_args() -> list[str]:
+    keywords = ' and '.join(f'not {word}' for word in CELL_EXCLUDED_KEYWORDS)
+    return list(CELL_SUITE) + [f'--ignore={path}' for path in
+                               CELL_EXCLUDED] + ['-k', keywords]
+
+
 def cell_env(servers: Servers, fixtures: str, fuzz: Optional[str],
              venv_bin: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -488,20 +544,38 @@ def command_run(args: argparse.Namespace) -> int:
     work = tempfile.mkdtemp(prefix='cinderlib-matrix-')
     fixtures = os.path.join(work, 'cross-release')
     os.makedirs(fixtures)
-    records: list[dict] = []
+    done: dict[str, dict] = {}
     started = time.monotonic()
+    slots = Slots(args.jobs)
+
+    def record_results() -> list[dict]:
+        records = [done[cell.name] for cell in cells if cell.name in done]
+        write_results(results_path, records, started)
+        return records
+
+    def cell_runner(cell: Cell) -> Callable[[Servers], dict]:
+        return lambda servers: run_cell(cell, pythons, args, servers,
+                                        fixtures, work)
     try:
-        with Servers() as servers:
-            for cell in cells:
-                records.append(run_cell(cell, pythons, args, servers,
-                                        fixtures, work))
-                write_results(results_path, records, args, started)
-            cross_release(cells, pythons, args, servers, fixtures, work,
-                          records)
-            write_results(results_path, records, args, started)
+        # The full suite first, alone: it prints its output.
+        main = [cell for cell in cells
+                if args.main_venv and cell.name == MAIN_CELL]
+        for cell in main:
+            done[cell.name] = slots.run(cell_runner(cell))
+            record_results()
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            running = {pool.submit(slots.run, cell_runner(cell)): cell
+                       for cell in cells if cell not in main}
+            for future in concurrent.futures.as_completed(running):
+                done[running[future].name] = future.result()
+                record_results()
+        records = record_results()
+        cross_release(cells, pythons, args, slots, fixtures, work, records)
+        records = record_results()
         if args.update_fixtures:
             update_fixtures(cells, fixtures)
     finally:
+        slots.stop()
         if args.keep_logs:
             print(f'matrix: logs in {work}')
         else:
@@ -519,7 +593,7 @@ def run_cell(cell: Cell, pythons: dict[str, str], args: argparse.Namespace,
                     'python_series': cell.python}
     main = bool(args.main_venv) and cell.name == MAIN_CELL
     print(f'== {cell.name}: ' + ('full suite' if main else
-                                 ' '.join(CELL_SUITE)), flush=True)
+                                 'unit and persistence'), flush=True)
     if main:
         venv_bin = os.path.join(os.path.abspath(args.main_venv), 'bin')
         record['suite'] = 'full'
@@ -531,7 +605,7 @@ def run_cell(cell: Cell, pythons: dict[str, str], args: argparse.Namespace,
     try:
         with CellVenv(cell, pythons[cell.python]) as venv:
             record['setup_seconds'] = round(venv.prepare(log), 1)
-            return _run_in(cell, venv.bin, list(CELL_SUITE), record, servers,
+            return _run_in(cell, venv.bin, cell_pytest_args(), record, servers,
                            fixtures, work, log_path, CELL_FUZZ_EXAMPLES,
                            echo=False)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
@@ -568,7 +642,7 @@ def _run_in(cell: Cell, venv_bin: str, paths: list[str], record: dict,
 
 
 def cross_release(cells: list[Cell], pythons: dict[str, str],
-                  args: argparse.Namespace, servers: Servers,
+                  args: argparse.Namespace, slots: Slots,
                   fixtures: str, work: str, records: list[dict]) -> None:
     """Load the JSON every cell wrote under one cell of each release (the
     cells ran one after the other: the first ones could not read the JSON
@@ -590,7 +664,7 @@ def cross_release(cells: list[Cell], pythons: dict[str, str],
         else:
             with CellVenv(cell, pythons[cell.python]) as venv:
                 venv_bin = venv.bin
-        env = cell_env(servers, fixtures, None, venv_bin)
+        env = cell_env(slots.all[0], fixtures, None, venv_bin)
         env['CINDERLIB_MATRIX_CELL'] = cell.name
         code, counts, seconds = run_pytest(
             os.path.join(venv_bin, 'python'),
@@ -628,8 +702,7 @@ def _summary(record: dict) -> str:
             f'(set-up {record.get("setup_seconds", 0)} s)')
 
 
-def write_results(path: str, records: list[dict], args: argparse.Namespace,
-                  started: float) -> None:
+def write_results(path: str, records: list[dict], started: float) -> None:
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
                             cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
@@ -639,7 +712,7 @@ def write_results(path: str, records: list[dict], args: argparse.Namespace,
             '%Y-%m-%d'),
         'commit': commit or None,
         'main_cell': MAIN_CELL,
-        'cell_suite': list(CELL_SUITE),
+        'cell_suite': cell_pytest_args(),
         'total_seconds': round(time.monotonic() - started, 1),
         'releases': [{'cinder': r.cinder, 'series': r.series,
                       'released': r.released, 'pythons': list(r.pythons)}
@@ -710,6 +783,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                      help=f'run {MAIN_CELL} in this virtualenv, with the '
                           f'full suite')
     run.add_argument('--keep-logs', action='store_true')
+    run.add_argument('--jobs', type=int, default=1,
+                     help='cells run at the same time (after the full '
+                          'suite, which runs alone)')
     run.add_argument('--update-fixtures', action='store_true',
                      help=f'copy the JSON samples of the first cell of '
                           f'each release to {RELEASE_SAMPLES}')

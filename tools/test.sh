@@ -49,8 +49,8 @@ echo '== pytest: the full suite, then the support matrix'
 # The results go to doc/build (not the committed results file, which
 # `tools/matrix.py run` alone rewrites), and the docs below show them.
 results=doc/build/matrix.json
-.venv/bin/python tools/matrix.py run --main-venv .venv --results "$results" \
-    -- "$@"
+.venv/bin/python tools/matrix.py run --jobs 2 --main-venv .venv \
+    --results "$results" -- "$@"
 
 echo '== docs'
 export CINDERLIB_MATRIX_RESULTS=$PWD/$results

@@ -100,13 +100,16 @@ def db_schema(tmp_path):
 
 def samples():
     """{where: sample} of the committed samples and the matrix's."""
-    paths = sorted(glob.glob(os.path.join(COMMITTED, '*.json')))
+    paths = [(f'releases/{os.path.basename(path)}', path) for path in
+             sorted(glob.glob(os.path.join(COMMITTED, '*.json')))]
     if CROSS_RELEASE_DIR:
-        paths += sorted(glob.glob(os.path.join(CROSS_RELEASE_DIR, '*.json')))
+        paths += [(f'this matrix run\'s {os.path.basename(path)}', path)
+                  for path in sorted(glob.glob(
+                      os.path.join(CROSS_RELEASE_DIR, '*.json')))]
     found = {}
-    for path in paths:
+    for where, path in paths:
         with open(path, encoding='utf-8') as stream:
-            found[os.path.relpath(path, HERE)] = json.load(stream)
+            found[where] = json.load(stream)
     return found
 
 
