@@ -13,7 +13,12 @@ When Cinder changes, this is the module to read.  It owns:
   Cinder's objects call the module functions of ``cinder.db.api`` directly,
   with no way to pass a database in, so ``install_db_api`` points those
   functions at the shim: the one global change this library makes to Cinder;
-- building, filling and (de)serializing Cinder's versioned objects.
+- building, filling and (de)serializing Cinder's versioned objects;
+- the differences between the supported Cinder releases (27 to 29) and
+  their os-brick and Python versions, told apart by what the installed
+  one has, never by version numbers: ``db_api_namespaces``,
+  ``brick_privsep_contexts``, ``parse_datetime``, ``_local_versions``.
+  ``tests/unit/test_cinder_internals.py`` lists every internal used here.
 """
 
 from __future__ import annotations

@@ -35,8 +35,10 @@ echo "pip install . printed $(wc -l <"$work/install.log") lines, all pip's"
     --force-reinstall --no-deps "$(ls "$work"/dist/*.whl)"
 "$work/venv/bin/python" -m pip install -q -c "$constraints" \
     "$(ls "$work"/dist/*.whl)[test,docs]"
-# doc/: tests/unit/test_docs.py checks its reference against the package.
-cp -r "$root/tests" "$root/examples" "$root/doc" "$work/"
+# doc/: tests/unit/test_docs.py checks its reference against the package;
+# tools/ and constraints/: tests/unit/test_support_matrix.py reads them.
+cp -r "$root/tests" "$root/examples" "$root/doc" "$root/tools" \
+    "$root/constraints" "$work/"
 rm -rf "$work/doc/build"
 cp "$root/pyproject.toml" "$work/"
 cd "$work"

@@ -596,9 +596,9 @@ def run_cell(cell: Cell, pythons: dict[str, str], args: argparse.Namespace,
                                  'unit and persistence'), flush=True)
     if main:
         venv_bin = os.path.join(os.path.abspath(args.main_venv), 'bin')
-        record['suite'] = 'full'
-        record['setup_seconds'] = 0.0
         paths = list(args.pytest_args)
+        record['suite'] = ' '.join(['pytest'] + paths) if paths else 'full'
+        record['setup_seconds'] = 0.0
         return _run_in(cell, venv_bin, paths, record, servers, fixtures,
                        work, log_path, None, echo=True)
     record['suite'] = 'unit+persistence'
@@ -644,9 +644,9 @@ def _run_in(cell: Cell, venv_bin: str, paths: list[str], record: dict,
 def cross_release(cells: list[Cell], pythons: dict[str, str],
                   args: argparse.Namespace, slots: Slots,
                   fixtures: str, work: str, records: list[dict]) -> None:
-    """Load the JSON every cell wrote under one cell of each release (the
-    cells ran one after the other: the first ones could not read the JSON
-    of the later ones)."""
+    """Load the JSON every cell wrote under one cell of each release: in
+    their own runs, cells could load only the JSON of the cells that had
+    run before them."""
     first: dict[int, Cell] = {}
     for cell in cells:
         first.setdefault(cell.release.cinder, cell)

@@ -148,10 +148,12 @@ def test_json_round_trip_in_this_release(backend, connector, tmp_path):
     cinderlib.Backend.set_persistence({'storage': 'memory'})
     check_loads(sample)
     if CROSS_RELEASE_DIR:
+        # Whole or not at all: cells running at the same time read it.
         name = sample['cell'] or f'cinder-{sample["cinder"]}'
-        with open(os.path.join(CROSS_RELEASE_DIR, f'{name}.json'), 'w',
-                  encoding='utf-8') as stream:
+        path = os.path.join(CROSS_RELEASE_DIR, f'{name}.json')
+        with open(path + '.tmp', 'w', encoding='utf-8') as stream:
             json.dump(sample, stream, indent=1, sort_keys=True)
+        os.replace(path + '.tmp', path)
 
 
 def test_json_of_every_release_loads(backend):

@@ -5,7 +5,8 @@
 (tools/test.sh sets it to the run it just made), else the committed
 ``doc/source/_generated/matrix.json``.  It renders a table of Cinder
 releases by Python versions, then one row per cell with the versions
-tested and the test counts.  The ``*_rst`` functions return
+tested and the test counts.  Results without every cell (a partial run)
+fail the build.  The ``*_rst`` functions return
 reStructuredText lines and can be used without Sphinx.
 """
 
@@ -41,6 +42,20 @@ def load_results(path: Optional[str] = None) -> dict:
             isinstance(results.get('cells'), list)):
         raise BadResults(f'{path}: not a results file of tools/matrix.py')
     return results
+
+
+def check_complete(results: dict) -> None:
+    """Raise BadResults unless every cell of every release has a result
+    (the results of ``tools/matrix.py run --cells ...`` are not)."""
+    ran = {(c.get('cinder_release'), c.get('python_series'))
+           for c in results['cells']}
+    missing = [f'py{python.replace(".", "")}-cinder{release["cinder"]}'
+               for release in results['releases']
+               for python in release['pythons']
+               if (release['cinder'], python) not in ran]
+    if missing:
+        raise BadResults(f'no results for {", ".join(missing)}: the '
+                         f'results of a partial run?')
 
 
 def _status(cell: Optional[dict]) -> str:
@@ -115,7 +130,9 @@ def setup(app: Any) -> dict:
         def run(self) -> list:
             path = results_path()
             try:
-                lines = support_matrix_rst(load_results(path))
+                results = load_results(path)
+                check_complete(results)
+                lines = support_matrix_rst(results)
             except BadResults as exc:
                 raise self.error(f'{self.name}: {exc}')
             self.env.note_dependency(path)
