@@ -342,7 +342,11 @@ class CellVenv:
         it took."""
         start = time.monotonic()
         pip = [os.path.join(self.bin, 'python'), '-m', 'pip']
-        install = pip + ['install', '-q', '-c', self.cell.constraints]
+        # --no-compile: most of the modules are never imported (byte code
+        # is written on first import), and compiling them all is most of
+        # an installation's time.
+        install = pip + ['install', '-q', '--no-compile', '-c',
+                         self.cell.constraints]
         if not os.path.exists(self.ready_marker):
             self._remove_stale()
             shutil.rmtree(self.path, ignore_errors=True)
