@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import threading
-from typing import Any, ClassVar, Optional, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import connectors
@@ -18,6 +18,9 @@ from cinderlib import logs
 from cinderlib import persistence as persistence_loader
 from cinderlib import validation
 from cinderlib.objects import Connection, Snapshot, Volume
+
+if TYPE_CHECKING:
+    from cinderlib.serialization import UnloadedBackend
 
 SECRET_PLACEHOLDER = '***'
 
@@ -335,12 +338,16 @@ class Backend:
         """Refresh the stats from the driver."""
         self.stats(refresh=True)
 
-    def create_volume(self, size: int, name: str = '', description: str = '',
-                      bootable: bool = False, **kwargs: Any) -> Volume:
-        """Create a volume of ``size`` GiB.
+    def create_volume(self, size: float, name: str = '',
+                      description: str = '', bootable: bool = False,
+                      **kwargs: Any) -> Volume:
+        """Create a volume of ``size`` GiB (a float is rounded up to a
+        whole GiB).
 
         ``kwargs`` may hold ``pool_name``, ``extra_specs``, ``qos_specs``,
-        ``id``, ``metadata`` and other Cinder volume fields.
+        ``id``, ``metadata``, ``multiattach`` and other Cinder volume
+        fields (see ``Volume``).  An ``id`` that a stored volume has is
+        refused (``AlreadyExists``) before anything is changed.
         """
         volume = Volume(self, size=size, name=name, description=description,
                         bootable=bootable, **kwargs)
@@ -418,6 +425,13 @@ class Backend:
     def load(cls, json_src: Any, save: bool = False) -> Any:
         from cinderlib import serialization
         return serialization.load(json_src, save)
+
+    @classmethod
+    def load_backend(cls, backend_data: dict[str, Any]
+                     ) -> Backend | UnloadedBackend:
+        """The loaded backend a serialized ``backend`` entry names."""
+        from cinderlib import serialization
+        return serialization.backend_for(backend_data)
 
     @classmethod
     def list_supported_drivers(

@@ -614,7 +614,7 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
         elif isinstance(value, (dict, list)):
             # A copy: the object's dicts and lists (coerced ones) must not
             # change when the caller changes the primitive, or vice versa.
-            data[name] = _plain_copy(value)
+            data[name] = _plain_copy(value, validation.MAX_NESTING, name)
         elif value is None or isinstance(value, _PLAIN_TYPES):
             data[name] = value  # what the field's to_primitive returns
         else:
@@ -622,13 +622,20 @@ def _primitive(ovo: Any, skip: set, path: tuple) -> dict:
     return _envelope(ovo, data)
 
 
-def _plain_copy(value: Any) -> Any:
-    """A copy of nested dicts and lists as plain dicts and lists."""
+def _plain_copy(value: Any, limit: int, field: str) -> Any:
+    """A copy of nested dicts and lists as plain dicts and lists, refused
+    (``InvalidArgument``) if they nest more than ``limit`` levels: what a
+    driver or caller put in an object must serialize and load back."""
+    if limit <= 0:
+        raise exception.InvalidArgument(
+            field, f'nests more than {validation.MAX_NESTING} levels of '
+                   f'dicts and lists')
     if isinstance(value, dict):
-        return {key: _plain_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(item) for item in value]
-    return value
+        return {key: _plain_copy(item, limit - 1, field)
+                if isinstance(item, (dict, list)) else item
+                for key, item in value.items()}
+    return [_plain_copy(item, limit - 1, field)
+            if isinstance(item, (dict, list)) else item for item in value]
 
 
 def _list_primitive(ovo_list: Any, path: tuple) -> dict:
@@ -665,13 +672,30 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     check_primitive(primitive)
     primitive = _local_versions(primitive)
     try:
-        return objects.base.CinderObject.obj_from_primitive(primitive,
-                                                            context)
+        ovo = objects.base.CinderObject.obj_from_primitive(primitive,
+                                                           context)
     except (ovo_exc.VersionedObjectsException, KeyError, ValueError,
             TypeError, AttributeError, OverflowError) as exc:
         raise exception.InvalidSerializedData(
             f'bad {primitive.get("versioned_object.name")} object: '
             f'{exc}') from None
+    _current_version(ovo)
+    return ovo
+
+
+def _current_version(ovo: Any) -> None:
+    """Make an object built from an older version's primitive (and its
+    nested objects) this Cinder's version: oslo keeps the primitive's
+    version on each object, so it would serialize as that version with
+    the fields added since (filled in by ``fill_unset_fields``)."""
+    from oslo_versionedobjects import base as ovo_base
+    ovo.__dict__.pop('VERSION', None)
+    items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
+        getattr(ovo, '_obj_' + name) for name in ovo.fields
+        if hasattr(ovo, '_obj_' + name)]
+    for item in items:
+        if isinstance(item, ovo_base.VersionedObject):
+            _current_version(item)
 
 
 def _local_versions(primitive: Any) -> Any:
@@ -1047,11 +1071,10 @@ def _type_checker(field_type: Any) -> Checker:
     if isinstance(field_type, ovo_fields.DateTime):
         return _check_datetime
     if isinstance(field_type, ovo_fields.Dict):
-        return _container_checker(
-            dict, 'an object', _field_checker(field_type._element_type))
+        return _container_checker(dict, 'an object',
+                                  field_type._element_type)
     if isinstance(field_type, (ovo_fields.List, ovo_fields.Set)):
-        return _container_checker(
-            list, 'a list', _field_checker(field_type._element_type))
+        return _container_checker(list, 'a list', field_type._element_type)
     if isinstance(field_type, ovo_fields.Object):
         obj_name = field_type._obj_name
 
@@ -1072,11 +1095,19 @@ def _check_datetime(value: Any, path: str, depth: int) -> None:
 
 
 def _container_checker(python_type: type, description: str,
-                       check_item: Checker) -> Checker:
+                       element: Any) -> Checker:
+    # Items of any JSON value (a connection's connection_info): only how
+    # deep the whole value nests is checked, and nulls.
+    free_form = _type_checker(element._type) is _check_anything
+    check_item = (_field_checker(element) if not free_form
+                  else _null_checker(element.nullable))
+
     def check(value: Any, path: str, depth: int) -> bool:
         if not isinstance(value, python_type):
             raise _invalid(path, f'must be {description}, got '
                                  f'{_brief(value)}')
+        if free_form:
+            _check_nesting(value, path)
         unknown = False
         if python_type is dict:
             for key, item in value.items():
@@ -1094,7 +1125,24 @@ def _container_checker(python_type: type, description: str,
 
 
 def _check_anything(value: Any, path: str, depth: int) -> None:
-    """Fields of any JSON value (a connection's ``connection_info``)."""
+    """Fields of any JSON value."""
+    _check_nesting(value, path)
+
+
+def _null_checker(nullable: bool) -> Checker:
+    def check(value: Any, path: str, depth: int) -> None:
+        if value is None and not nullable:
+            raise _invalid(path, 'must not be null')
+    return check
+
+
+def _check_nesting(value: Any, path: str) -> None:
+    """Free-form values nest at most ``validation.MAX_NESTING`` levels:
+    deeper ones could not be serialized again."""
+    try:
+        validation.nesting(value, path)
+    except exception.InvalidArgument as exc:
+        raise _invalid(path, exc.reason) from None
 
 
 # ---------------------------------------------------------------------------
@@ -1134,27 +1182,43 @@ class CinderDbShim:
         self.persistence = persistence
 
     # -- helpers ------------------------------------------------------------
+    def _working(self, kind: str, found: list) -> list:
+        """The copies of ``found`` this process works on (plugins may
+        return new copies: drivers must change the library's own)."""
+        return [self.persistence.working_copy(kind, obj) for obj in found]
+
+    def _volumes(self, **filters: Any) -> list:
+        return self._working('volume', self.persistence.get_volumes(**filters))
+
     def _volume(self, volume_id: str) -> Any:
-        found = self.persistence.get_volumes(volume_id=volume_id)
+        found = self._volumes(volume_id=volume_id)
         if not found:
             raise exception.VolumeNotFound(volume_id=volume_id)
         return found[0]
 
+    def _snapshots(self, **filters: Any) -> list:
+        return self._working('snapshot',
+                             self.persistence.get_snapshots(**filters))
+
     def _snapshot(self, snapshot_id: str) -> Any:
-        found = self.persistence.get_snapshots(snapshot_id=snapshot_id)
+        found = self._snapshots(snapshot_id=snapshot_id)
         if not found:
             raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
         return found[0]
 
+    def _connections(self, **filters: Any) -> list:
+        return self._working('connection',
+                             self.persistence.get_connections(**filters))
+
     def _connection(self, attachment_id: str) -> Any:
-        found = self.persistence.get_connections(connection_id=attachment_id)
+        found = self._connections(connection_id=attachment_id)
         if not found:
             raise exception.ConnectionNotFound(filter=f'id = {attachment_id}')
         return found[0]
 
     def _volume_type(self, type_id: str) -> Any:
         # Each volume has a type of its own, with the volume's id.
-        found = self.persistence.get_volumes(volume_id=type_id)
+        found = self._volumes(volume_id=type_id)
         volume_type = None
         # An unset type is not read: that would lazy-load it from here.
         if found and found[0]._ovo.obj_attr_is_set('volume_type'):
@@ -1243,7 +1307,7 @@ class CinderDbShim:
                                filters: Optional[dict] = None) -> list:
         from cinder.volume import volume_utils
         result = []
-        for volume in self.persistence.get_volumes():
+        for volume in self._volumes():
             if volume_utils.hosts_are_equivalent(
                     volume_utils.extract_host(volume._ovo.host), host) and (
                     not filters or all(volume._ovo.get(k) == v
@@ -1326,7 +1390,7 @@ class CinderDbShim:
     def snapshot_get_all_for_volume(self, context: Any,
                                     volume_id: str) -> list[Row]:
         return [self.snapshot_row(s._ovo) for s in
-                self.persistence.get_snapshots(volume_id=volume_id)]
+                self._snapshots(volume_id=volume_id)]
 
     def snapshot_metadata_update(self, context: Any, snapshot_id: str,
                                  metadata: dict, delete: bool) -> dict:
@@ -1383,7 +1447,7 @@ class CinderDbShim:
     def volume_attachment_get_all_by_volume_id(self, context: Any,
                                                volume_id: str) -> list[Row]:
         return [self.attachment_row(c._ovo) for c in
-                self.persistence.get_connections(volume_id=volume_id)]
+                self._connections(volume_id=volume_id)]
 
     def volume_attachment_update(self, context: Any, attachment_id: str,
                                  values: dict) -> Any:

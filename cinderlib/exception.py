@@ -35,7 +35,16 @@ def __getattr__(name: str) -> Any:
 
 
 class CinderlibError(Exception):
-    """Base class of the exceptions defined by cinderlib itself."""
+    """Base class of the exceptions defined by cinderlib itself.
+
+    Its message is one line (callers such as oVirt's client pass
+    ``str(exception)`` on as one line): line breaks in the text it is
+    built from, such as a database driver's reason, become spaces.
+    """
+
+    def __str__(self) -> str:
+        return ' '.join(line.strip() for line in super().__str__().splitlines()
+                        if line.strip())
 
 
 class InvalidArgument(CinderlibError, ValueError):
@@ -54,6 +63,19 @@ class InvalidArgumentType(CinderlibError, TypeError):
         self.field = field
         self.reason = reason
         super().__init__(f'Invalid {field}: {reason}')
+
+
+class AlreadyExists(InvalidArgument):
+    """Creating an object with the id of one that exists was refused before
+    anything was changed: the existing object and its record are as they
+    were.  ``kind`` (``'volume'``, ``'snapshot'``, ``'connection'``) and
+    ``object_id`` name it."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__('id', f'a {kind} with id {object_id} already '
+                               f'exists; it was left unchanged')
 
 
 class InvalidDriverOption(InvalidArgument):

@@ -104,6 +104,10 @@ def backend_for(config: Any) -> Backend | UnloadedBackend:
         raise exception.InvalidSerializedData(
             f'"backend" must be a dict with a volume_backend_name, got '
             f'{config!r:.200}')
+    try:
+        validation.nesting(config, 'backend')
+    except exception.CinderlibError as exc:
+        raise exception.InvalidSerializedData(str(exc)) from None
     name = config['volume_backend_name']
     backend = Backend.backends.get(name)
     if backend is not None:
@@ -135,6 +139,7 @@ def _context() -> Any:
 def _ovo(data: dict[str, Any], expected: str) -> Any:
     """The checked Cinder object of a serialized object."""
     primitive = data['ovo']
+    upgrade_retired_format(primitive, expected)
     check_primitive(primitive, expected)
     return cinder_glue.from_primitive(primitive, _context())
 
@@ -204,6 +209,12 @@ def _sound_volume(data: dict[str, Any], what: str) -> None:
                 max_length=_MAX_STATUS_LENGTH)
     _check_text(data, 'display_name', what)
     _check_text(data, 'display_description', what, max_length=65535)
+    for field in validation.STORAGE_NAME_FIELDS:
+        if data.get(field) is not None:
+            try:
+                validation.storage_name_field(data[field], field)
+            except exception.CinderlibError as exc:
+                raise _invalid(what, str(exc)) from None
     for field in ('metadata', 'admin_metadata', 'glance_metadata'):
         if field in data and data[field] is None:  # Cinder iterates them
             raise _invalid(what, f'its {field} is null')
@@ -281,6 +292,120 @@ def _sound_connection(data: dict[str, Any], what: str,
 
 _SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
           'VolumeAttachment': _sound_connection}
+
+
+# -- what the retired cinderlib 5.x wrote -------------------------------------
+# Its JSON loads as it is, except for shapes this library never writes,
+# which are brought to this library's own form before the checks above
+# (they stay as strict as for this library's own data):
+#
+# - a connection's ``attach_status`` is null (5.x never set it): the
+#   connection is ``attached`` (``detached`` if it is deleted);
+# - a volume has no type (5.x's ``memory`` plugin left volumes created
+#   without specs without one), or only the id of another (the ``db``
+#   plugin's clones and volumes from snapshots of such volumes), or
+#   Cinder's default type (the ``db`` plugin gave it to volumes created
+#   without specs): the volume gets a type of its own, as this library
+#   gives every volume, without specs or with the default type's;
+# - a snapshot's ``volume_type_id`` is null or names another type (as its
+#   volume's was): it becomes its volume's id, its volume's own type;
+# - an ``in-use`` volume's ``attach_status`` is ``detached`` (5.x never
+#   changed it): ``attached``.
+_DEFAULT_TYPE_NAME = '__DEFAULT__'
+
+
+def upgrade_retired_format(primitive: Any, expected: str) -> None:
+    """Bring the shapes the retired library wrote (above) to this
+    library's format, in place.  Anything else, valid or not, is left as
+    it is for ``check_primitive`` to judge."""
+    data = _data_of(primitive)
+    if data is None:
+        return
+    if expected == 'Volume':
+        _upgrade_volume(data)
+        return
+    volume = _data_of(data.get('volume'))
+    if volume is not None:
+        _upgrade_volume(volume)
+    if expected == 'Snapshot':
+        _upgrade_snapshot(data)
+    elif expected == 'VolumeAttachment':
+        _upgrade_connection(data)
+
+
+def _data_of(primitive: Any) -> Optional[dict[str, Any]]:
+    if isinstance(primitive, dict):
+        data = primitive.get(_DATA)
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _upgrade_volume(data: dict[str, Any]) -> None:
+    try:
+        volume_id = validation.resource_id(data.get('id'), True)
+    except exception.CinderlibError:
+        return  # refused by the checks
+    _upgrade_volume_type(data, volume_id)
+    if data.get('status') == 'in-use' and (
+            data.get('attach_status') == 'detached'):
+        data['attach_status'] = 'attached'
+    for field, upgrade in (('snapshots', _upgrade_snapshot),
+                           ('volume_attachment', _upgrade_connection)):
+        items = (_data_of(data.get(field)) or {}).get('objects')
+        for item in items if isinstance(items, list) else ():
+            item_data = _data_of(item)
+            if item_data is not None:
+                upgrade(item_data)
+
+
+def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
+    type_id = data.get('volume_type_id')
+    if type_id == volume_id or 'volume_type' not in data or not (
+            type_id is None or isinstance(type_id, str)):
+        return
+    specs: dict[str, Any] = {}
+    qos_specs = None
+    if data['volume_type'] is not None:
+        type_data = _data_of(data['volume_type'])
+        if (type_data is None or type_data.get('id') != type_id or
+                type_data.get('name') != _DEFAULT_TYPE_NAME):
+            return
+        specs = type_data.get('extra_specs') or {}
+        qos_data = _data_of(type_data.get('qos_specs'))
+        if qos_data is not None:
+            qos_specs = qos_data.get('specs')
+            if not _plain_strings(qos_specs, nullable=True):
+                return
+        elif type_data.get('qos_specs_id') is not None:
+            return  # specs not serialized: unknown
+        if not _plain_strings(specs, nullable=True):
+            return
+    volume_type = cinder_glue.new_volume_type(_context(), volume_id, specs,
+                                              qos_specs)
+    data['volume_type'] = cinder_glue.to_primitive(volume_type)
+    data['volume_type_id'] = volume_id
+
+
+def _plain_strings(value: Any, nullable: bool) -> bool:
+    """Whether ``value`` is a dict of strings (or nulls)."""
+    return isinstance(value, dict) and all(
+        isinstance(key, str) and (isinstance(item, str) or (
+            nullable and item is None)) for key, item in value.items())
+
+
+def _upgrade_snapshot(data: dict[str, Any]) -> None:
+    volume_id = data.get('volume_id')
+    type_id = data.get('volume_type_id')
+    if isinstance(volume_id, str) and (type_id is None or isinstance(
+            type_id, str)):
+        data['volume_type_id'] = volume_id
+
+
+def _upgrade_connection(data: dict[str, Any]) -> None:
+    if 'attach_status' in data and data['attach_status'] is None:
+        data['attach_status'] = ('detached' if data.get('deleted') is True
+                                 else 'attached')
 
 
 def _complete_volume(ovo: Any) -> None:

@@ -5,12 +5,23 @@ from __future__ import annotations
 from cinderlib.cli import connection, general, snapshot, volume
 from cinderlib.cli.command import Commands
 
+
+def _migrate_db(argv: list[str]) -> int:
+    # Imported when run: the other commands do not pay for it.
+    from cinderlib.persistence import legacy
+    return legacy.cli_main(argv)
+
+
+migration = Commands()
+migration.delegate('migrate-db', 'import the database of the retired '
+                   'cinderlib (Cinder\'s schema) into this one\'s',
+                   _migrate_db)
+
 COMMANDS: tuple[Commands, ...] = (
     general.commands,      # demo, drivers, convert, connector, stats
     volume.commands,       # volume create|list|show|delete|extend|clone
     snapshot.commands,     # snapshot create|list|delete
     connection.commands,   # connect, disconnect, attach, detach
-    # Commands that are another tool's main (as ``migrate-db`` will be:
-    # cinderlib.persistence.legacy.cli_main) come last, in a Commands of
-    # their own, each declared with Commands.delegate().
+    # Commands that are another tool's main come last.
+    migration,             # migrate-db
 )

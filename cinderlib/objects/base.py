@@ -9,7 +9,8 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, cast
+from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
+                    Optional, TypeVar, cast)
 
 from cinderlib import cinder_glue
 from cinderlib import exception
@@ -32,6 +33,113 @@ def persistence() -> PersistenceDriverBase:
 def global_options() -> GlobalOptions:
     from cinderlib.backend import Backend
     return Backend.global_options()
+
+
+def backend_named(name: str) -> Backend:
+    """The loaded backend of this name (objects accept a backend's name
+    where they take a backend, as the retired library did)."""
+    from cinderlib.backend import Backend
+    backend = Backend.backends.get(name)
+    if backend is None:
+        raise exception.BackendNotLoaded(name)
+    return backend
+
+
+_ChildT = TypeVar('_ChildT')
+
+
+class ChildList(list[_ChildT]):
+    """A volume's snapshots or connections.
+
+    Iterating walks a copy made when the iteration starts, so a loop that
+    deletes or disconnects each item (``for c in vol.connections:
+    c.disconnect()``) reaches every one, although each removes itself from
+    the list.  Everything else is a plain list: the volume's own.
+    """
+
+    def __iter__(self) -> Iterator[_ChildT]:
+        return iter(list.copy(self))
+
+    def __reversed__(self) -> Iterator[_ChildT]:
+        return reversed(list.copy(self))
+
+
+def named_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``kwargs`` with ``name`` and ``description`` as Cinder's
+    ``display_name`` and ``display_description`` (either spelling, once)."""
+    kwargs = dict(kwargs)
+    for alias, field in (('name', 'display_name'),
+                         ('description', 'display_description')):
+        if alias not in kwargs:
+            continue
+        value = kwargs.pop(alias)
+        if value in ('', None) and field in kwargs:
+            continue  # a default left as is: the field is the one given
+        if field in kwargs and kwargs[field] != value:
+            raise exception.InvalidArgument(
+                alias, f'given twice, as {alias} and as {field}, with '
+                       f'different values')
+        kwargs[field] = '' if value is None else value
+    return kwargs
+
+
+def same_value(kwargs: dict[str, Any], field: str, value: Any) -> None:
+    """Accept ``field`` in ``kwargs`` (the retired library took it) only
+    with the value the operation gives it; it is then left out."""
+    given = kwargs.pop(field, value)
+    if given != value:
+        raise exception.InvalidArgument(
+            field, f'must be {value!r:.60} here (the operation sets it), '
+                   f'got {given!r:.60}')
+
+
+# Longest values of status fields: the db plugin's status columns.
+_MAX_LENGTHS = {'display_description': 65535, 'status': 36,
+                'previous_status': 36, 'migration_status': 36,
+                'replication_status': 36}
+
+
+def check_fields(ovo_class: Any, values: dict[str, Any],
+                 kind: str) -> dict[str, Any]:
+    """Caller-given values of Cinder fields, each checked as what it is
+    stored as: strings printable and of bounded length, dicts of strings,
+    bools, ints, datetimes, enums among their values.  Relationships
+    (other Cinder objects) are cinderlib's to set."""
+    from oslo_versionedobjects import fields as ovo_fields
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        field = ovo_class.fields.get(name)
+        if field is None:
+            raise exception.InvalidArgument(name, f'not a {kind} attribute')
+        field_type = field._type
+        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+            raise exception.InvalidArgument(
+                name, f'is set by cinderlib, not given to a {kind}')
+        if value is None:
+            if not field.nullable:
+                raise exception.InvalidArgument(name, 'must not be None')
+            checked[name] = None
+            continue
+        if isinstance(field_type, ovo_fields.Boolean):
+            validation.boolean(value, name)
+        elif isinstance(field_type, ovo_fields.Integer):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise exception.InvalidArgumentType(
+                    name, f'must be an integer, got {value!r:.60}')
+        elif isinstance(field_type, ovo_fields.DateTime):
+            validation.date_time(value, name)
+        elif isinstance(field_type, ovo_fields.Dict):
+            value = validation.string_dict(value, name)
+        elif isinstance(field_type, (ovo_fields.String,
+                                     ovo_fields.StringPattern)):
+            validation.text(value, name, _MAX_LENGTHS.get(
+                name, validation.MAX_NAME_LENGTH))
+        try:
+            checked[name] = field.coerce(None, name, value)
+        except ValueError as exc:
+            raise exception.InvalidArgument(
+                name, f'{value!r:.60} is not valid: {exc}') from None
+    return checked
 
 
 class StoredState:
@@ -106,6 +214,14 @@ class StoredState:
         return exception.InvalidStoredData(self.kind, self.id, reason)
 
 
+# The instance attributes the library keeps on its objects; any other one
+# was set by a persistence plugin (see ``Resource._take_plugin_attributes``).
+LIBRARY_ATTRIBUTES = frozenset({
+    '_backend', '_ovo', '_stored', '_snapshots', '_connections',
+    'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
+    'device_scan_attempts', '_unexported'})
+
+
 class Resource:
     """Base of the objects that wrap a Cinder versioned object.
 
@@ -149,6 +265,21 @@ class Resource:
     def _ovo_built(self) -> None:
         """Called when the Cinder object was rebuilt from stored state."""
 
+    def _take_plugin_attributes(self, other: 'Resource') -> None:
+        """Take what the persistence plugin keeps on ``other``, a newer
+        copy of this object it returned: plugins written for cinderlib 5.x
+        keep the stored version there (5.x's ``refresh()`` took every
+        attribute of the newer copy)."""
+        for name, value in vars(other).items():
+            if name not in LIBRARY_ATTRIBUTES:
+                self.__dict__[name] = value
+
+    def _mark_unstored(self) -> None:
+        """Count a new object's ``id`` as changed until the object is first
+        stored, as Cinder does: plugins create a record when ``'id'`` is
+        among their ``get_changed_fields()`` (see persistence.base)."""
+        self._ovo._changed_fields.add('id')
+
     def _forget_local_state(self) -> None:
         """Before a refresh: drop unsaved changes and the stored version
         seen, so that a plugin hands back what it stores now."""
@@ -186,8 +317,10 @@ class Resource:
             self._ovo_built()
 
     def __repr__(self) -> str:
+        ovo = self._ovo
+        field = 'status' if 'status' in ovo.fields else 'attach_status'
         return (f'<{type(self).__name__} {self.id} '
-                f'status={self._ovo.get("status", None)!r} '
+                f'status={ovo.get(field, None)!r} '
                 f'backend={self.backend_name!r}>')
 
     def __eq__(self, other: Any) -> bool:
@@ -226,11 +359,27 @@ class Resource:
 
     @staticmethod
     def _new_id(given: Optional[str], field: str = 'id') -> str:
+        """``given`` checked, or a new UUID if it is None or empty (as
+        the retired library did: protobuf's unset string is empty)."""
         import uuid
-        if given is None:
+        if given is None or given == '':
             return str(uuid.uuid4())
         return validation.resource_id(
             given, global_options().non_uuid_ids, field)
+
+    def _refuse_existing(self) -> None:
+        """Before creating this object: refuse if one with its id is
+        stored (that one is left as it is), unless it is this very object
+        whose creation failed: creating it again is a retry."""
+        kind = type(self).__name__.lower()
+        get = getattr(self.persistence, f'get_{kind}s')
+        try:
+            found = get(**{f'{kind}_id': self.id})
+        except exception.InvalidStoredData:  # there, though unreadable
+            found = [None]
+        if found and not (found[0] is self and self._ovo.get(
+                'status', None) == 'error'):
+            raise exception.AlreadyExists(kind, self.id)
 
     def _context(self) -> Any:
         return self.backend.context
@@ -276,13 +425,16 @@ class Resource:
                 if name not in skip}
         return dict(stored.primitive, **{'versioned_object.data': data})
 
-    def to_json(self, simplified: bool = False) -> dict[str, Any]:
-        """This object as a JSON-able dict (``cinderlib.load`` reads it)."""
+    def to_json(self, simplified: bool = True) -> dict[str, Any]:
+        """This object as a JSON-able dict (``cinderlib.load`` reads it);
+        ``simplified`` leaves out nested back-references (a connection's
+        or snapshot's volume, a volume's snapshots and connections), as
+        the retired library did by default.  ``json`` is the full form."""
         return {'class': type(self).__name__,
                 'backend': self.backend.config,
                 'ovo': self._to_primitive(simplified)}
 
-    def to_jsons(self, simplified: bool = False) -> str:
+    def to_jsons(self, simplified: bool = True) -> str:
         text = self._primitive_text(simplified)
         if text is None:
             return json.dumps(self.to_json(simplified),
@@ -303,21 +455,41 @@ class Resource:
 
     @property
     def json(self) -> dict[str, Any]:
-        return self.to_json()
+        return self.to_json(simplified=False)
 
     @property
     def jsons(self) -> str:
-        return self.to_jsons()
+        return self.to_jsons(simplified=False)
 
     @property
     def dump(self) -> dict[str, Any]:
         self._load_lazy()
-        return self.to_json()
+        return self.to_json(simplified=False)
 
     @property
     def dumps(self) -> str:
         self._load_lazy()
-        return self.to_jsons()
+        return self.to_jsons(simplified=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Cinder object's data without the versioned-object envelopes:
+        ``{'volume': {'id': ..., 'size': ...}}``, nested objects alike."""
+        return cast('dict[str, Any]', _plain_data(self.json['ovo']))
+
+    @classmethod
+    def load(cls, json_src: Any, save: bool = False) -> Any:
+        """``cinderlib.load()`` of one serialized object of this class."""
+        obj = serialization.load(json_src, save)
+        if not isinstance(obj, cls):
+            raise exception.InvalidSerializedData(
+                f'expected a serialized {cls.__name__}, got '
+                f'{type(obj).__name__}')
+        return obj
+
+    @staticmethod
+    def new_uuid() -> str:
+        import uuid
+        return str(uuid.uuid4())
 
     def _load_lazy(self) -> None:
         """Load lazy attributes so that ``dump`` includes them."""
@@ -332,6 +504,17 @@ class Resource:
                 raise exception.InvalidSerializedData(
                     f'serialized {cls.__name__} has no {key!r} key')
         return data
+
+
+def _plain_data(primitive: Any) -> Any:
+    if isinstance(primitive, dict):
+        if 'versioned_object.data' in primitive:
+            name = primitive['versioned_object.name'].lower()
+            return {name: _plain_data(primitive['versioned_object.data'])}
+        return {key: _plain_data(value) for key, value in primitive.items()}
+    if isinstance(primitive, list):
+        return [_plain_data(item) for item in primitive]
+    return primitive
 
 
 class VolumeChild(Resource):
@@ -357,3 +540,11 @@ class VolumeChild(Resource):
             from cinderlib.objects.volume import Volume
             self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
         return cast('Volume', self._volume)  # bound above if it was not
+
+    @volume.setter
+    def volume(self, volume: Volume) -> None:
+        if volume.id != self.volume_id:
+            raise exception.InvalidArgument(
+                'volume', f'{type(self).__name__.lower()} {self.id} belongs '
+                          f'to volume {self.volume_id}, not {volume.id}')
+        self._bind_volume(volume)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 from cinderlib import cinder_glue
 from cinderlib import connectors
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 
+# Fields of a connection that connect() sets itself.
+_SET_BY_CONNECT = ('connector', 'connection_info', 'volume', 'status',
+                   'attach_status', 'detach_time', 'deleted', 'deleted_at')
+
+
 class Connection(base.VolumeChild):
     """A volume's export to one host, wrapping ``objects.VolumeAttachment``.
 
@@ -32,11 +37,49 @@ class Connection(base.VolumeChild):
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
 
-    def __init__(self, backend: Backend | UnloadedBackend, ovo: Any,
+    def __init__(self, backend: Backend | UnloadedBackend | str | None,
                  volume: Optional[Volume] = None,
                  use_multipath: Optional[bool] = None,
-                 device_scan_attempts: int = 3) -> None:
-        super().__init__(backend, ovo)
+                 device_scan_attempts: int = 3, **fields: Any) -> None:
+        """A connection record the caller makes itself (``connect()``
+        makes one by exporting the volume), to ``save()``::
+
+            Connection(vol.backend, volume=vol, connector=connector_dict,
+                       connection_info={'conn': ..., 'connector': ...},
+                       status='attached', attach_mode='rw',
+                       attached_host=..., mountpoint=..., instance_uuid=...)
+
+        ``backend`` may be a loaded backend's name, or None for the
+        volume's; ``volume_id`` may stand for ``volume``.  ``status`` is
+        Cinder's ``attach_status`` (default ``'attached'``); the other
+        fields are Cinder's VolumeAttachment fields, each checked.  The
+        volume's list of connections is not changed.
+        """
+        if isinstance(backend, str):
+            backend = base.backend_named(backend)
+        if volume is not None:
+            base.same_value(fields, 'volume_id', volume.id)
+            volume_id = volume.id
+            if backend is None:
+                backend = volume.backend
+            elif backend is not volume.backend:
+                raise exception.InvalidArgument(
+                    'backend', f'{backend!r} is not the backend of volume '
+                               f'{volume.id}')
+        else:
+            given = fields.pop('volume_id', None)
+            if not given or backend is None:
+                raise exception.InvalidArgument(
+                    'volume', 'a connection needs its volume (or its '
+                              'backend and volume_id)')
+            volume_id = self._new_id(given, 'volume_id')
+        super().__init__(backend, _new_record(backend, volume_id, fields))
+        self._set_local_state(volume, use_multipath, device_scan_attempts)
+        self._mark_unstored()
+
+    def _set_local_state(self, volume: Optional[Volume],
+                         use_multipath: Optional[bool],
+                         device_scan_attempts: int) -> None:
         self._volume: Optional[Volume] = None
         self._connector: Optional[Any] = None
         # os-brick's device info while attached by this process: it may
@@ -51,36 +94,57 @@ class Connection(base.VolumeChild):
     @classmethod
     def connect(cls, volume: Volume, connector: dict[str, Any],
                 **kwargs: Any) -> 'Connection':
-        """Export ``volume`` to the host ``connector`` describes."""
+        """Export ``volume`` to the host ``connector`` describes.
+
+        ``kwargs``: ``attach_mode`` (``'rw'``, ``'ro'``; default the
+        driver's ``access_mode``, else ``'rw'``), ``use_multipath``,
+        ``device_scan_attempts`` and Cinder's VolumeAttachment fields
+        (``id``, ``attached_host``, ``mountpoint``, ``instance_uuid``...),
+        except those the export sets (``connector``, ``connection_info``,
+        ``attach_status``...).  ``id`` must not be a stored connection's.
+        """
+        return cls._connect(volume, connector, kwargs)
+
+    @classmethod
+    def _connect(cls, volume: Volume, connector: dict[str, Any],
+                 kwargs: dict[str, Any]) -> 'Connection':
         connector = validation.connector(connector)
+        kwargs = dict(kwargs)
         use_multipath = kwargs.pop('use_multipath', None)
         scan_attempts = kwargs.pop('device_scan_attempts', 3)
+        base.same_value(kwargs, 'volume_id', volume.id)
+        for name in _SET_BY_CONNECT:
+            if name in kwargs:
+                raise exception.InvalidArgument(
+                    name, 'is set by connect() from the connector and the '
+                          'export')
         attach_mode = kwargs.pop('attach_mode', None)
-        if attach_mode not in (None, 'rw', 'ro'):
-            raise exception.InvalidArgument(
-                'attach_mode', f"must be 'rw' or 'ro', got {attach_mode!r}")
-        unknown = set(kwargs) - set(
-            cinder_glue.objects_module().VolumeAttachment.fields)
-        if unknown:
-            raise exception.InvalidArgument(sorted(unknown)[0],
-                                            'not a connection attribute')
+        if attach_mode is not None:
+            validation.attach_mode(attach_mode)
+        connection_id = cls._new_id(kwargs.pop('id', None))
+        fields = base.check_fields(
+            cinder_glue.objects_module().VolumeAttachment, kwargs,
+            'connection')
         with locks.locked(volume.id):
             volume._require_existing()
             volume.connections  # loaded before this one is recorded
             # Recorded before the driver exports anything, so that a crash
             # in between leaves a trace for Backend.recover() to undo.
-            kwargs.setdefault('id', cls._new_id(None))
+            now = cinder_glue.utcnow()
+            values = {'attached_host': connector.get('host'),
+                      'attach_time': now, 'created_at': now, **fields}
             ovo = cinder_glue.new_attachment(
-                volume.backend.context, volume_id=volume.id,
-                attached_host=connector.get('host'),
-                attach_status='attaching', attach_mode=attach_mode or 'rw',
-                attach_time=cinder_glue.utcnow(), connector=connector,
+                volume.backend.context, id=connection_id,
+                volume_id=volume.id, attach_status='attaching',
+                attach_mode=attach_mode or 'rw', connector=connector,
                 connection_info={'conn': {}, 'connector': connector,
                                  'device': None},
-                **kwargs)
-            connection = cls(volume.backend, ovo, volume,
-                             use_multipath=use_multipath,
-                             device_scan_attempts=scan_attempts)
+                **values)
+            connection = cls._from_ovo(volume.backend, ovo, volume)
+            connection.use_multipath = use_multipath
+            connection.device_scan_attempts = scan_attempts
+            connection._refuse_existing()
+            connection._mark_unstored()
             connection.save()
             try:
                 conn_info = volume._export(connector)
@@ -108,21 +172,55 @@ class Connection(base.VolumeChild):
     @classmethod
     def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
                   volume: Optional[Volume] = None) -> 'Connection':
-        return cls(backend, ovo, volume)
+        connection = cls.__new__(cls)
+        base.Resource.__init__(connection, backend, ovo)
+        connection._set_local_state(volume, None, 3)
+        return connection
 
     # -- attributes -----------------------------------------------------------
     @property
     def connection_info(self) -> dict[str, Any]:
-        return cast('dict[str, Any]', self._ovo.connection_info)
+        """``{'conn': ..., 'connector': ..., 'device': ...}``, the dict
+        stored: changes made to it in place are saved by ``save()``."""
+        info = self._ovo.connection_info
+        if info is None:
+            info = self._ovo.connection_info = {
+                'conn': {}, 'connector': {}, 'device': None}
+        return cast('dict[str, Any]', info)
 
     @property
     def conn_info(self) -> dict[str, Any]:
         """The driver's ``initialize_connection`` result."""
         return self.connection_info.get('conn') or {}
 
+    @conn_info.setter
+    def conn_info(self, value: Optional[dict[str, Any]]) -> None:
+        conn = dict(value or {})
+        data = conn.get('data')
+        if isinstance(data, dict):  # the driver's access_mode follows ours
+            data = conn['data'] = dict(data)
+            mode = data.setdefault('access_mode', self.attach_mode)
+            self._ovo.attach_mode = validation.attach_mode(mode)
+        self._set_info('conn', conn)
+
     @property
     def connector_info(self) -> dict[str, Any]:
-        return self.connection_info.get('connector') or {}
+        """The connector dict of the host connected: the stored dict, so
+        that changes made to it in place are saved by ``save()`` (checked
+        then as ``connect()`` checks a connector)."""
+        info = self.connection_info
+        if not isinstance(info.get('connector'), dict):
+            info['connector'] = {}
+        return cast('dict[str, Any]', info['connector'])
+
+    @connector_info.setter
+    def connector_info(self, value: dict[str, Any]) -> None:
+        self._set_info('connector', validation.connector(value))
+
+    def _set_info(self, key: str, value: Any) -> None:
+        # A new dict: Cinder's change tracking sees it (not a change made
+        # in place).
+        self._ovo.connection_info = dict(self.connection_info, **{key: value})
 
     @property
     def protocol(self) -> Optional[str]:
@@ -130,8 +228,14 @@ class Connection(base.VolumeChild):
 
     @property
     def device(self) -> Optional[dict[str, Any]]:
-        """os-brick's connect_volume result while attached."""
+        """The attached device (os-brick's ``connect_volume`` result), as
+        ``attach()`` or ``device_attached()`` recorded it; None while not
+        attached."""
         return self._live_device or self.connection_info.get('device')
+
+    @device.setter
+    def device(self, value: Optional[dict[str, Any]]) -> None:
+        self._record_device(value)
 
     @property
     def path(self) -> Any:
@@ -168,16 +272,14 @@ class Connection(base.VolumeChild):
         """Attach the volume on this host through os-brick."""
         with locks.locked(self.volume_id):
             device = self.connector.connect_volume(self.conn_info['data'])
-            self._live_device = device
-            self.connection_info['device'] = connectors.storable_device(
-                device)
-            self._ovo.connection_info = dict(self.connection_info)
             try:
-                if not self.device_attached(device):
+                self._record_device(device)
+                if not self._device_usable(device):
                     raise exception.VolumeDriverException(
                         message=f'device {device} of volume '
                                 f'{self.volume_id} is not usable')
             except Exception:
+                self._live_device = device  # what detach() disconnects
                 self.detach(force=True, ignore_errors=True)
                 raise
             self.save()
@@ -186,17 +288,48 @@ class Connection(base.VolumeChild):
 
     def detach(self, force: bool = False, ignore_errors: bool = False,
                exc: Optional[Any] = None) -> None:
-        """Undo ``attach`` on this host."""
+        """Undo ``attach`` on this host; the volume's ``local_attach`` is
+        then cleared, so that ``volume.attach()`` attaches again."""
         if not self.attached:
             return
         with locks.locked(self.volume_id):
             self.connector.disconnect_volume(
                 self.conn_info['data'], self.device, force=force,
                 ignore_errors=ignore_errors)
-            self._live_device = None
-            self.connection_info['device'] = None
-            self._ovo.connection_info = dict(self.connection_info)
+            self._record_device(None)
             self.save()
+            if self._volume is not None and (
+                    self._volume.local_attach is self):
+                self._volume.local_attach = None
+
+    def device_attached(self, device: Optional[dict[str, Any]]) -> None:
+        """Record ``device``, the device the caller attached for this
+        connection (os-brick's ``connect_volume`` result, often obtained
+        on another host: this host does not look at it), and save the
+        connection.  ``device`` and ``connection_info['device']`` then
+        return it, in other processes too; None records it detached."""
+        with locks.locked(self.volume_id):
+            self._require_existing()
+            # Never saved back if another copy disconnected it (a plugin
+            # whose objects only this process changes does not tell).
+            if not self.persistence.get_connections(connection_id=self.id):
+                raise self._not_found()
+            self._record_device(device)
+            self.save()
+
+    def _record_device(self, device: Optional[dict[str, Any]]) -> None:
+        """Put ``device`` in ``connection_info`` (what JSON can hold of
+        it); this process keeps the device itself, which may hold a live
+        object such as a librbd file-like."""
+        if device is not None and not isinstance(device, Mapping):
+            validation.device(device)  # raises, naming the field
+        stored = validation.device(connectors.storable_device(device))
+        self._live_device = device
+        self._set_info('device', stored)
+
+    def _device_usable(self, device: dict[str, Any]) -> bool:
+        """Whether os-brick sees ``device``, attached here, as usable."""
+        return connectors.device_usable(self.connector, device)
 
     def _delete_record_quietly(self) -> None:
         try:
@@ -240,10 +373,6 @@ class Connection(base.VolumeChild):
         return connectors.extend_device(self.connector, self.conn_info,
                                         self.device)
 
-    def device_attached(self, device: dict[str, Any]) -> bool:
-        """Whether os-brick sees ``device`` as a usable device."""
-        return connectors.device_usable(self.connector, device)
-
     def _not_found(self) -> Exception:
         error: Exception = exception.ConnectionNotFound(
             filter=f'id = {self.id}')
@@ -256,9 +385,23 @@ class Connection(base.VolumeChild):
             raise exception.ConnectionNotFound(filter=f'id = {self.id}')
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
 
     def save(self) -> None:
+        """Store the connection; what the caller may have changed in place
+        (the connector, the device) is checked first."""
+        if '_ovo' in self.__dict__:  # else unchanged since it was read
+            self._check_stored_fields()
         self.persistence.set_connection(self)
+
+    def _check_stored_fields(self) -> None:
+        ovo = self._ovo
+        validation.text(ovo.attached_host, 'attached_host',
+                        validation.MAX_HOST_LENGTH)
+        info = self.connection_info
+        validation.connector(info.get('connector') or {},
+                             "connection_info['connector']")
+        validation.device(info.get('device'), "connection_info['device']")
 
     def _load_lazy(self) -> None:
         self.volume
@@ -277,3 +420,44 @@ class Connection(base.VolumeChild):
         if not found:
             raise exception.ConnectionNotFound(filter=f'id = {connection_id}')
         return found[0]
+
+
+def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
+                fields: dict[str, Any]) -> Any:
+    """The Cinder attachment of a connection the caller makes itself."""
+    fields = dict(fields)
+    if 'status' in fields:  # what the retired library called it
+        status = fields.pop('status')
+        if fields.setdefault('attach_status', status) != status:
+            raise exception.InvalidArgument(
+                'status', 'given twice, as status and as attach_status, '
+                          'with different values')
+    connector = fields.pop('connector', None)
+    if connector is not None:
+        connector = validation.connector(connector)
+    info = fields.pop('connection_info', None)
+    info = {} if info is None else validation.connection_info(info)
+    if not info.get('connector'):
+        info['connector'] = connector or {}
+    if connector is None:
+        connector = info['connector']
+    info.setdefault('conn', {})
+    info.setdefault('device', None)
+    data = (info['conn'] or {}).get('data')
+    attach_mode = fields.pop('attach_mode', None)
+    if attach_mode is None:
+        attach_mode = (data or {}).get('access_mode') or 'rw'
+    attach_mode = validation.attach_mode(attach_mode)
+    if data is not None:
+        data['access_mode'] = attach_mode
+    connection_id = base.Resource._new_id(fields.pop('id', None))
+    checked = base.check_fields(
+        cinder_glue.objects_module().VolumeAttachment, fields, 'connection')
+    now = cinder_glue.utcnow()
+    values = {'attach_status': 'attached', 'attach_time': now,
+              'created_at': now, 'attached_host': connector.get('host'),
+              **checked}
+    return cinder_glue.new_attachment(
+        backend.context, id=connection_id, volume_id=volume_id,
+        attach_mode=attach_mode, connector=connector, connection_info=info,
+        **values)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import locks
-from cinderlib import validation
 from cinderlib.objects import base
 
 if TYPE_CHECKING:
@@ -22,29 +21,47 @@ class Snapshot(base.VolumeChild):
     _SKIP_IN_JSON = ('volume',)
 
     def __init__(self, volume: Volume, **kwargs: Any) -> None:
-        """A snapshot of ``volume`` not yet created: call ``create()``."""
-        name = validation.text(kwargs.pop('name', ''), 'name')
-        description = validation.text(kwargs.pop('description', ''),
-                                      'description', max_length=65535)
-        snapshot_id = self._new_id(kwargs.pop('id', None))
-        metadata = validation.string_dict(kwargs.pop('metadata', None),
-                                          'metadata')
-        unknown = set(kwargs) - set(
-            cinder_glue.objects_module().Snapshot.fields)
-        if unknown:
-            raise exception.InvalidArgument(sorted(unknown)[0],
-                                            'not a snapshot attribute')
+        """A snapshot of ``volume`` not yet created: call ``create()``.
+
+        ``kwargs`` are ``name``, ``description`` and Cinder's Snapshot
+        fields (``id``, ``metadata``...), each checked; ``backend``,
+        ``volume_id``, ``volume_size`` and ``volume_type_id`` may be given
+        (the retired library took them) if they are the volume's.
+        """
+        kwargs = base.named_fields(kwargs)
+        backend = kwargs.pop('backend', None)
+        if isinstance(backend, str):
+            backend = base.backend_named(backend)
+        if backend is not None and backend is not volume.backend:
+            raise exception.InvalidArgument(
+                'backend', f'{backend!r} is not the backend of volume '
+                           f'{volume.id}')
         vol_ovo = volume._ovo
+        for field, value in (('volume_id', volume.id),
+                             ('volume_type_id', vol_ovo.volume_type_id)):
+            base.same_value(kwargs, field, value)
+        # The volume's size: create() takes it again under the lock.
+        size = kwargs.pop('volume_size', vol_ovo.size)
+        if size != vol_ovo.size:
+            raise exception.InvalidArgument(
+                'volume_size', f'must be the size of volume {volume.id} '
+                               f'({vol_ovo.size} GiB), got {size!r:.60}')
+        snapshot_id = self._new_id(kwargs.pop('id', None))
+        fields = base.check_fields(cinder_glue.objects_module().Snapshot,
+                                   kwargs, 'snapshot')
         context = volume.backend.context
+        values = {
+            'display_name': '', 'display_description': '', 'metadata': {},
+            'status': 'creating', 'user_id': context.user_id,
+            'project_id': context.project_id,
+            'created_at': cinder_glue.utcnow(), 'deleted': False, **fields}
         ovo = cinder_glue.new_snapshot(
-            context, vol_ovo, id=snapshot_id, display_name=name,
-            display_description=description, metadata=metadata,
-            status='creating', volume_id=volume.id,
+            context, vol_ovo, id=snapshot_id, volume_id=volume.id,
             volume_size=vol_ovo.size, volume_type_id=vol_ovo.volume_type_id,
-            user_id=context.user_id, project_id=context.project_id,
-            created_at=cinder_glue.utcnow(), deleted=False, **kwargs)
+            **values)
         super().__init__(volume.backend, ovo)
         self._volume: Optional[Volume] = volume
+        self._mark_unstored()
 
     @classmethod
     def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
@@ -74,10 +91,19 @@ class Snapshot(base.VolumeChild):
     def description(self) -> str:
         return cast(str, self._ovo.display_description)
 
+    @property
+    def name_in_storage(self) -> str:
+        """The snapshot's name on the storage (Cinder's
+        ``snapshot-<id>``)."""
+        return cast(str, self._ovo.name)
+
     def create(self) -> 'Snapshot':
-        """Create the snapshot; a failure never changes the volume."""
+        """Create the snapshot; a failure never changes the volume.  If a
+        stored snapshot has its id, ``AlreadyExists`` is raised before
+        anything changes."""
         volume = self.volume
         with locks.locked(volume.id, self.id):
+            self._refuse_existing()
             volume._require_existing()
             if volume.status not in ('available', 'in-use'):
                 raise exception.InvalidVolume(
@@ -119,16 +145,19 @@ class Snapshot(base.VolumeChild):
     def create_volume(self, **new_vol_params: Any) -> Volume:
         """A new volume with this snapshot's data.
 
-        ``size`` defaults to the snapshot's volume size and may be larger;
-        ``pool_name`` picks the pool.
+        ``size`` defaults to the snapshot's volume size and may be larger
+        (a float is rounded up to a whole GiB); ``pool_name`` picks the
+        pool; other arguments are as for ``Volume``.
         """
         from cinderlib.objects.volume import Volume
         volume = self.volume
+        new_vol_params = dict(new_vol_params)
+        base.same_value(new_vol_params, 'snapshot_id', self.id)
         new_vol_params.setdefault('size', self._ovo.volume_size)
         new_volume = Volume(volume, **new_vol_params)
         if new_volume.size < self._ovo.volume_size:
             raise exception.InvalidArgument(
-                'size', f'cannot be smaller than the snapshot '
+                'size', f'cannot be smaller than snapshot {self.id} '
                         f'({self._ovo.volume_size} GiB), got '
                         f'{new_volume.size}')
         new_volume._ovo.snapshot_id = self.id
@@ -148,6 +177,7 @@ class Snapshot(base.VolumeChild):
             raise exception.SnapshotNotFound(snapshot_id=self.id)
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
             if self._volume is not None:
                 self._ovo.volume = self._volume._ovo
 

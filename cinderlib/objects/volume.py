@@ -20,15 +20,11 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
 
-# Keyword arguments that are not Cinder Volume fields.
-_CREATE_ARGUMENTS = {'name', 'description', 'pool_name', 'extra_specs',
-                     'qos_specs', 'size', 'id', 'metadata', 'bootable'}
-# Fields the library manages; callers may not set them.
-_MANAGED_FIELDS = {'status', 'attach_status', 'host', 'volume_type_id',
-                   'volume_type', 'snapshots', 'volume_attachment',
-                   'deleted', 'deleted_at', 'created_at', 'updated_at',
-                   'user_id', 'project_id', 'display_name',
-                   'display_description'}
+# Keyword arguments of Volume() that are not Cinder Volume fields.
+_CREATE_ARGUMENTS = ('name', 'description', 'pool_name', 'extra_specs',
+                     'qos_specs', 'size')
+# Fields of a volume's own volume type (see extra_specs and qos_specs).
+_TYPE_FIELDS = ('volume_type', 'volume_type_id')
 
 
 class Volume(base.Resource):
@@ -36,64 +32,79 @@ class Volume(base.Resource):
 
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
-    def __init__(self, backend_or_vol: Backend | Volume,
+    def __init__(self, backend_or_vol: Backend | Volume | str,
                  pool_name: Optional[str] = None, **kwargs: Any) -> None:
         """A volume not yet created: call ``create()``.
 
-        ``backend_or_vol`` is a ``Backend``, or a ``Volume`` whose backend,
-        size, pool and specs the new volume takes unless given in kwargs.
+        ``backend_or_vol`` is a ``Backend`` (or a loaded backend's name),
+        or a ``Volume`` whose backend, size, pool and specs the new volume
+        takes unless given in kwargs.  ``kwargs`` are ``size`` (GiB, 1 if
+        left out; a float is rounded up to a whole GiB), ``name``,
+        ``description``, ``extra_specs``, ``qos_specs`` and Cinder's
+        Volume fields (``id``, ``metadata``, ``bootable``,
+        ``multiattach``, ``host``...), each checked.  Status fields are
+        what ``save()`` records; ``create()`` sets them as it goes.
         """
+        if isinstance(backend_or_vol, str):
+            backend_or_vol = base.backend_named(backend_or_vol)
         if isinstance(backend_or_vol, Volume):
             source = backend_or_vol
             backend = source.backend
             kwargs.setdefault('size', source.size)
             kwargs.setdefault('extra_specs', source._extra_specs())
             kwargs.setdefault('qos_specs', source._qos_specs())
-            pool_name = pool_name or source.pool_name
+            if 'host' not in kwargs:
+                pool_name = pool_name or source.pool_name
         else:
             backend = backend_or_vol
         super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
-        self._snapshots: Optional[list[Snapshot]] = []
-        self._connections: Optional[list[Connection]] = []
+        self._mark_unstored()
+        self._snapshots: Optional[list[Snapshot]] = base.ChildList()
+        self._connections: Optional[list[Connection]] = base.ChildList()
         self.local_attach: Optional[Connection] = None
 
     @classmethod
     def _new_ovo(cls, backend: Backend | UnloadedBackend,
                  pool_name: Optional[str], kwargs: dict[str, Any]) -> Any:
-        unknown = set(kwargs) - _CREATE_ARGUMENTS - (
-            set(cinder_glue.objects_module().Volume.fields) - _MANAGED_FIELDS)
-        if unknown:
-            name = sorted(unknown)[0]
-            raise exception.InvalidArgument(name, 'not a volume attribute')
+        kwargs = base.named_fields(kwargs)
+        for name in _TYPE_FIELDS:
+            if name in kwargs:
+                raise exception.InvalidArgument(
+                    name, 'cinderlib gives each volume a volume type of its '
+                          'own: use extra_specs and qos_specs')
         volume_id = cls._new_id(kwargs.pop('id', None))
-        size = validation.size(kwargs.pop('size', None))
-        name = validation.text(kwargs.pop('name', ''), 'name')
-        description = validation.text(kwargs.pop('description', ''),
-                                      'description', max_length=65535)
-        metadata = validation.string_dict(kwargs.pop('metadata', None),
-                                          'metadata')
+        size = validation.requested_size(kwargs.pop('size', 1))
         extra_specs = validation.string_dict(kwargs.pop('extra_specs', None),
                                              'extra_specs')
         qos_specs = validation.string_dict(kwargs.pop('qos_specs', None),
                                            'qos_specs')
-        bootable = kwargs.pop('bootable', False)
-        if not isinstance(bootable, bool):
-            raise exception.InvalidArgumentType(
-                'bootable', f'must be True or False, got {bootable!r}')
-        pool = backend.check_pool_name(pool_name)
+        for field in validation.STORAGE_NAME_FIELDS:
+            if kwargs.get(field) in (None, ''):  # none, as for ids
+                kwargs.pop(field, None)
+                continue
+            # It names the volume on the storage (volume-<_name_id>): a
+            # usable id, like the id it stands for, and a storage name
+            # as load() requires it.
+            kwargs[field] = validation.storage_name_field(
+                cls._new_id(kwargs[field], field), field)
+        host = _host(backend, pool_name, kwargs.pop('host', None))
+        fields = base.check_fields(cinder_glue.objects_module().Volume,
+                                   kwargs, 'volume')
         context = backend.context
+        values = {
+            'display_name': '', 'display_description': '', 'metadata': {},
+            'bootable': False, 'status': 'creating',
+            'attach_status': 'detached', 'user_id': context.user_id,
+            'project_id': context.project_id,
+            'created_at': cinder_glue.utcnow(), 'deleted': False,
+            'availability_zone': backend.availability_zone,
+            'multiattach': extra_specs.get('multiattach') == '<is> True',
+            **fields}
         volume_type = cinder_glue.new_volume_type(context, volume_id,
                                                   extra_specs, qos_specs)
         return cinder_glue.new_volume(
-            context, id=volume_id, size=size, display_name=name,
-            display_description=description, metadata=metadata,
-            bootable=bootable, status='creating', attach_status='detached',
-            host=f'{backend.host_name}#{pool}', user_id=context.user_id,
-            project_id=context.project_id, created_at=cinder_glue.utcnow(),
-            deleted=False, volume_type_id=volume_id, volume_type=volume_type,
-            availability_zone=backend.availability_zone,
-            multiattach=extra_specs.get('multiattach') == '<is> True',
-            **kwargs)
+            context, id=volume_id, size=size, host=host,
+            volume_type_id=volume_id, volume_type=volume_type, **values)
 
     @classmethod
     def _from_ovo(cls, backend: Backend | UnloadedBackend,
@@ -145,40 +156,58 @@ class Volume(base.Resource):
 
     @property
     def snapshots(self) -> list[Snapshot]:
-        """This volume's snapshots (loaded from persistence on first use)."""
+        """This volume's snapshots (loaded from persistence on first use).
+
+        A loop over them sees every snapshot there was when it started,
+        even if it deletes them as it goes (see ``base.ChildList``).
+        """
         if self._snapshots is None:
             self._set_children(
                 self.persistence.get_snapshots(volume_id=self.id), None)
+        elif type(self._snapshots) is not base.ChildList:
+            self._snapshots = base.ChildList(self._snapshots)
         return cast('list[Snapshot]', self._snapshots)  # loaded above
 
     @property
     def connections(self) -> list[Connection]:
-        """This volume's connections (loaded from persistence on first use)."""
+        """This volume's connections (loaded from persistence on first use).
+
+        A loop over them sees every connection there was when it started,
+        even if it disconnects them as it goes (see ``base.ChildList``).
+        """
         if self._connections is None:
             self._set_children(
                 None, self.persistence.get_connections(volume_id=self.id))
+        elif type(self._connections) is not base.ChildList:
+            self._connections = base.ChildList(self._connections)
+        self._ovo  # built, with its volume_attachment list in step
+        self._attachments_in_step()
         return cast('list[Connection]', self._connections)  # loaded above
 
     def _set_children(self, snapshots: Optional[list[Snapshot]],
                       connections: Optional[list[Connection]]) -> None:
         """Adopt snapshots and connections loaded from persistence."""
         if self._snapshots is None and snapshots is not None:
-            self._snapshots = snapshots
+            self._snapshots = base.ChildList(snapshots)
             for snapshot in snapshots:
                 snapshot._bind_volume(self)
         if self._connections is None and connections is not None:
-            self._connections = connections
+            self._connections = base.ChildList(connections)
             for connection in connections:
                 connection._bind_volume(self)
+            if '_ovo' in self.__dict__:  # a list a driver lazy-loaded
+                cinder_glue.forget_field(self._ovo, 'volume_attachment')
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
-        """Create the volume on the backend."""
+        """Create the volume on the backend.  If a stored volume has its
+        id, ``AlreadyExists`` is raised before anything changes."""
         return self._create(lambda driver: driver.create_volume(self._ovo))
 
     def _create(self, driver_call: Callable[[Any], Any],
                 *sources: base.Resource) -> 'Volume':
         with locks.locked(self.id, *(source.id for source in sources)):
+            self._refuse_existing()
             for source in sources:
                 source._require_existing()
             self._ovo.status = 'creating'
@@ -226,28 +255,41 @@ class Volume(base.Resource):
                 raise
             self.persistence.delete_volume(self)
 
-    def extend(self, size: int) -> Optional[int]:
-        """Grow the volume to ``size`` GiB; returns the new size in bytes.
+    def extend(self, size: float) -> Optional[int]:
+        """Grow the volume to ``size`` GiB (a float is rounded up to a
+        whole GiB); returns the new size in bytes.
 
         A locally attached volume's device is grown too, and its size as
-        seen by this host is returned.
+        seen by this host is returned.  A failure leaves the volume in
+        ``error`` (``previous_status`` holds the status it had); extending
+        again completes it, and the status then follows the connections:
+        ``in-use`` or ``available``.
         """
-        validation.size(size)
+        size = validation.requested_size(size)
         with locks.locked(self.id):
             self._require_existing()
-            if size <= self._ovo.size:
+            ovo = self._ovo
+            if size <= ovo.size:
                 raise exception.InvalidArgument(
                     'size', f'must be larger than the current size '
-                            f'({self._ovo.size} GiB), got {size}')
-            previous_status = self._ovo.status
-            self._save_status('status', 'extending')
+                            f'({ovo.size} GiB) of volume {self.id}, got '
+                            f'{size}')
+            before = ovo.previous_status
+            if ovo.status != 'error':  # an earlier failure recorded it
+                ovo.previous_status = ovo.status
             try:
-                self.backend.driver.extend_volume(self._ovo, size)
+                self._save_status('status', 'extending')
+            except Exception:
+                ovo.previous_status = before
+                raise
+            try:
+                self.backend.driver.extend_volume(ovo, size)
             except Exception as exc:
                 self._fail(exc, 'error')
                 raise
-            self._ovo.size = size
-            self._ovo.status = previous_status
+            ovo.size = size
+            ovo.status = 'in-use' if self.connections else 'available'
+            ovo.previous_status = None
             self.save()
             if self.local_attach:
                 return self.local_attach.extend()
@@ -263,11 +305,13 @@ class Volume(base.Resource):
         new_id = self._new_id(new_vol_attrs.pop('id', None))
         with locks.locked(self.id, new_id):
             self._require_existing()
+            base.same_value(new_vol_attrs, 'source_volid', self.id)
             new_volume = Volume(self, id=new_id, **new_vol_attrs)
             if new_volume.size < self._ovo.size:
                 raise exception.InvalidArgument(
-                    'size', f'a clone cannot be smaller than its source '
-                            f'({self._ovo.size} GiB), got {new_volume.size}')
+                    'size', f'a clone cannot be smaller than its source, '
+                            f'volume {self.id} ({self._ovo.size} GiB), got '
+                            f'{new_volume.size}')
             new_volume._ovo.source_volid = self.id
             return new_volume._create(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
@@ -286,7 +330,7 @@ class Volume(base.Resource):
                 **ovo_fields: Any) -> Connection:
         """Export the volume to the host ``connector_dict`` describes."""
         from cinderlib.objects.connection import Connection
-        return Connection.connect(self, connector_dict, **ovo_fields)
+        return Connection._connect(self, connector_dict, ovo_fields)
 
     def disconnect(self, connection: Connection,
                    force: bool = False) -> None:
@@ -341,6 +385,7 @@ class Volume(base.Resource):
             raise exception.VolumeNotFound(volume_id=self.id)
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
             self._snapshots = None
             self._connections = None
 
@@ -406,19 +451,45 @@ class Volume(base.Resource):
     def _add_connection(self, connection: Connection) -> None:
         if self._connections is not None:
             self._connections.append(connection)
-        cinder_glue.forget_field(self._ovo, 'volume_attachment')
+        self._attachments_in_step(replace=True)
 
     def _remove_connection(self, connection: Connection) -> None:
         if self._connections is not None and connection in self._connections:
             self._connections.remove(connection)
-        cinder_glue.forget_field(self._ovo, 'volume_attachment')
+        self._attachments_in_step(replace=True)
         if self.local_attach is connection:
             self.local_attach = None
 
+    def _attachments_in_step(self, replace: bool = False) -> None:
+        """Make Cinder's ``volume_attachment`` list hold this volume's
+        connections' own Cinder objects, as the retired library did:
+        callers (Ember-CSI) add and remove them there too.  Left unset
+        while the connections are not loaded: it then lazy-loads."""
+        ovo = self.__dict__.get('_ovo')
+        if ovo is None:
+            return
+        if self._connections is None:
+            cinder_glue.forget_field(ovo, 'volume_attachment')
+            return
+        if ovo.obj_attr_is_set('volume_attachment') and not replace:
+            return
+        ovo.volume_attachment = cinder_glue.objects_module(
+        ).VolumeAttachmentList(ovo._context, objects=[
+            connection._ovo for connection in self._connections])
+        ovo.obj_reset_changes(['volume_attachment'])
+
+    def _ovo_built(self) -> None:
+        self._attachments_in_step()
+
     # -- serialization --------------------------------------------------------
     def _load_lazy(self) -> None:
-        self.snapshots
-        self.connections
+        # Not through the properties: serializing an object that was not
+        # rebuilt reuses its stored text (see base.Resource).
+        self._set_children(
+            self.persistence.get_snapshots(volume_id=self.id)
+            if self._snapshots is None else None,
+            self.persistence.get_connections(volume_id=self.id)
+            if self._connections is None else None)
 
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         text = super()._primitive_text(True)
@@ -466,3 +537,24 @@ class Volume(base.Resource):
     @classmethod
     def get_by_name(cls, volume_name: str) -> list[Volume]:
         return base.persistence().get_volumes(volume_name=volume_name)
+
+
+def _host(backend: Backend | UnloadedBackend, pool_name: Optional[str],
+          host: Any) -> str:
+    """The new volume's ``HOST@BACKEND#POOL``: on ``pool_name``, or as
+    ``host`` gives it, which must name this backend and one of its
+    pools."""
+    if host is None:
+        return f'{backend.host_name}#{backend.check_pool_name(pool_name)}'
+    validation.text(host, 'host')
+    node, at, backend_and_pool = host.partition('@')
+    backend_name, _, pool = backend_and_pool.partition('#')
+    if not (node and at) or backend_name != backend.id:
+        raise exception.InvalidArgument(
+            'host', f'{host!r} is not on backend {backend.id!r} (expected '
+                    f'HOST@{backend.id}#POOL)')
+    pool = backend.check_pool_name(pool or None)
+    if pool_name is not None and pool_name != pool:
+        raise exception.InvalidArgument(
+            'pool_name', f'{pool_name!r} is not the pool of host {host!r}')
+    return f'{node}@{backend.id}#{pool}'

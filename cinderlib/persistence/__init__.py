@@ -17,7 +17,7 @@ def setup(config: Optional[dict[str, Any]] = None) -> PersistenceDriverBase:
     """Build the plugin ``config`` describes.
 
     ``config`` is ``{'storage': NAME_OR_CLASS_OR_INSTANCE, **plugin_kwargs}``;
-    ``None`` or a missing ``storage`` mean ``memory``.
+    ``None``, or a missing, None or empty ``storage`` mean ``memory``.
     """
     if config is None:
         config = {}
@@ -29,7 +29,10 @@ def setup(config: Optional[dict[str, Any]] = None) -> PersistenceDriverBase:
             f'persistence_config must be a dict{hint}, got a '
             f'{type(config).__name__}')
     kwargs = dict(config)
-    storage = kwargs.pop('storage', DEFAULT_STORAGE)
+    storage = kwargs.pop('storage', None)
+    # None or '': the default, as in cinderlib 5.x.
+    if storage is None or (isinstance(storage, str) and not storage):
+        storage = DEFAULT_STORAGE
     if isinstance(storage, PersistenceDriverBase):
         if kwargs:
             raise exception.InvalidPersistence(

@@ -84,6 +84,7 @@ class DBPersistence(base.PersistenceDriverBase):
                                      bool(pool_pre_ping))
         self.url = _safe_url(self.engine.url)
         try:
+            self._refuse_unmigrated_legacy()
             migrations.upgrade(self.engine)
         except exception.InvalidPersistence:
             raise
@@ -98,6 +99,12 @@ class DBPersistence(base.PersistenceDriverBase):
             else contextlib.nullcontext())
         self._live: dict[str, weakref.WeakValueDictionary[str, Any]] = {
             kind: weakref.WeakValueDictionary() for kind in _SKIP}
+
+    def _refuse_unmigrated_legacy(self) -> None:
+        """Refuse, untouched, a database holding only the retired
+        library's objects: shown empty, they would seem lost."""
+        from cinderlib.persistence import legacy
+        legacy.refuse_unmigrated(self.engine, self.url)
 
     @contextlib.contextmanager
     def _connect(self, operation: str,
@@ -188,28 +195,42 @@ class DBPersistence(base.PersistenceDriverBase):
             Connection, 'connection', row, context)) for row in rows]
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
+        """The key-value of ``key``, or all of them when ``key`` is None or
+        empty.  A row that is not text (written by hand, or by a version
+        that did not check key-values) raises ``InvalidStoredData`` when
+        asked for by its key, and is left out, with a warning, of the
+        list of all."""
         from cinderlib.objects import KeyValue
         table = schema.key_values
         query = table.select().order_by(table.c.key)
-        if key is not None:
+        if key:
+            if not _storable(key):
+                return []  # no row can have it
             query = query.where(table.c.key == key)
         with self._connect('listing key-values') as conn:
             rows = list(conn.execute(query))
+        if key:  # MySQL's collations match other case, trailing spaces
+            rows = [row for row in rows if row.key == key]
+        result = []
         for row in rows:
-            for name in ('key', 'value'):
-                if not isinstance(getattr(row, name), str):
-                    raise exception.InvalidStoredData(
-                        'key_value', row.key,
-                        f'its {name} is not text: '
-                        f'{getattr(row, name)!r:.60}')
-        return [KeyValue(row.key, row.value) for row in rows]
+            reason = _bad_key_value(row)
+            if reason is None:
+                result.append(KeyValue(row.key, row.value))
+            elif key:
+                raise exception.InvalidStoredData('key_value', row.key,
+                                                  reason)
+            else:
+                LOG.warning('Leaving out stored key-value %.60r: %s',
+                            row.key, reason)
+        return result
 
     def _select(self, table: Any, source: Any = None,
                 extra: Optional[list[Any]] = None,
                 operation: str = 'reading', **filters: Any) -> list[Any]:
         """The rows of ``table`` (joined to ``extra`` columns from
-        ``source``) matching every filter given (None means no filter),
-        oldest first: the columns objects are rebuilt from, checked."""
+        ``source``) matching every filter given exactly (None or empty
+        means no filter), oldest first: the columns objects are rebuilt
+        from, checked."""
         from sqlalchemy import select
         kind = _KINDS[table.name]
         columns = [table.c.id, table.c.backend_name, table.c.version,
@@ -217,15 +238,21 @@ class DBPersistence(base.PersistenceDriverBase):
         query = select(*columns, *(extra or [])).select_from(
             source if source is not None else table).where(
                 table.c.deleted.is_(False))
+        filters = {column: value for column, value in filters.items()
+                   if value}
         for column, value in filters.items():
-            if value is not None:
-                query = query.where(table.c[column] == value)
+            if not _storable(value):
+                return []  # no row can hold it
+            query = query.where(table.c[column] == value)
         with self._connect(operation) as conn:
             rows = list(conn.execute(query.order_by(table.c.created_at,
                                                     table.c.id)))
         for row in rows:
             _check_row(kind, row)
-        return rows
+        # MySQL's collations match other letter case and trailing spaces.
+        return [row for row in rows
+                if all(getattr(row, column) == value
+                       for column, value in filters.items())]
 
     def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
         """The live object of this row, or a new one built from it."""
@@ -326,6 +353,8 @@ class DBPersistence(base.PersistenceDriverBase):
         values = {'key': key_value.key, 'value': key_value.value}
         with self._begin(f'saving key-value {key_value.key}',
                          key_value) as conn:
+            if conn.dialect.name in ('mysql', 'mariadb'):
+                self._check_same_key(conn, cast(str, key_value.key))
             upsert = _key_value_upsert(conn.dialect.name)
             if upsert is not None:
                 conn.execute(upsert, values)
@@ -336,6 +365,21 @@ class DBPersistence(base.PersistenceDriverBase):
                             value=key_value.value)).rowcount:
                     conn.execute(table.insert(), values)
         super().set_key_value(key_value)
+
+    @staticmethod
+    def _check_same_key(conn: Any, key: str) -> None:
+        """Refuse a key that MySQL/MariaDB take for another stored key
+        (their collations ignore letter case and trailing spaces): the
+        other key's value would be overwritten."""
+        table = schema.key_values
+        for (stored,) in conn.execute(
+                table.select().with_only_columns(table.c.key).where(
+                    table.c.key == key)):
+            if stored != key:
+                raise exception.InvalidArgument(
+                    'key', f'{key!r:.60} is taken by stored key '
+                           f'{stored!r:.60}: this database compares keys '
+                           f'ignoring letter case and trailing spaces')
 
     def _write(self, conn: Any, kind: str, table: Any, obj: Any,
                values: dict[str, Any], written: '_Written') -> None:
@@ -398,6 +442,7 @@ class DBPersistence(base.PersistenceDriverBase):
     shared = True
 
     def refresh_stale(self, obj: Resource) -> bool:
+        super().refresh_stale(obj)  # the copy drivers get
         version = getattr(obj, '_db_version', None)
         if version is None:  # never stored, or stored by another copy
             return True
@@ -453,6 +498,8 @@ class DBPersistence(base.PersistenceDriverBase):
 
     def delete_key_value(self, key_value: KeyValue) -> None:
         table = schema.key_values
+        if not _storable(key_value.key):
+            return  # no row can have it
         with self._begin(f'deleting key-value {key_value.key}',
                          key_value) as conn:
             conn.execute(table.delete().where(table.c.key == key_value.key))
@@ -718,6 +765,26 @@ def _key_value_upsert(dialect: str) -> Any:
             return None
         _statement_cache[('upsert', dialect)] = statement
     return statement
+
+
+def _storable(value: Any) -> bool:
+    """Whether a column of text may hold ``value`` (PostgreSQL refuses
+    NUL characters, every database lone surrogates)."""
+    if not isinstance(value, str) or '\x00' in value:
+        return False
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_key_value(row: Any) -> Optional[str]:
+    """Why a key-value row cannot be read back, or None."""
+    for name in ('key', 'value'):
+        if not isinstance(getattr(row, name), str):
+            return f'its {name} is not text: {getattr(row, name)!r:.60}'
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

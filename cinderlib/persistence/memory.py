@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, cast
 
 from cinderlib.persistence import base
 
@@ -24,18 +24,24 @@ class MemoryPersistence(base.PersistenceDriverBase):
         self.volumes: dict[str, Volume] = {}
         self.snapshots: dict[str, Snapshot] = {}
         self.connections: dict[str, Connection] = {}
-        self.key_values: dict[Optional[str], KeyValue] = {}
+        self.key_values: dict[str, KeyValue] = {}
 
     @staticmethod
     def _matching(store: dict[_K, _T], object_id: Optional[_K],
                   **filters: Any) -> list[_T]:
-        if object_id is not None:
-            found = store.get(object_id)
+        """The objects matching every filter; a None or empty filter
+        (``''``, as protobuf gives for an unset field) is no filter."""
+        if object_id:
+            try:
+                found = store.get(object_id)
+            except TypeError:  # unhashable: no object has that id
+                found = None
             candidates = [found] if found is not None else []
         else:
             candidates = list(store.values())
+        filters = {name: value for name, value in filters.items() if value}
         return [item for item in candidates
-                if all(value is None or getattr(item, name) == value
+                if all(getattr(item, name) == value
                        for name, value in filters.items())]
 
     def get_volumes(self, volume_id: Optional[str] = None,
@@ -60,8 +66,11 @@ class MemoryPersistence(base.PersistenceDriverBase):
                                   volume_id=volume_id)
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
+        from cinderlib.objects import KeyValue
         with self._lock:
-            return self._matching(self.key_values, key)
+            # Copies: what callers do with them does not change the store.
+            return [KeyValue(kv.key, kv.value)
+                    for kv in self._matching(self.key_values, key)]
 
     def set_volume(self, volume: Volume) -> None:
         with self._lock:
@@ -79,8 +88,10 @@ class MemoryPersistence(base.PersistenceDriverBase):
         super().set_connection(connection)
 
     def set_key_value(self, key_value: KeyValue) -> None:
+        from cinderlib.objects import KeyValue
+        key = cast(str, key_value.key)  # checked before this runs
         with self._lock:
-            self.key_values[key_value.key] = key_value
+            self.key_values[key] = KeyValue(key, key_value.value)
         super().set_key_value(key_value)
 
     def set_objects(self, objects: list[Any]) -> None:
@@ -114,6 +125,7 @@ class MemoryPersistence(base.PersistenceDriverBase):
         super().delete_connection(connection)
 
     def delete_key_value(self, key_value: KeyValue) -> None:
-        with self._lock:
-            self.key_values.pop(key_value.key, None)
+        if isinstance(key_value.key, str):  # no other key is stored
+            with self._lock:
+                self.key_values.pop(key_value.key, None)
         super().delete_key_value(key_value)

@@ -71,3 +71,13 @@ key_values = Table(
     'cinderlib_key_values', metadata,
     Column('key', String(255), primary_key=True),
     Column('value', TEXT, nullable=False))
+
+# What ``cinderlib migrate-db`` imported from a retired-library database
+# (``legacy.py``): ``kind`` is volume, snapshot, connection or key_value,
+# ``id`` the object's id or the key.  An object deleted or changed since
+# is then not imported again.
+legacy_imports = Table(
+    'cinderlib_legacy_imports', metadata,
+    Column('kind', String(16), primary_key=True),
+    Column('id', String(ID), primary_key=True),
+    Column('imported_at', TIMESTAMP, nullable=False))

@@ -28,6 +28,8 @@ from typing import Any, Iterator
 import pytest
 
 import cinderlib
+from cinderlib import exception
+from cinderlib.persistence.base import MAX_VALUE_LENGTH
 from cinderlib.persistence.base import PersistenceDriverBase
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
@@ -39,6 +41,10 @@ class PersistenceConformance:
 
     #: Whether a new plugin built from the same config sees stored objects.
     durable = False
+    #: Whether ``get_key_values()`` without a key lists every key-value
+    #: (cinderlib 5.x's base class gave ``key`` no default: plugins written
+    #: for it may only look keys up).
+    lists_key_values = True
 
     @pytest.fixture
     def plugin(self, persistence_config: dict[str, Any],
@@ -77,6 +83,33 @@ class PersistenceConformance:
                                   backend_name='other') == []
         assert sorted(v.id for v in plugin.get_volumes(
             backend_name=backend.id)) == sorted([a.id, b.id])
+
+    def test_empty_filters_are_no_filters(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
+        # Callers pass '' for an unset field (protobuf's default).
+        volume = backend.create_volume(1, name='named')
+        other = backend.create_volume(1)
+        snapshot = volume.create_snapshot(name='snap')
+        connection = volume.connect(CONNECTOR)
+        for empty in (None, ''):
+            assert sorted(v.id for v in plugin.get_volumes(
+                volume_id=empty, volume_name=empty,
+                backend_name=backend.id)) == sorted([volume.id, other.id])
+            assert [v.id for v in plugin.get_volumes(
+                volume_id=empty, volume_name='named',
+                backend_name=empty)] == [volume.id]
+            assert [s.id for s in plugin.get_snapshots(
+                snapshot_id=empty, snapshot_name=empty,
+                volume_id=volume.id)] == [snapshot.id]
+            assert [s.id for s in plugin.get_snapshots(
+                snapshot_id=snapshot.id, snapshot_name=empty,
+                volume_id=empty)] == [snapshot.id]
+            assert [c.id for c in plugin.get_connections(
+                connection_id=empty, volume_id=volume.id)] == [connection.id]
+            assert [c.id for c in plugin.get_connections(
+                connection_id=connection.id, volume_id=empty)] == [
+                    connection.id]
 
     def test_unknown_ids_give_empty_lists(
             self, plugin: PersistenceDriverBase,
@@ -157,6 +190,41 @@ class PersistenceConformance:
         assert plugin.get_volumes(
             volume_id=volume.id)[0].status == 'available'
 
+    def test_saved_objects_have_no_changes_and_new_ones_have_all(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
+        # Plugins written for cinderlib 5.x create a record when 'id' is
+        # among the changed fields, and update it otherwise.
+        volume = cinderlib.Volume(backend, size=1)
+        assert 'id' in plugin.get_changed_fields(volume)
+        assert plugin.get_changed_fields(volume)['size'] == 1
+        volume.create()
+        assert plugin.get_changed_fields(volume) == {}
+        volume._ovo.provider_id = 'changed'
+        assert plugin.get_changed_fields(volume) == {
+            'provider_id': 'changed'}
+        volume.save()
+        assert plugin.get_changed_fields(volume) == {}
+        stored = plugin.get_volumes(volume_id=volume.id)[0]
+        assert stored.provider_id == 'changed'
+        assert plugin.get_changed_fields(stored) == {}
+
+    def test_deleted_objects_are_marked_deleted(
+            self, plugin: PersistenceDriverBase,
+            backend: cinderlib.Backend) -> None:
+        volume = backend.create_volume(1)
+        snapshot = volume.create_snapshot()
+        connection = volume.connect(CONNECTOR)
+        connection.disconnect()
+        snapshot.delete()
+        volume.delete()
+        for obj in (volume, snapshot, connection):
+            assert obj.deleted
+            assert obj.deleted_at is not None
+            assert plugin.get_changed_fields(obj) == {}
+        assert volume.status == snapshot.status == 'deleted'
+        assert connection.attach_status == 'detached'
+
     # -- key-values -----------------------------------------------------------
     def test_key_values(self, plugin: PersistenceDriverBase) -> None:
         # Unique keys: a database may be shared with other tests.
@@ -165,12 +233,54 @@ class PersistenceConformance:
         plugin.set_key_value(cinderlib.KeyValue(one, 'b'))
         plugin.set_key_value(cinderlib.KeyValue(two, 'c'))
         assert plugin.get_key_values(one) == [cinderlib.KeyValue(one, 'b')]
-        everything = plugin.get_key_values()
-        assert cinderlib.KeyValue(one, 'b') in everything
-        assert cinderlib.KeyValue(two, 'c') in everything
+        if self.lists_key_values:
+            for everything in (plugin.get_key_values(),
+                               plugin.get_key_values(None),
+                               plugin.get_key_values('')):
+                assert cinderlib.KeyValue(one, 'b') in everything
+                assert cinderlib.KeyValue(two, 'c') in everything
         plugin.delete_key_value(cinderlib.KeyValue(one))
         assert plugin.get_key_values(one) == []
         assert plugin.get_key_values(two) == [cinderlib.KeyValue(two, 'c')]
+
+    def test_key_value_text_is_kept_as_is(
+            self, plugin: PersistenceDriverBase) -> None:
+        key = f'node-{uuid.uuid4()}-\u00e9\u4e2d'
+        value = '{"host": "n\u00f6de", "multipath": false}\n\t' + (
+            'x' * 70000)
+        plugin.set_key_value(cinderlib.KeyValue(key, value))
+        assert plugin.get_key_values(key) == [cinderlib.KeyValue(key, value)]
+        longest = 'k' * 250 + uuid.uuid4().hex[:5]
+        plugin.set_key_value(cinderlib.KeyValue(longest, ''))
+        assert plugin.get_key_values(longest) == [
+            cinderlib.KeyValue(longest, '')]
+
+    def test_set_key_value_takes_a_key_value(
+            self, plugin: PersistenceDriverBase) -> None:
+        with pytest.raises(exception.InvalidArgumentType) as error:
+            plugin.set_key_value('node-1')  # type: ignore[arg-type]
+        assert error.value.field == 'key_value'
+
+    @pytest.mark.parametrize('key, value', [
+        (None, 'v'), ('', 'v'), (42, 'v'), (b'node', 'v'),
+        ('k' * 256, 'v'), ('no\x00de', 'v'), ('\ud800', 'v'),
+        ('KEY', b'bytes'), ('KEY', None), ('KEY', 42), ('KEY', {'a': 1}),
+        ('KEY', 'nul\x00'), ('KEY', 'surrogate\udc00'),
+        ('KEY', 'x' * (MAX_VALUE_LENGTH + 1))])
+    def test_invalid_key_values_are_refused(
+            self, plugin: PersistenceDriverBase, key: Any,
+            value: Any) -> None:
+        if key == 'KEY':
+            key = f'node-{uuid.uuid4()}'
+        with pytest.raises((exception.InvalidArgument,
+                            exception.InvalidArgumentType)) as error:
+            plugin.set_key_value(cinderlib.KeyValue(key, value))
+        assert '\n' not in str(error.value)
+        assert getattr(error.value, 'field', None) in ('key', 'value')
+        if isinstance(key, str) and key:
+            assert plugin.get_key_values(key) == []
+        if self.lists_key_values:
+            plugin.get_key_values()  # nothing unreadable was stored
 
     # -- durability -----------------------------------------------------------
     def test_new_plugin_sees_what_durable_plugins_keep(

@@ -112,7 +112,8 @@ def test_writers_adding_the_same_key_together(empty_database, kind):
 
     def write(number):
         for key in keys:
-            writers[number].set_key_value(cinderlib.KeyValue(key, number))
+            writers[number].set_key_value(
+                cinderlib.KeyValue(key, str(number)))
 
     run_threads(write, len(writers))
     found = writers[0].get_key_values()

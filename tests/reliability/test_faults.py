@@ -101,7 +101,7 @@ def test_failed_extend_keeps_the_size_and_is_retried(setting):
     assert (volume.status, volume.size) == ('error', 1)
     assert stored(url)[0][volume.id] == 'error'
     volume.extend(3)
-    assert (volume.size, stored(url)[0][volume.id]) == (3, 'error')
+    assert (volume.size, stored(url)[0][volume.id]) == (3, 'available')
     assert backend.driver.volumes[volume.name_in_storage] == 3
 
 

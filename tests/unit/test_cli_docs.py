@@ -14,7 +14,10 @@ CLI_RST = os.path.join(os.path.dirname(__file__), '..', '..', 'doc',
 VALUES = {'SIZE': '1', 'S': '1', 'ID': 'an-id', 'VOLUME_ID': 'an-id',
           'SNAPSHOT_ID': 'an-id', 'CONNECTION_ID': 'an-id', 'N': 'name',
           'P': 'pool', 'K=V': 'k=v', 'DIR': 'dir', 'TEXT': 'rbd',
-          'CINDER_CONF': 'cinder.conf', 'CONNECTOR_JSON': '{}'}
+          'CINDER_CONF': 'cinder.conf', 'CONNECTOR_JSON': '{}',
+          'URL': 'sqlite:///x.sqlite'}
+# Commands that hand their words to another tool's parser.
+DELEGATED = {'migrate-db'}
 BACKEND = ['--config', 'files.yaml', '--state', 'st.db']
 
 
@@ -49,12 +52,17 @@ def test_the_documented_commands_are_all_found():
         'demo', 'drivers', 'convert', 'connector', 'stats',
         'volume create', 'volume list', 'volume show', 'volume extend',
         'volume clone', 'volume delete', 'snapshot create', 'snapshot list',
-        'snapshot delete', 'connect', 'disconnect', 'attach', 'detach'}
+        'snapshot delete', 'connect', 'disconnect', 'attach', 'detach',
+        'migrate-db'}
 
 
 @pytest.mark.parametrize('synopsis', SYNOPSES)
 def test_a_documented_command_parses(synopsis):
     words = _words(synopsis)
+    if words[0] in DELEGATED:
+        args, rest = cli.build_parser().parse_known_args(words)
+        assert args.cli_command.name == words[0]
+        return
     uses_backend = words[0] not in ('demo', 'drivers', 'convert',
                                     'connector')
     args = cli.build_parser().parse_args(

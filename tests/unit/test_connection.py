@@ -110,7 +110,6 @@ def test_local_attach_and_detach(driver, volume):
     assert connection.attached
     assert os.path.exists(connection.path)
     assert connection.device['path'] == connection.path
-    assert connection.device_attached(connection.device)
     assert volume.attach() is connection
     volume.detach()
     assert volume.local_attach is None

@@ -1,7 +1,8 @@
 """Fuzzing ``cinderlib.load()`` with hypothesis.
 
 Inputs are real serialized volumes (with snapshots, connections, clones,
-metadata, specs), snapshots, connections and whole backends, damaged by
+metadata, specs), snapshots, connections and whole backends, and what the
+retired library wrote (``tests/compat/legacy_fixtures.py``), damaged by
 ``tests.fuzzing.mutate`` (as dicts, as JSON text, as damaged text, alone
 and in lists), and random JSON.  They are loaded with and without
 ``save=True``, with ``fail_on_missing_backend`` True and False, on the
@@ -29,9 +30,14 @@ import cinderlib
 from cinderlib.persistence import dbms
 from cinderlib.persistence import schema
 from tests import fuzzing
+from tests.compat import legacy_fixtures
 
 MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
 KINDS = ('volume', 'snapshot', 'connection')
+# Shapes of the retired library's JSON among the forms damaged.
+LEGACY_FORMS = ('memory-volume', 'memory-connection-simplified',
+                'db-volume', 'db-snapshot', 'db-read-connection',
+                'db-restored', 'db-backend-dump', 'older-volume', 'dumps')
 
 
 def contents(plugin):
@@ -169,6 +175,11 @@ def forms(request, storage, tmp_path, connector):
     found = fuzzing.serialized_forms(objects)
     found += [kept.dump, gone.dump, json.loads(cinderlib.dumps())]
     gone.unload()
+    for name in ('lvm', 'ceph'):  # the retired library's backends
+        cinderlib.Backend(name, volume_driver=MEMORY_DRIVER,
+                          memory_attach_dir=str(tmp_path))
+    legacy = legacy_fixtures.fixtures()
+    found += [legacy[name] for name in LEGACY_FORMS]
     return found
 
 

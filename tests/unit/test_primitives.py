@@ -33,3 +33,49 @@ def test_datetimes_keep_microseconds_and_timezone(volume):
                                               volume.backend.context)
     assert fast.created_at == volume.created_at
     assert fast.created_at.microsecond == volume.created_at.microsecond
+
+
+def test_older_versions_become_this_cinders(volume):
+    """A primitive of an older version (the retired library's, before
+    Xena) builds this Cinder's objects, nested ones included."""
+    primitive = cinder_glue.to_primitive(volume._ovo)
+    primitive['versioned_object.version'] = '1.8'
+    del primitive['versioned_object.data']['use_quota']
+    primitive['versioned_object.data']['volume_type'][
+        'versioned_object.version'] = '1.2'
+    ovo = cinder_glue.from_primitive(primitive, volume.backend.context)
+    cinder_glue.fill_unset_fields(ovo)
+    again = cinder_glue.to_primitive(ovo)
+    assert again['versioned_object.version'] == volume._ovo.VERSION
+    assert again['versioned_object.data']['volume_type'][
+        'versioned_object.version'] == volume._ovo.volume_type.VERSION
+    assert again['versioned_object.data']['use_quota'] is True
+
+
+def nested(levels):
+    """A dict nesting ``levels`` levels of dicts."""
+    value = {}
+    for _ in range(levels - 1):
+        value = {'a': value}
+    return value
+
+
+def test_values_too_deep_to_serialize_are_refused(volume, connector):
+    """Not a RecursionError: a clear error naming the field."""
+    import pytest
+
+    from cinderlib import exception, validation
+    attachment = volume.connect(connector)._ovo
+    limit = validation.MAX_NESTING
+    attachment.connection_info = nested(limit)
+    assert cinder_glue.to_primitive(attachment)['versioned_object.data'][
+        'connection_info'] == nested(limit)
+    attachment.connection_info = nested(limit + 1)
+    with pytest.raises(exception.InvalidArgument) as error:
+        cinder_glue.to_primitive(attachment)
+    assert 'connection_info' in str(error.value)
+    cycle = {}
+    cycle['self'] = cycle
+    attachment.connection_info = cycle
+    with pytest.raises(exception.InvalidArgument):
+        cinder_glue.to_primitive(attachment)

@@ -376,3 +376,204 @@ def test_property_errors_are_not_masked(populated):
     with pytest.raises(AttributeError) as error:
         connection.protocol
     assert "'str' object has no attribute 'get'" in str(error.value)
+
+
+# -- fields that become storage names (issue 11) ------------------------------
+@pytest.mark.parametrize('name_id', [
+    '../../../etc/passwd', 'a/b', '..', '.', '', 'a\\b', 'a\nb', 'x' * 256,
+    7])
+def test_name_id_that_is_no_storage_name_is_refused(volume, name_id):
+    data = volume.json
+    fields_of(data)['_name_id'] = name_id
+    reload_memory()
+    with pytest.raises(exception.InvalidSerializedData) as error:
+        cinderlib.load(json.dumps(data), save=True)
+    assert '_name_id' in str(error.value)
+    assert cinderlib.Backend.persistence.get_volumes() == []
+    snapshot = volume.create_snapshot()
+    data = snapshot.json
+    fields_of(fields_of(data)['volume'])['_name_id'] = name_id
+    with pytest.raises(exception.InvalidSerializedData):
+        cinderlib.load(data)
+
+
+def test_name_id_of_a_plain_name_loads(volume):
+    data = volume.json
+    other = '9d3fb2d4-5e4b-4d43-9d55-51f7b7ae7b67'
+    fields_of(data)['_name_id'] = other
+    reload_memory()
+    loaded = cinderlib.load(data)
+    assert loaded.name_in_storage == f'volume-{other}'
+
+
+def edit_row(plugin, table, object_id, edit):
+    """Change the JSON data of a stored row, as a hand edit would."""
+    with plugin.engine.begin() as conn:
+        row = conn.execute(table.select().where(
+            table.c.id == object_id)).one()
+        data = json.loads(row.data)
+        edit(data['versioned_object.data'])
+        conn.execute(table.update().where(table.c.id == object_id).values(
+            data=json.dumps(data)))
+
+
+def test_stored_name_id_that_is_no_storage_name_is_refused(tmp_path):
+    from cinderlib.persistence import schema
+    cinderlib.setup(state_path=str(tmp_path),
+                    persistence_config={'storage': 'memory_db'})
+    backend = cinderlib.Backend(
+        'memory', volume_driver='tests.memory_driver.MemoryVolumeDriver')
+    volume = backend.create_volume(1)
+    plugin = cinderlib.Backend.persistence
+    edit_row(plugin, schema.volumes, volume.id,
+             lambda data: data.update(_name_id='../../../etc/passwd'))
+    plugin._live = {kind: {} for kind in plugin._live}  # another process
+    with pytest.raises(exception.InvalidStoredData) as error:
+        plugin.get_volumes(volume_id=volume.id)[0].name_in_storage
+    assert error.value.object_id == volume.id
+    assert '_name_id' in str(error.value)
+
+
+# -- nesting (issue 11) -------------------------------------------------------
+def nested(depth):
+    """A dict nesting ``depth`` levels."""
+    value = {}
+    for _ in range(depth - 1):
+        value = {'a': value}
+    return value
+
+
+def deep_connection(connection, depth):
+    """The connection's JSON whose connection_info nests ``depth``
+    levels."""
+    data = connection.json
+    fields_of(data)['connection_info']['conn']['data']['x'] = nested(
+        depth - 3)
+    return data
+
+
+@pytest.mark.parametrize('storage', ['memory', 'memory_db'])
+@pytest.mark.parametrize('depth', [33, 300, 900, 5000])
+@pytest.mark.parametrize('form', ['dict', 'text'])
+def test_deeply_nested_connection_info_is_invalid_data(
+        populated, storage, depth, form, tmp_path):
+    volume, snapshot, connection = populated
+    data = deep_connection(connection, depth)
+    volume_data = volume.json
+    fields_of(fields_of(fields_of(volume_data)['volume_attachment'])[
+        'objects'][0])['connection_info'] = fields_of(data)['connection_info']
+    cinderlib.setup(state_path=str(tmp_path),
+                    persistence_config={'storage': storage})
+    for value in (data, volume_data, [[volume_data]]):
+        if form == 'text':
+            try:
+                value = json.dumps(value)
+            except RecursionError:  # Python's own limit: no JSON text
+                continue
+        for save in (False, True):
+            with pytest.raises(exception.InvalidSerializedData) as error:
+                cinderlib.load(value, save=save)
+            assert 'nest' in str(error.value)
+    plugin = cinderlib.Backend.persistence
+    assert (plugin.get_volumes(), plugin.get_connections()) == ([], [])
+
+
+@pytest.mark.parametrize('storage', ['memory', 'memory_db'])
+def test_connection_info_nesting_to_the_limit_round_trips(
+        populated, storage, tmp_path):
+    from cinderlib import validation
+    volume, snapshot, connection = populated
+    data = deep_connection(connection, validation.MAX_NESTING)
+    cinderlib.setup(state_path=str(tmp_path),
+                    persistence_config={'storage': storage})
+    loaded = cinderlib.load(data, save=True)
+    text = loaded.jsons
+    assert cinderlib.load(text).jsons == text
+    assert cinderlib.dumps()
+    stored = cinderlib.Backend.persistence.get_connections(
+        connection_id=connection.id)[0]
+    assert stored.connection_info == loaded.connection_info
+
+
+def test_deep_backend_configuration_is_invalid_data(volume, tmp_path):
+    cinderlib.setup(fail_on_missing_backend=False, state_path=str(tmp_path))
+    data = volume.json
+    data['backend'] = {'volume_backend_name': 'elsewhere', 'x': nested(900)}
+    for save in (False, True):
+        with pytest.raises(exception.InvalidSerializedData) as error:
+            cinderlib.load(data, save=save)
+        assert 'backend' in str(error.value)
+
+
+def test_deep_values_in_ignored_keys_are_dropped(volume):
+    data = volume.json
+    data['extra'] = nested(900)
+    fields_of(data)['not_a_field'] = nested(900)
+    loaded = cinderlib.load(json.dumps(data))
+    assert 'not_a_field' not in loaded.jsons
+    assert cinderlib.dumps()
+
+
+def test_deep_stored_connection_info_is_invalid_stored_data(
+        tmp_path, connector):
+    from cinderlib.persistence import schema
+    cinderlib.setup(state_path=str(tmp_path),
+                    persistence_config={'storage': 'memory_db'})
+    backend = cinderlib.Backend(
+        'memory', volume_driver='tests.memory_driver.MemoryVolumeDriver',
+        memory_attach_dir=str(tmp_path))
+    connection = backend.create_volume(1).connect(connector)
+    plugin = cinderlib.Backend.persistence
+    edit_row(plugin, schema.connections, connection.id,
+             lambda data: data['connection_info'].update(x=nested(900)))
+    plugin._live = {kind: {} for kind in plugin._live}  # another process
+    found = plugin.get_connections(connection_id=connection.id)[0]
+    for use in (lambda: found.connection_info, lambda: found.jsons):
+        with pytest.raises(exception.InvalidStoredData) as error:
+            use()
+        assert error.value.object_id == connection.id
+        assert 'nests more than' in str(error.value)
+
+
+@pytest.mark.parametrize('storage', ['memory', 'memory_db'])
+def test_a_driver_result_too_deep_to_serialize_is_refused(
+        storage, tmp_path, connector):
+    """What a driver returns ends up in the object: one nesting too deep
+    to serialize and load back is refused with a clear error, not a
+    RecursionError."""
+    cinderlib.setup(state_path=str(tmp_path),
+                    persistence_config={'storage': storage})
+    backend = cinderlib.Backend(
+        'memory', volume_driver='tests.memory_driver.MemoryVolumeDriver',
+        memory_attach_dir=str(tmp_path))
+    volume = backend.create_volume(1)
+    real = backend.driver.initialize_connection
+
+    def deep_result(volume_ovo, connector_dict):
+        result = real(volume_ovo, connector_dict)
+        result['data']['x'] = nested(2000)
+        return result
+
+    backend.driver.initialize_connection = deep_result
+    if storage == 'memory':
+        connection = volume.connect(connector)
+        for serialize in (lambda: connection.jsons, lambda: volume.dumps,
+                          cinderlib.dumps):
+            with pytest.raises(exception.InvalidArgument) as error:
+                serialize()
+            assert 'connection_info: nests more than' in str(error.value)
+        return
+    with pytest.raises(exception.InvalidArgument):
+        volume.connect(connector)
+    assert volume.connections == []
+    assert volume.status == 'available'
+
+
+def test_nesting_of_a_value_holding_itself_is_measured_safely():
+    from cinderlib import validation
+    doubled = []
+    doubled += [doubled, doubled]
+    for value in (doubled, {'self': doubled}):
+        with pytest.raises(exception.InvalidArgument):
+            validation.nesting(value, 'value')
+    assert validation.nesting(nested(validation.MAX_NESTING), 'v')

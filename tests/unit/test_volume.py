@@ -46,7 +46,8 @@ def test_volume_without_specs_has_a_usable_volume_type(volume):
     assert volume.volume_type_id == volume.volume_type.id
 
 
-@pytest.mark.parametrize('size', [0, -1, '1', 1.5, True, None])
+@pytest.mark.parametrize('size', [0, -1, '1', 0.0, -0.5, float('nan'),
+                                  float('inf'), 2 ** 64, True, None])
 def test_bad_sizes_are_rejected_naming_the_field(backend, size):
     with pytest.raises((ValueError, TypeError)) as error:
         backend.create_volume(size)
@@ -89,8 +90,12 @@ def test_unknown_attributes_and_bad_names_are_rejected(backend):
     assert 'surrogate' in str(error.value)
     with pytest.raises(TypeError):
         backend.create_volume(1, extra_specs=['a'])
-    with pytest.raises(exception.InvalidArgument):
-        backend.create_volume(1, status='available')
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, volume_type_id=str(uuid.uuid4()))
+    assert 'extra_specs' in str(error.value)
+    with pytest.raises(exception.InvalidArgument) as error:
+        backend.create_volume(1, snapshots=[])
+    assert error.value.field == 'snapshots'
     assert backend.volumes == []
 
 
