@@ -109,15 +109,15 @@ OBJECT_ATTRIBUTES = {
         'bootable', 'multiattach', 'project_id', 'user_id', 'created_at',
         'deleted', 'volume_type', 'volume_type_id', 'volume_attachment',
         'snapshots', 'metadata', 'admin_metadata', 'glance_metadata',
-        'encryption_key_id', 'source_volid', 'snapshot_id',
+        'encryption_key_id', 'source_volid', 'snapshot_id', 'provider_id',
         'consistencygroup', 'cluster', 'group', 'get', 'obj_attr_is_set',
-        'obj_reset_changes', 'obj_what_changed', 'OPTIONAL_FIELDS',
+        'obj_reset_changes', 'obj_what_changed', 'fields', 'OPTIONAL_FIELDS',
         'OBJ_PROJECT_NAMESPACE', 'VERSION', 'obj_name'],
     'Snapshot': [
         'id', 'volume_id', 'volume_size', 'status', 'progress',
         'display_name', 'display_description', 'metadata', 'volume',
         'cgsnapshot', 'group_snapshot', 'created_at', 'deleted',
-        'OPTIONAL_FIELDS'],
+        'provider_id', 'OPTIONAL_FIELDS'],
     'VolumeAttachment': [
         'id', 'volume_id', 'volume', 'attach_status', 'attach_mode',
         'attached_host', 'attach_time', 'connection_info', 'connector',
@@ -127,6 +127,10 @@ OBJECT_ATTRIBUTES = {
                    'deleted'],
     'QualityOfServiceSpecs': ['id', 'name', 'consumer', 'specs'],
 }
+
+# Attributes of oslo.versionedobjects' instances that cinderlib reads or
+# sets: the change tracking, the context.
+INSTANCE_ATTRIBUTES = ('_changed_fields', '_context')
 
 # Options cinderlib sets or reads, by group (None: [DEFAULT]).
 OPTIONS = {
@@ -171,6 +175,13 @@ def test_object_fields_exist(class_name):
     missing = [name for name in OBJECT_ATTRIBUTES[class_name]
                if name not in cls.fields and not hasattr(cls, name)]
     assert not missing, f'Cinder {class_name} has no {missing}'
+
+
+def test_object_instances_have_the_attributes_read():
+    volume = cinder_glue.objects_module().Volume(None, id='1')
+    missing = [name for name in INSTANCE_ATTRIBUTES
+               if not hasattr(volume, name)]
+    assert not missing, f'Cinder objects have no {missing}'
 
 
 def test_field_types_have_the_attributes_the_checker_reads():
@@ -280,7 +291,7 @@ def test_the_lists_cover_the_code():
         unlisted_modules |= _imported_modules(source) - set(
             MODULE_ATTRIBUTES)
         unlisted_fields |= set(re.findall(r'\b_ovo\.(\w+)', source)) - (
-            listed_fields | {'fields', 'obj_attr_is_set'})
+            listed_fields | set(INSTANCE_ATTRIBUTES))
     assert not unlisted_modules, (
         f'cinderlib imports {sorted(unlisted_modules)}: list them in '
         f'MODULE_ATTRIBUTES')
