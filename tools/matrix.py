@@ -41,6 +41,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -545,6 +546,8 @@ def command_run(args: argparse.Namespace) -> int:
             print(f'matrix: {line}', file=sys.stderr)
         return 2
     results_path = os.path.abspath(args.results)
+    # Stopped (CI's time out): the servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix='cinderlib-matrix-')
     fixtures = os.path.join(work, 'cross-release')
     os.makedirs(fixtures)
@@ -552,9 +555,12 @@ def command_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     slots = Slots(args.jobs)
 
-    def record_results() -> list[dict]:
+    def record_results(final: bool = False) -> list[dict]:
+        """The results so far in the work directory (tests may read the
+        results file while the cells run), at the end in results_path."""
         records = [done[cell.name] for cell in cells if cell.name in done]
-        write_results(results_path, records, started)
+        write_results(results_path if final else os.path.join(
+            work, 'matrix.json'), records, started)
         return records
 
     def cell_runner(cell: Cell) -> Callable[[Servers], dict]:
@@ -575,7 +581,7 @@ def command_run(args: argparse.Namespace) -> int:
                 record_results()
         records = record_results()
         cross_release(cells, pythons, args, slots, fixtures, work, records)
-        records = record_results()
+        records = record_results(final=True)
         if args.update_fixtures:
             update_fixtures(cells, fixtures)
     finally:
