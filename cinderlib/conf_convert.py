@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import json
 import keyword
+import os
 import re
 import sys
 from typing import Optional, Sequence
@@ -96,17 +97,60 @@ def _identifier(name: str, used: set[str]) -> str:
     return identifier
 
 
+DEFAULT_SOURCE = '/etc/cinder/cinder.conf'
+_USAGE = '''\
+usage: cinder-cfg-to-cinderlib-code [-h] [--section S] [SOURCE [DEST]]
+Write Python code creating the backends of a cinder.conf (SOURCE, default
+/etc/cinder/cinder.conf) to DEST (default: standard output).  The sections
+are those of [DEFAULT] enabled_backends, or those named with --section.'''
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``cinder-cfg-to-cinderlib-code CINDER_CONF [SECTION...]``."""
+    """``cinder-cfg-to-cinderlib-code [--section S]... [SOURCE [DEST]]``,
+    the retired tool's arguments: SOURCE defaults to
+    ``/etc/cinder/cinder.conf``, DEST to standard output."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ('-h', '--help'):
-        print('usage: cinder-cfg-to-cinderlib-code CINDER_CONF [SECTION...]'
-              '\nPrints Python code creating the backends of cinder.conf.')
-        return 0 if args else 2
+    sections: list[str] = []
+    paths: list[str] = []
+    while args:
+        word = args.pop(0)
+        if word in ('-h', '--help'):
+            print(_USAGE)
+            return 0
+        if word == '--section' and args:
+            sections.append(args.pop(0))
+        elif word.startswith('--section='):
+            sections.append(word.partition('=')[2])
+        elif word.startswith('-') and word != '-':
+            return _usage_error(f'unknown option {word!r}')
+        else:
+            paths.append(word)
+    if len(paths) > 2:
+        return _usage_error('takes at most SOURCE and DEST')
+    source = paths[0] if paths else DEFAULT_SOURCE
     try:
-        sys.stdout.write(render(read_cinder_conf(args[0], args[1:]),
-                                'python'))
+        code = render(read_cinder_conf(source, sections), 'python')
     except ConversionError as exc:
-        print(f'cinder-cfg-to-cinderlib-code: {exc}', file=sys.stderr)
-        return 2
+        return _usage_error(str(exc))
+    if len(paths) < 2 or paths[1] == '-':
+        sys.stdout.write(code)
+        return 0
+    try:
+        _write_private(paths[1], code)
+    except OSError as exc:
+        return _usage_error(f'cannot write {paths[1]}: {exc.strerror}')
     return 0
+
+
+def _write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path``, mode 0600 (the code holds the drivers'
+    passwords), never through a symbolic link planted at ``path``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                 os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, 'w') as output:
+        output.write(text)
+
+
+def _usage_error(message: str) -> int:
+    print(f'cinder-cfg-to-cinderlib-code: {message}', file=sys.stderr)
+    return 2

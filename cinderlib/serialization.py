@@ -31,7 +31,8 @@ _Child = TypeVar('_Child', 'Snapshot', 'Connection')
 
 class UnloadedBackend:
     """Stands for a backend that is not loaded (``fail_on_missing_backend``
-    is False): it knows its name and configuration, and nothing else."""
+    is False): it knows its name, configuration and the request context,
+    and nothing else."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.id: str = config['volume_backend_name']
@@ -41,6 +42,13 @@ class UnloadedBackend:
         if name.startswith('_'):
             raise AttributeError(name)
         raise exception.BackendNotLoaded(self.id)
+
+    @property
+    def context(self) -> Any:
+        """The request context of the global settings: connections of an
+        unloaded backend's volumes can still be recorded and attached on
+        a host that has no driver for it (a CSI node)."""
+        return _context()
 
     def __repr__(self) -> str:
         return f'<UnloadedBackend {self.id}>'

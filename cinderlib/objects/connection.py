@@ -264,7 +264,7 @@ class Connection(base.VolumeChild):
         if self._connector is None:
             self._connector = connectors.brick_connector(
                 self.protocol, self.connector_info, self.use_multipath,
-                self.device_scan_attempts, self.backend.global_options())
+                self.device_scan_attempts, base.global_options())
         return self._connector
 
     # -- operations -----------------------------------------------------------
@@ -280,11 +280,20 @@ class Connection(base.VolumeChild):
                                 f'{self.volume_id} is not usable')
             except Exception:
                 self._live_device = device  # what detach() disconnects
-                self.detach(force=True, ignore_errors=True)
+                self._detach_quietly()
                 raise
             self.save()
             self.volume.local_attach = self
         return self
+
+    def _detach_quietly(self) -> None:
+        """Undo a failed attach; its own failure is logged, so that the
+        caller gets the error that made the attach fail."""
+        try:
+            self.detach(force=True, ignore_errors=True)
+        except Exception:
+            LOG.warning('Could not detach volume %s after a failed attach',
+                        self.volume_id, exc_info=True)
 
     def detach(self, force: bool = False, ignore_errors: bool = False,
                exc: Optional[Any] = None) -> None:

@@ -209,8 +209,6 @@ class DBPersistence(base.PersistenceDriverBase):
             query = query.where(table.c.key == key)
         with self._connect('listing key-values') as conn:
             rows = list(conn.execute(query))
-        if key:  # MySQL's collations match other case, trailing spaces
-            rows = [row for row in rows if row.key == key]
         result = []
         for row in rows:
             reason = _bad_key_value(row)
@@ -249,10 +247,7 @@ class DBPersistence(base.PersistenceDriverBase):
                                                     table.c.id)))
         for row in rows:
             _check_row(kind, row)
-        # MySQL's collations match other letter case and trailing spaces.
-        return [row for row in rows
-                if all(getattr(row, column) == value
-                       for column, value in filters.items())]
+        return rows
 
     def _object(self, kind: str, row: Any, build: Callable[[], Any]) -> Any:
         """The live object of this row, or a new one built from it."""
@@ -353,8 +348,6 @@ class DBPersistence(base.PersistenceDriverBase):
         values = {'key': key_value.key, 'value': key_value.value}
         with self._begin(f'saving key-value {key_value.key}',
                          key_value) as conn:
-            if conn.dialect.name in ('mysql', 'mariadb'):
-                self._check_same_key(conn, cast(str, key_value.key))
             upsert = _key_value_upsert(conn.dialect.name)
             if upsert is not None:
                 conn.execute(upsert, values)
@@ -365,21 +358,6 @@ class DBPersistence(base.PersistenceDriverBase):
                             value=key_value.value)).rowcount:
                     conn.execute(table.insert(), values)
         super().set_key_value(key_value)
-
-    @staticmethod
-    def _check_same_key(conn: Any, key: str) -> None:
-        """Refuse a key that MySQL/MariaDB take for another stored key
-        (their collations ignore letter case and trailing spaces): the
-        other key's value would be overwritten."""
-        table = schema.key_values
-        for (stored,) in conn.execute(
-                table.select().with_only_columns(table.c.key).where(
-                    table.c.key == key)):
-            if stored != key:
-                raise exception.InvalidArgument(
-                    'key', f'{key!r:.60} is taken by stored key '
-                           f'{stored!r:.60}: this database compares keys '
-                           f'ignoring letter case and trailing spaces')
 
     def _write(self, conn: Any, kind: str, table: Any, obj: Any,
                values: dict[str, Any], written: '_Written') -> None:

@@ -14,6 +14,7 @@ import cinderlib
 from cinderlib import exception
 from cinderlib.persistence import dbms
 from cinderlib.persistence import migrations
+from cinderlib.persistence import schema
 
 MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -74,6 +75,28 @@ def test_upgrade_from_every_revision(tmp_path, start):
     migrations.upgrade(engine)
     with engine.connect() as conn:
         assert migrations.current_revision(conn) == migrations.revisions()[-1]
+
+
+def test_mysql_upgrade_keeps_rows_and_compares_text_exactly(
+        empty_database):
+    """Revision 0003 gives MySQL/MariaDB's id, name and key columns an
+    exact collation, keeping what they hold."""
+    engine = sqlalchemy.create_engine(empty_database('mysql'))
+    migrations.upgrade(engine, '0002')
+    with engine.begin() as conn:
+        conn.execute(schema.key_values.insert(), {'key': 'Node-1',
+                                                  'value': '{}'})
+    migrations.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(schema.key_values.insert(), {'key': 'node-1',
+                                                  'value': '[]'})
+        rows = dict(conn.execute(schema.key_values.select()).all())
+        columns = {row.Field: row.Collation for row in conn.exec_driver_sql(
+            'SHOW FULL COLUMNS FROM cinderlib_volumes')}
+    engine.dispose()
+    assert rows == {'Node-1': '{}', 'node-1': '[]'}
+    assert columns['id'].endswith('_bin') and columns['name'].endswith(
+        '_bin')
 
 
 def test_newer_schema_is_refused_untouched(url, tmp_path):

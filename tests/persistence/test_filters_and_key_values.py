@@ -92,20 +92,35 @@ def test_filters_match_exactly(plugin, backend):
 
 
 def test_keys_differing_in_case_are_never_mixed_up(plugin):
+    """MySQL's and MariaDB's default collations ignore letter case and
+    trailing spaces: the schema gives keys, ids and names exact ones."""
     upper = cinderlib.KeyValue('Node-1', 'upper')
     plugin.set_key_value(upper)
     for similar in ('node-1', 'Node-1 '):
         kv = cinderlib.KeyValue(similar, 'other')
-        if dialect(plugin) in ('mysql', 'mariadb'):
-            # Its keys compare that way: refused rather than overwritten.
-            with pytest.raises(exception.InvalidArgument) as error:
-                plugin.set_key_value(kv)
-            assert "taken by stored key 'Node-1'" in str(error.value)
-            assert plugin.get_key_values(similar) == []
-        else:
-            plugin.set_key_value(kv)
-            assert plugin.get_key_values(similar) == [kv]
+        plugin.set_key_value(kv)
+        assert plugin.get_key_values(similar) == [kv]
     assert plugin.get_key_values('Node-1') == [upper]
+
+
+def test_ids_and_names_differing_in_case_are_distinct(plugin, backend):
+    cinderlib.setup(state_path=cinderlib.Backend.global_options().state_path,
+                    persistence_config={'storage': plugin},
+                    non_uuid_ids=True)
+    first = backend.create_volume(1, name='Disk', id='Vol-A')
+    second = backend.create_volume(1, name='disk', id='vol-a')
+    third = backend.create_volume(1, name='Disk ', id='Vol-A ')
+    for volume in (first, second, third):
+        assert [v.id for v in plugin.get_volumes(
+            volume_id=volume.id)] == [volume.id]
+        assert [v.id for v in plugin.get_volumes(
+            volume_name=volume.name)] == [volume.id]
+        snapshot = volume.create_snapshot(name=volume.name,
+                                          id=f'snap-{volume.id}')
+        assert [s.id for s in plugin.get_snapshots(
+            snapshot_name=volume.name)] == [snapshot.id]
+        assert [s.id for s in plugin.get_snapshots(
+            volume_id=volume.id)] == [snapshot.id]
 
 
 def test_key_values_are_not_shared_with_callers(plugin):

@@ -142,3 +142,24 @@ def test_cleanup_disconnects_everything(driver, volume, connector):
 def test_connection_not_found(backend):
     with pytest.raises(exception.ConnectionNotFound):
         cinderlib.Connection.get_by_id('5e3b1c4e-27a4-4b8a-9d38-7a8f1c1c2d11')
+
+
+def test_failed_attach_reports_its_own_error_not_the_cleanups(
+        volume, monkeypatch):
+    """The device is unusable, and undoing the attach fails too: the
+    caller learns why the attach failed."""
+    from os_brick.initiator.connectors import local
+
+    def unusable(self, connection_properties):
+        os.remove(connection_properties['device_path'])
+        return {'path': connection_properties['device_path']}
+
+    def failing(self, *args, **kwargs):
+        raise RuntimeError('cleanup failed')
+
+    monkeypatch.setattr(local.LocalConnector, 'connect_volume', unusable)
+    monkeypatch.setattr(local.LocalConnector, 'disconnect_volume', failing)
+    with pytest.raises(exception.VolumeDriverException,
+                       match='is not usable'):
+        volume.attach()
+    assert volume.local_attach is None

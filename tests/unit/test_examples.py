@@ -1,6 +1,5 @@
 """The examples in examples/ run and do what they say."""
 
-import json
 import os
 import subprocess
 import sys
@@ -14,48 +13,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(ROOT, 'examples'))
 
 import csi_flow  # noqa: E402
-
-
-@pytest.fixture
-def module_args(tmp_path):
-    return {'backend': {
-        'volume_backend_name': 'files',
-        'volume_driver': 'cinderlib.drivers.file.FileVolumeDriver',
-        'file_volumes_dir': str(tmp_path / 'volumes')},
-        'persistence': {'storage': 'db',
-                        'connection': f'sqlite:///{tmp_path}/state.db'},
-        'name': 'data', 'size': 1}
-
-
-def run_module(args, tmp_path):
-    args_file = tmp_path / 'args.json'
-    args_file.write_text(json.dumps(args))
-    done = subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'examples', 'ansible_volume.py'),
-         str(args_file)], capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, PYTHONPATH=ROOT))
-    return done.returncode, json.loads(done.stdout)
-
-
-def test_ansible_module_is_idempotent(module_args, tmp_path):
-    status, first = run_module(module_args, tmp_path)
-    assert status == 0 and first['changed'] is True
-    assert first['volume']['size'] == 1
-    status, second = run_module(module_args, tmp_path)
-    assert second == dict(first, changed=False)
-    status, grown = run_module(dict(module_args, size=2), tmp_path)
-    assert grown['changed'] is True and grown['volume']['size'] == 2
-    status, gone = run_module(dict(module_args, state='absent'), tmp_path)
-    assert gone == {'changed': True}
-    status, again = run_module(dict(module_args, state='absent'), tmp_path)
-    assert again == {'changed': False}
-    assert os.listdir(tmp_path / 'volumes') == []
-
-
-def test_ansible_module_reports_failures(module_args, tmp_path):
-    status, result = run_module(dict(module_args, size=0), tmp_path)
-    assert status == 1 and result['failed'] is True
-    assert 'size' in result['msg']
 
 
 def test_csi_flow(tmp_path):
