@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 import cinderlib  # noqa: E402
 from bench.timing import median_seconds  # noqa: E402
-from cinderlib import cinder_glue  # noqa: E402
+from cinderlib.cinder import ovo as cinder_ovo  # noqa: E402
 
 GiB = 1024 ** 3
 
@@ -64,10 +64,10 @@ def driver_times(backend, runs):
 
     def new_ovo():
         volume_id = str(uuid.uuid4())
-        return cinder_glue.new_volume(
+        return cinder_ovo.new_volume(
             context, id=volume_id, size=1, status='creating',
             host=f'{backend.host_name}#{backend.id}',
-            volume_type_id=volume_id, volume_type=cinder_glue.new_volume_type(
+            volume_type_id=volume_id, volume_type=cinder_ovo.new_volume_type(
                 context, volume_id, {}, None))
 
     source = new_ovo()
@@ -86,8 +86,8 @@ def driver_times(backend, runs):
         made.append(ovo)
 
     def snapshot():
-        ovo = cinder_glue.new_snapshot(context, source, id=str(uuid.uuid4()),
-                                       volume_id=source.id, volume_size=1)
+        ovo = cinder_ovo.new_snapshot(context, source, id=str(uuid.uuid4()),
+                                      volume_id=source.id, volume_size=1)
         driver.create_snapshot(ovo)
         snapshots.append(ovo)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 import cinderlib  # noqa: E402
 from bench.timing import median_seconds as timed  # noqa: E402
-from cinderlib import cinder_glue  # noqa: E402
+from cinderlib.cinder import ovo as cinder_ovo  # noqa: E402
 
 CONNECTOR = {'host': 'bench-node', 'initiator': 'iqn.bench'}
 
@@ -45,11 +45,11 @@ def timed_pair(first, second, runs):
 def new_ovo(backend, size=1):
     """What a direct caller builds by hand: a Cinder Volume object."""
     volume_id = str(uuid.uuid4())
-    return cinder_glue.new_volume(
+    return cinder_ovo.new_volume(
         backend.context, id=volume_id, size=size, status='creating',
         host=f'{backend.host_name}#{backend.id}', volume_type_id=volume_id,
-        volume_type=cinder_glue.new_volume_type(backend.context, volume_id,
-                                                {}, None))
+        volume_type=cinder_ovo.new_volume_type(backend.context, volume_id,
+                                               {}, None))
 
 
 def library_operations(backend, runs):
@@ -94,9 +94,9 @@ def direct_operations(backend, runs):
     snapshots = []
 
     def snapshot():
-        ovo = cinder_glue.new_snapshot(context, source,
-                                       id=str(uuid.uuid4()),
-                                       volume_id=source.id, volume_size=1)
+        ovo = cinder_ovo.new_snapshot(context, source,
+                                      id=str(uuid.uuid4()),
+                                      volume_id=source.id, volume_size=1)
         driver.create_snapshot(ovo)
         snapshots.append(ovo)
 

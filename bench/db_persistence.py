@@ -73,7 +73,9 @@ def bulk_fill(plugin, backend_name, count, template):
         new_id = str(uuid.uuid4())
         volumes.append(dict(row, id=new_id, name=f'bulk-{number}',
                             backend_name=backend_name,
-                            data=row['data'].replace(template.id, new_id)))
+                            data=row['data'].replace(template.id, new_id)
+                            .replace('"display_name":"template"',
+                                     f'"display_name":"bulk-{number}"')))
         types.append(dict(type_row, id=new_id, volume_id=new_id,
                           data=type_row['data'].replace(template.id,
                                                         new_id)))

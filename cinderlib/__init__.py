@@ -9,8 +9,11 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 from typing import Any, Callable, Optional
 
+from cinderlib import connectors as _connectors
 from cinderlib import exception
+from cinderlib import jsontext as _jsontext
 from cinderlib import serialization as _serialization
+from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
 from cinderlib.backend import Backend
 from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
 
@@ -19,8 +22,6 @@ try:
 except _metadata.PackageNotFoundError:  # running from a source tree
     __version__ = '0+unknown'
 
-DEFAULT_PROJECT_ID = 'cinderlib'
-DEFAULT_USER_ID = 'cinderlib'
 
 setup = Backend.global_setup
 load = _serialization.load
@@ -41,8 +42,7 @@ def json() -> list[dict[str, Any]]:
 
 def jsons() -> str:
     """Every loaded backend, serialized as a JSON string."""
-    import json as json_module
-    return json_module.dumps(json(), separators=(',', ':'))
+    return _jsontext.dumps(json())
 
 
 def dump() -> list[dict[str, Any]]:
@@ -52,8 +52,7 @@ def dump() -> list[dict[str, Any]]:
 
 def dumps() -> str:
     """Like ``jsons()``, after loading snapshots and connections."""
-    import json as json_module
-    return json_module.dumps(dump(), separators=(',', ':'))
+    return _jsontext.dumps(dump())
 
 
 def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
@@ -62,6 +61,5 @@ def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              execute: Optional[Callable[..., Any]] = None
                              ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
-    from cinderlib import connectors
-    return connectors.get_connector_properties(
+    return _connectors.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host, execute)

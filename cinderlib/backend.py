@@ -2,65 +2,62 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import socket
-import threading
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, cast
+from typing import Any, Optional, cast
 
-from cinderlib import cinder_glue
+from cinderlib import _runtime
 from cinderlib import connectors
 from cinderlib import directories
+from cinderlib import drivers_listing
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import logs
 from cinderlib import persistence as persistence_loader
+from cinderlib import recovery
+from cinderlib import serialization
 from cinderlib import validation
+from cinderlib._runtime import GlobalOptions, UnloadedBackend
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib.objects import Connection, Snapshot, Volume
 
-if TYPE_CHECKING:
-    from cinderlib.serialization import UnloadedBackend
-
-SECRET_PLACEHOLDER = '***'
-
-
-@dataclasses.dataclass
-class GlobalOptions:
-    """The settings of ``setup()`` that cinderlib itself uses."""
-
-    root_helper: str = 'sudo'
-    disable_logs: bool = True
-    non_uuid_ids: bool = False
-    output_all_backend_info: bool = False
-    serialize_secrets: bool = False
-    project_id: str = 'cinderlib'
-    user_id: str = 'cinderlib'
-    fail_on_missing_backend: bool = True
-    host: str = dataclasses.field(default_factory=socket.gethostname)
-    state_path: str = dataclasses.field(
-        default_factory=directories.default_state_path)
-    file_locks_path: Optional[str] = None
-    coordination_backend_url: Optional[str] = None
-    cinder_options: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        """The settings, with the coordination URL's password and secret
-        Cinder options masked."""
-        shown = []
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.name == 'coordination_backend_url' and value:
-                value = exception._without_password(value)
-            elif field.name == 'cinder_options':
-                value = {name: SECRET_PLACEHOLDER if cinder_glue.is_secret(
-                    name, cinder_glue.default_option(name)) else option
-                    for name, option in value.items()}
-            shown.append(f'{field.name}={value!r}')
-        return f'{type(self).__name__}({", ".join(shown)})'
+SECRET_PLACEHOLDER = _runtime.SECRET_PLACEHOLDER
+# Class attributes of Backend that are the process state of _runtime.
+_PROCESS_STATE = ('backends', 'persistence', '_options')
 
 
-class Backend:
+class _ProcessState(type):
+    """``Backend.backends``, ``Backend.persistence`` and ``Backend._options``
+    (read and set) are the process state kept in ``_runtime``."""
+
+    @property
+    def backends(cls) -> dict[str, Backend]:
+        # Only Backend instances are registered.
+        return cast('dict[str, Backend]', _runtime.backends)
+
+    @property
+    def persistence(cls) -> persistence_loader.PersistenceDriverBase:
+        return cast(persistence_loader.PersistenceDriverBase,
+                    _runtime.state.persistence)
+
+    @persistence.setter
+    def persistence(cls,
+                    plugin: persistence_loader.PersistenceDriverBase) -> None:
+        _runtime.state.persistence = plugin
+
+    @property
+    def _options(cls) -> Optional[GlobalOptions]:
+        return _runtime.state.options
+
+    @_options.setter
+    def _options(cls, options: Optional[GlobalOptions]) -> None:
+        _runtime.state.options = options
+
+
+class Backend(metaclass=_ProcessState):
     """A storage backend: a Cinder volume driver with its configuration.
 
     ``Backend(volume_backend_name, volume_driver='dotted.Driver', **opts)``
@@ -70,18 +67,10 @@ class Backend:
     Attributes not defined here fall through to the driver.
     """
 
-    backends: ClassVar[dict[str, 'Backend']] = {}
-    # None until the first setup(), which runs before any backend or
-    # object exists.
-    persistence: ClassVar[persistence_loader.PersistenceDriverBase] = (
-        None)  # type: ignore[assignment]
-    _options: ClassVar[Optional[GlobalOptions]] = None
-    _class_lock: ClassVar[threading.RLock] = threading.RLock()
-
     def __new__(cls, volume_backend_name: str,
                 **driver_cfg: Any) -> Backend:
-        with cls._class_lock:
-            existing = cls.backends.get(volume_backend_name)
+        with _runtime.lock:
+            existing = Backend.backends.get(volume_backend_name)
             if existing is None:
                 return super().__new__(cls)
             if existing._driver_cfg != driver_cfg:
@@ -92,36 +81,36 @@ class Backend:
             return existing
 
     def __init__(self, volume_backend_name: str, **driver_cfg: Any) -> None:
-        with self._class_lock:
-            if self.backends.get(volume_backend_name) is self:
+        with _runtime.lock:
+            if Backend.backends.get(volume_backend_name) is self:
                 return
-            if Backend._options is None:
-                Backend.global_setup()
-            options = cast(GlobalOptions, Backend._options)
+            options = _runtime.options()
             _apply_cinder_options()
-            self.id = cinder_glue.check_backend_name(volume_backend_name)
+            self.id = cinder_config.check_backend_name(volume_backend_name)
             self._driver_cfg = dict(driver_cfg)
-            driver_class = cinder_glue.import_driver_class(
+            driver_class = cinder_drivers.import_driver_class(
                 driver_cfg.get('volume_driver'))
-            self._config = cinder_glue.DriverConfiguration(
+            self._config = cinder_config.DriverConfiguration(
                 self.id, driver_class,
                 {**driver_cfg, 'volume_backend_name': self.id})
             try:
-                self.context = cinder_glue.make_context(options.user_id,
-                                                        options.project_id)
+                self.context = cinder_config.make_context(
+                    options.user_id, options.project_id)
                 self.host_name = f'{options.host}@{self.id}'
-                self.driver = cinder_glue.build_driver(
+                self.driver = cinder_drivers.build_driver(
                     driver_class, self._config.configuration,
-                    self.host_name, Backend.persistence.db)
-                cinder_glue.setup_driver(self.driver, self.context)
+                    self.host_name, _runtime.persistence().db)
+                cinder_drivers.setup_driver(self.driver, self.context)
                 self._stats = self._complete_stats(
                     self.driver.get_volume_stats(refresh=False))
             except Exception:
                 self._config.clear()
                 raise
-            Backend.backends[self.id] = self
+            _runtime.backends[self.id] = self
 
     def __getattr__(self, name: str) -> Any:
+        if name in _PROCESS_STATE:  # class attributes, read on an instance
+            return getattr(Backend, name)
         if name.startswith('_') or name in ('driver', 'id'):
             raise AttributeError(name)
         return getattr(self.driver, name)
@@ -209,7 +198,7 @@ class Backend:
             ``$XDG_STATE_HOME/cinderlib`` (``~/.local/state/cinderlib``);
             nothing is written to the current directory.
         """
-        with cls._class_lock:
+        with _runtime.lock:
             state_path = cinder_config_params.pop('state_path', None)
             options = GlobalOptions(
                 root_helper=validation.text(root_helper, 'root_helper'),
@@ -230,23 +219,23 @@ class Backend:
                     coordination_backend_url,
                     'coordination_backend_url') or None,
                 cinder_options=cinder_config_params)
-            previous = cls._options
-            cls._options = options
+            previous = _runtime.state.options
+            _runtime.state.options = options
             try:
                 _lock_directories(options)
                 connectors.configure_privsep(options.root_helper)
                 # A coordination backend is reached now, so that a wrong URL
                 # fails here rather than at the first backend.
-                if (cinder_config_params or cinder_glue._loaded or
+                if (cinder_config_params or cinder_config.is_loaded() or
                         options.coordination_backend_url):
                     _apply_cinder_options()
                 cls.set_persistence(persistence_config)
             except Exception:
                 # Rejected settings leave the previous ones in force.
-                cls._options = previous
+                _runtime.state.options = previous
                 if previous is not None:
                     connectors.configure_privsep(previous.root_helper)
-                if previous is not None and cinder_glue._loaded:
+                if previous is not None and cinder_config.is_loaded():
                     _apply_cinder_options()
                 raise
             logs.set_library_logs(not disable_logs)
@@ -255,19 +244,17 @@ class Backend:
 
     @classmethod
     def global_options(cls) -> GlobalOptions:
-        if cls._options is None:
-            cls.global_setup()
-        return cast(GlobalOptions, cls._options)
+        return _runtime.options()
 
     @classmethod
     def set_persistence(
             cls, persistence_config: Optional[dict[str, Any]]) -> None:
         """Switch the persistence plugin (see ``setup``)."""
         plugin = persistence_loader.setup(persistence_config)
-        with cls._class_lock:
-            cls.persistence = plugin
-            for backend in cls.backends.values():
-                cinder_glue.use_db(backend.driver, plugin.db)
+        with _runtime.lock:
+            _runtime.state.persistence = plugin
+            for backend in Backend.backends.values():
+                cinder_drivers.use_db(backend.driver, plugin.db)
 
     # -- configuration and stats ----------------------------------------------
     @property
@@ -309,7 +296,7 @@ class Backend:
 
     @property
     def availability_zone(self) -> str:
-        return cast(str, cinder_glue.get_option('storage_availability_zone'))
+        return cast(str, cinder_config.get_option('storage_availability_zone'))
 
     def check_pool_name(self, pool_name: Optional[str]) -> str:
         """The pool to use: ``pool_name`` if it exists, else the first."""
@@ -326,13 +313,13 @@ class Backend:
     @property
     def volumes(self) -> list[Volume]:
         """This backend's volumes, from persistence."""
-        return self.persistence.get_volumes(backend_name=self.id)
+        return Backend.persistence.get_volumes(backend_name=self.id)
 
     def volumes_filtered(self, volume_id: Optional[str] = None,
                          volume_name: Optional[str] = None) -> list[Volume]:
-        return self.persistence.get_volumes(volume_id=volume_id,
-                                            volume_name=volume_name,
-                                            backend_name=self.id)
+        return Backend.persistence.get_volumes(
+            volume_id=volume_id, volume_name=volume_name,
+            backend_name=self.id)
 
     def refresh(self) -> None:
         """Refresh the stats from the driver."""
@@ -361,14 +348,13 @@ class Backend:
         """Settle operations that a process which died left unfinished on
         this backend's resources (see :mod:`cinderlib.recovery`): returns
         one ``{'resource', 'id', 'was', 'now'}`` per resource found."""
-        from cinderlib import recovery
         return recovery.recover(self)
 
     def unload(self) -> None:
         """Remove this backend from the process (its volumes stay stored)."""
-        with self._class_lock:
-            if Backend.backends.get(self.id) is self:
-                del Backend.backends[self.id]
+        with _runtime.lock:
+            if _runtime.backends.get(self.id) is self:
+                del _runtime.backends[self.id]
                 self._config.clear()
 
     # -- serialization --------------------------------------------------------
@@ -387,10 +373,10 @@ class Backend:
         if not pending:
             return
         snapshots: dict[str, list[Snapshot]] = {}
-        for snapshot in self.persistence.get_snapshots():
+        for snapshot in Backend.persistence.get_snapshots():
             snapshots.setdefault(snapshot.volume_id, []).append(snapshot)
         connections: dict[str, list[Connection]] = {}
-        for connection in self.persistence.get_connections():
+        for connection in Backend.persistence.get_connections():
             connections.setdefault(connection.volume_id, []).append(
                 connection)
         for volume in pending:
@@ -405,9 +391,11 @@ class Backend:
         volumes = self.volumes
         if dump:
             self._load_children(volumes)
-        config = json.dumps(self.config, separators=(',', ':'))
-        return (f'{{"class":"Backend","backend":{config},"volumes":['
-                f'{",".join(volume.to_jsons() for volume in volumes)}]}}')
+        return jsontext.compose((
+            ('class', jsontext.dumps('Backend')),
+            ('backend', jsontext.dumps(self.config)),
+            ('volumes', jsontext.array(volume.to_jsons()
+                                       for volume in volumes))))
 
     @property
     def jsons(self) -> str:
@@ -423,35 +411,35 @@ class Backend:
 
     @classmethod
     def load(cls, json_src: Any, save: bool = False) -> Any:
-        from cinderlib import serialization
         return serialization.load(json_src, save)
 
     @classmethod
     def load_backend(cls, backend_data: dict[str, Any]
                      ) -> Backend | UnloadedBackend:
         """The loaded backend a serialized ``backend`` entry names."""
-        from cinderlib import serialization
-        return serialization.backend_for(backend_data)
+        # Only Backend instances are registered.
+        return cast('Backend | UnloadedBackend',
+                    serialization.backend_for(backend_data))
 
     @classmethod
     def list_supported_drivers(
             cls, output_version: int = 1) -> dict[str, dict[str, Any]]:
-        from cinderlib import drivers_listing
         return drivers_listing.list_supported_drivers(output_version)
 
 
 def _apply_cinder_options() -> None:
     """Push ``setup()``'s Cinder settings into oslo.config (loads Cinder)."""
-    options = cast(GlobalOptions, Backend._options)
-    cinder_glue.load()
-    cinder_glue.install_db_api(lambda: Backend.persistence.db)
-    cinder_glue.set_default_options(
+    options = _runtime.options()
+    cinder_config.load()
+    db_shim.install_db_api(lambda: _runtime.persistence().db)
+    cinder_config.set_default_options(
         {'state_path': options.state_path, 'host': options.host,
          **options.cinder_options})
     lock_path, own_locks, field = _lock_directories(options)
-    cinder_glue.set_group_option('oslo_concurrency', 'lock_path', lock_path)
+    cinder_config.set_group_option('oslo_concurrency', 'lock_path', lock_path)
     url = options.coordination_backend_url
-    distributed = cinder_glue.start_coordination(url or f'file://{own_locks}')
+    distributed = cinder_drivers.start_coordination(
+        url or f'file://{own_locks}')
     locks.configure(own_locks, distributed if url else None, field)
 
 
@@ -474,7 +462,12 @@ def _lock_directories(options: GlobalOptions) -> tuple[str, str, str]:
 
 def _suppress_ssl_warnings() -> None:
     try:
+        # lazy: urllib3 is not a dependency of cinderlib (drivers bring it)
         import urllib3
     except ImportError:
         return
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
+# The first use of the process state before any setup() runs it.
+_runtime.on_first_use(Backend.global_setup)

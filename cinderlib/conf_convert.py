@@ -61,6 +61,7 @@ def render(backends: list[dict[str, str]], to: str) -> str:
     if to == 'json':
         return json.dumps({'backends': backends}, indent=2) + '\n'
     if to == 'yaml':
+        # lazy: PyYAML is needed for YAML output only
         import yaml
         return yaml.safe_dump({'backends': backends}, sort_keys=False)
     return _python(backends)

@@ -22,12 +22,11 @@ import shutil
 import socket
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import Any, Callable, Optional, cast
 
 from cinderlib import exception
-
-if TYPE_CHECKING:
-    from cinderlib.backend import GlobalOptions
+from cinderlib._runtime import GlobalOptions
+from cinderlib.cinder import config as cinder_config
 
 LOG = logging.getLogger(__name__)
 
@@ -46,13 +45,12 @@ def configure_privsep(root_helper: str) -> None:
     in_process = os.geteuid() == 0
     helper_command = privsep_helper_command(root_helper)  # checked always
     command = None if in_process else helper_command
-    from cinderlib import cinder_glue
     configure = functools.partial(_configure_context, in_process=in_process,
                                   helper_command=command)
     with _privsep_lock:
-        for context in cinder_glue.brick_privsep_contexts():
+        for context in cinder_config.brick_privsep_contexts():
             configure(context)
-        cinder_glue.configure_privsep(configure)
+        cinder_config.configure_privsep(configure)
         _privsep_configured = True
 
 
@@ -74,6 +72,7 @@ def privsep_helper_command(root_helper: str) -> str:
 
 def _configure_context(context: Any, in_process: bool,
                        helper_command: Optional[str]) -> None:
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import cfg
     context.set_client_mode(not in_process)
     if helper_command is not None:
@@ -95,10 +94,10 @@ def _prepare_brick(root_helper: str) -> None:
     with _privsep_lock:
         if _brick_ready:
             return
-        from cinderlib import cinder_glue
+        # lazy: os-brick loads on first use, never with import cinderlib
         import os_brick
-        cinder_glue.load()
-        os_brick.setup(cinder_glue.conf())
+        cinder_config.load()
+        os_brick.setup(cinder_config.conf())
         _brick_ready = True
 
 
@@ -109,6 +108,7 @@ def get_connector_properties(root_helper: str, my_ip: str, multipath: bool,
                              ) -> dict[str, Any]:
     """os-brick's connector dict describing this host."""
     _ensure_privsep(root_helper)
+    # lazy: os-brick loads on first use, never with import cinderlib
     from os_brick.initiator import connector
     return cast('dict[str, Any]', connector.get_connector_properties(
         root_helper, my_ip, multipath, enforce_multipath, host=host,
@@ -150,8 +150,7 @@ def _basic_properties(host: Optional[str]) -> dict[str, Any]:
 
 
 def _my_ip() -> str:
-    from cinderlib import cinder_glue
-    return cinder_glue.get_option('my_ip') or socket.gethostbyname(
+    return cinder_config.get_option('my_ip') or socket.gethostbyname(
         socket.gethostname())
 
 
@@ -160,6 +159,7 @@ def brick_connector(protocol: Optional[str], connector_info: dict[str, Any],
                     options: GlobalOptions) -> Any:
     """The os-brick connector object for a connection's protocol."""
     _prepare_brick(options.root_helper)
+    # lazy: os-brick loads on first use, never with import cinderlib
     from os_brick.initiator import connector
     if use_multipath is None:
         use_multipath = bool(connector_info.get('multipath', False))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import time
 from typing import Callable, Iterator, Optional, TextIO
@@ -126,7 +127,6 @@ def run_demo(directory: Optional[str] = None,
              progress: Optional[progress_lines.Progress] = None) -> int:
     """Run the demo in ``directory`` (a temporary one by default);
     ``progress`` shows the running step, for instance on a terminal."""
-    import sys
     out = out or sys.stdout
     with contextlib.ExitStack() as stack:
         if directory is None:

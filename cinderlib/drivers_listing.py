@@ -27,6 +27,7 @@ import types
 from typing import Any, cast
 
 from cinderlib import exception
+from cinderlib.cinder import listing as cinder_listing
 
 # Seconds a listing may take (importing every driver takes a few).
 TIMEOUT = 600
@@ -70,8 +71,8 @@ def list_supported_drivers(
     if output_version not in (1, 2) or isinstance(output_version, bool):
         raise ValueError(f'output_version must be 1 or 2, got '
                          f'{output_version!r}')
-    import cinderlib
-    package_dir = os.path.dirname(os.path.abspath(cinderlib.__file__))
+    # This module's directory: the cinderlib package's.
+    package_dir = os.path.dirname(os.path.abspath(__file__))
     argument = json.dumps([_import_path(), package_dir, output_version])
     with tempfile.TemporaryDirectory(prefix='cinderlib-drivers-') as workdir:
         try:
@@ -113,8 +114,7 @@ def child_main(output_version: int) -> None:
     """
     result_fd = os.dup(1)
     os.dup2(2, 1)
-    from cinderlib import cinder_glue
-    drivers = cinder_glue.list_supported_drivers_in_this_process(
+    drivers = cinder_listing.list_supported_drivers_in_this_process(
         output_version)
     with os.fdopen(result_fd, 'wb') as result:
         result.write(dump(drivers))
@@ -178,6 +178,7 @@ class _ListingUnpickler(pickle.Unpickler):
 def _is_oslo_type(module: str, name: str) -> bool:
     if module != 'oslo_config.types':
         return False
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import types as oslo_types
     found = getattr(oslo_types, name, None)
     return isinstance(found, type) and issubclass(found,
@@ -185,5 +186,6 @@ def _is_oslo_type(module: str, name: str) -> bool:
 
 
 def _is_oslo_type_instance(obj: Any) -> bool:
+    # lazy: oslo.config comes with Cinder, not with import cinderlib
     from oslo_config import types as oslo_types
     return isinstance(obj, oslo_types.ConfigType)

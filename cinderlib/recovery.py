@@ -24,49 +24,47 @@ alone and reported as ``busy``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cinderlib import _runtime
 from cinderlib import locks
-
-if TYPE_CHECKING:
-    from cinderlib.backend import Backend
-    from cinderlib.objects.base import Resource
+from cinderlib import states
+from cinderlib.objects.base import Resource
+from cinderlib.states import Status
 
 LOG = logging.getLogger(__name__)
 
-_STARTED = {'creating', 'deleting', 'extending'}
 
-
-def recover(backend: Backend) -> list[dict[str, Any]]:
+def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
     """Settle the unfinished operations of ``backend``'s resources; returns
     what was done, one ``{'resource', 'id', 'was', 'now'}`` per resource
-    (``now`` is ``'deleted'``, a status, or ``'busy'``)."""
-    persistence = backend.persistence
+    (``now`` is ``states.GONE``, a status, or ``states.BUSY``)."""
+    persistence = _runtime.persistence()
     report: list[dict[str, Any]] = []
     volumes = persistence.get_volumes(backend_name=backend.id)
     for volume in volumes:
         for connection in persistence.get_connections(volume_id=volume.id):
-            if connection._ovo.attach_status in ('attaching', 'detached'):
+            if connection._ovo.attach_status in states.ATTACH_IN_PROGRESS:
                 report.append(_settle(connection, volume.id,
                                       _undo_connection))
     for volume in volumes:
         for snapshot in persistence.get_snapshots(volume_id=volume.id):
-            if snapshot.status in _STARTED:
+            if snapshot.status in states.IN_PROGRESS:
                 report.append(_settle(snapshot, volume.id, _finish))
     for volume in volumes:
-        if volume.status in _STARTED:
+        if volume.status in states.IN_PROGRESS:
             report.append(_settle(volume, volume.id, _finish))
     return report
 
 
 def _settle(resource: Resource, volume_id: str,
             action: Any) -> dict[str, Any]:
-    kind = type(resource).__name__.lower()
+    kind = resource.KIND
     was = _state(resource)
     entry = {'resource': kind, 'id': resource.id, 'was': was}
     with locks.locked_if_free(volume_id, resource.id) as free:
         if not free:
-            return dict(entry, now='busy')
+            return dict(entry, now=states.BUSY)
         if not resource._catch_up() or _state(resource) != was:
             # Finished or changed meanwhile: nothing to settle.
             return dict(entry, now=_state(resource))
@@ -82,21 +80,19 @@ def _settle(resource: Resource, volume_id: str,
 
 def _state(resource: Resource) -> str:
     if resource._ovo.deleted:
-        return 'deleted'
-    if type(resource).__name__ == 'Connection':
-        return str(resource._ovo.attach_status)
-    return str(resource._ovo.status)
+        return states.GONE
+    return str(getattr(resource._ovo, resource.STATUS_FIELD))
 
 
 def _finish(resource: Any) -> str:
-    if resource.status == 'deleting':
+    if resource.status == Status.DELETING:
         resource.delete()
-        return 'deleted'
-    resource._ovo.status = 'error'
+        return states.GONE
+    resource._ovo.status = Status.ERROR
     resource.save()
-    return 'error'
+    return Status.ERROR
 
 
 def _undo_connection(connection: Any) -> str:
     connection.disconnect(force=True)
-    return 'deleted'
+    return states.GONE

@@ -9,49 +9,25 @@ So bad input raises before anything is stored.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, cast
+from typing import Any, Callable, Optional, TypeVar
 
-from cinderlib import cinder_glue
+from cinderlib import _runtime
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend, UnloadedBackend
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
+from cinderlib.objects import Connection, Snapshot, Volume
+from cinderlib.objects import base
+from cinderlib.objects.base import Resource
+from cinderlib.states import AttachStatus, Status
 
 # How deep lists of serialized objects may nest in load's input.
 _MAX_LIST_DEPTH = 8
-# The longest status a plugin stores (the db plugin's column).
-_MAX_STATUS_LENGTH = 36
-
-if TYPE_CHECKING:
-    from cinderlib.backend import Backend
-    from cinderlib.objects import Connection, Snapshot, Volume
-    from cinderlib.objects.base import Resource
 
 # A snapshot or connection class: what ``_load_child`` loads.
 _Child = TypeVar('_Child', 'Snapshot', 'Connection')
-
-
-class UnloadedBackend:
-    """Stands for a backend that is not loaded (``fail_on_missing_backend``
-    is False): it knows its name, configuration and the request context,
-    and nothing else."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.id: str = config['volume_backend_name']
-        self.config = config
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith('_'):
-            raise AttributeError(name)
-        raise exception.BackendNotLoaded(self.id)
-
-    @property
-    def context(self) -> Any:
-        """The request context of the global settings: connections of an
-        unloaded backend's volumes can still be recorded and attached on
-        a host that has no driver for it (a CSI node)."""
-        return _context()
-
-    def __repr__(self) -> str:
-        return f'<UnloadedBackend {self.id}>'
 
 
 def load(json_src: Any, save: bool = False) -> Any:
@@ -64,7 +40,6 @@ def load(json_src: Any, save: bool = False) -> Any:
     loaded: list[Any] = []
     result = _build(data, loaded, 0)
     if save and loaded:
-        from cinderlib.objects import base
         base.persistence().set_objects(loaded)
     return result
 
@@ -104,9 +79,8 @@ def _build(data: Any, loaded: list[Any], depth: int) -> Any:
     return loader(data, loaded)
 
 
-def backend_for(config: Any) -> Backend | UnloadedBackend:
+def backend_for(config: Any) -> AnyBackend:
     """The live backend a serialized ``backend`` entry names."""
-    from cinderlib.backend import Backend
     if not isinstance(config, dict) or not isinstance(
             config.get('volume_backend_name'), str):
         raise exception.InvalidSerializedData(
@@ -117,189 +91,27 @@ def backend_for(config: Any) -> Backend | UnloadedBackend:
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
     name = config['volume_backend_name']
-    backend = Backend.backends.get(name)
+    backend = _runtime.backends.get(name)
     if backend is not None:
         return backend
     try:
-        cinder_glue.check_backend_name(name)
+        cinder_config.check_backend_name(name)
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
-    if Backend.global_options().fail_on_missing_backend:
+    if _runtime.options().fail_on_missing_backend:
         raise exception.BackendNotLoaded(name)
     return UnloadedBackend(config)
 
 
-def backend_or_placeholder(name: str) -> Backend | UnloadedBackend:
-    """The live backend called ``name``, or an ``UnloadedBackend`` (for
-    persistence plugins rebuilding stored objects: never raises)."""
-    from cinderlib.backend import Backend
-    backend = Backend.backends.get(name)
-    return backend if backend is not None else UnloadedBackend(
-        {'volume_backend_name': name})
-
-
-def _context() -> Any:
-    from cinderlib.backend import Backend
-    options = Backend.global_options()
-    return cinder_glue.make_context(options.user_id, options.project_id)
+backend_or_placeholder = _runtime.backend_or_placeholder
 
 
 def _ovo(data: dict[str, Any], expected: str) -> Any:
     """The checked Cinder object of a serialized object."""
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
-    check_primitive(primitive, expected)
-    return cinder_glue.from_primitive(primitive, _context())
-
-
-# -- what Cinder's field types let through -----------------------------------
-def check_primitive(primitive: Any, expected: str) -> bool:
-    """Raise ``InvalidSerializedData`` unless ``primitive`` is a Cinder
-    ``expected`` (``Volume``, ``Snapshot``, ``VolumeAttachment``) that
-    cinderlib can work with: fields of the right types
-    (``cinder_glue.check_primitive``), and the ones cinderlib relies on
-    present and sound.  The ``db`` plugin checks its rows with it too.
-    Returns False if it has keys that are not fields (they are ignored)
-    or lacks fields that are filled in (``cinder_glue.check_primitive``).
-    """
-    exact = cinder_glue.check_primitive(primitive, expected)
-    _SOUND[expected](primitive[_DATA], 'serialized ' + _CLASSES[expected])
-    return exact
-
-
-_DATA = 'versioned_object.data'
-_CLASSES = {'Volume': 'Volume', 'Snapshot': 'Snapshot',
-            'VolumeAttachment': 'Connection'}
-
-
-def _invalid(what: str, reason: str) -> Exception:
-    return exception.InvalidSerializedData(f'{what}: {reason}')
-
-
-def _check_id(data: dict[str, Any], field: str, what: str) -> str:
-    value = data.get(field)
-    if value is None:
-        raise _invalid(what, f'has no {field}')
-    try:
-        # Any usable id: a process without non_uuid_ids still reads the
-        # objects of one with it.
-        validation.resource_id(value, True, field)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-    return cast(str, value)  # resource_id checked it is a str
-
-
-def _check_text(data: dict[str, Any], field: str, what: str,
-                required: bool = False,
-                max_length: int = validation.MAX_NAME_LENGTH) -> None:
-    value = data.get(field)
-    if value is None and required:
-        raise _invalid(what, f'has no {field}')
-    try:
-        validation.text(value, field, max_length)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-
-
-def _check_size(data: dict[str, Any], field: str, what: str) -> None:
-    try:
-        validation.size(data.get(field), field)
-    except exception.CinderlibError as exc:
-        raise _invalid(what, str(exc)) from None
-
-
-def _sound_volume(data: dict[str, Any], what: str) -> None:
-    volume_id = _check_id(data, 'id', what)
-    what = f'{what} {volume_id}'
-    _check_size(data, 'size', what)
-    _check_text(data, 'host', what, required=True)
-    _check_text(data, 'status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    _check_text(data, 'display_name', what)
-    _check_text(data, 'display_description', what, max_length=65535)
-    for field in validation.STORAGE_NAME_FIELDS:
-        if data.get(field) is not None:
-            try:
-                validation.storage_name_field(data[field], field)
-            except exception.CinderlibError as exc:
-                raise _invalid(what, str(exc)) from None
-    for field in ('metadata', 'admin_metadata', 'glance_metadata'):
-        if field in data and data[field] is None:  # Cinder iterates them
-            raise _invalid(what, f'its {field} is null')
-    # A volume has a type of its own, of the volume's id, or none.
-    type_id = data.get('volume_type_id')
-    volume_type = data.get('volume_type')
-    own_id = None if volume_type is None else volume_type[_DATA]['id']
-    if {type_id, own_id} not in ({None}, {volume_id}):
-        raise _invalid(what, f'its volume_type_id is {type_id!r}, its '
-                             f'volume_type\'s id {own_id!r}: both must be '
-                             f'its id, or null')
-    for field, sound, kind in (('snapshots', _sound_snapshot, 'snapshot'),
-                               ('volume_attachment', _sound_connection,
-                                'connection')):
-        if data.get(field) is None:
-            continue
-        items = data[field][_DATA].get('objects')
-        if items is None:
-            raise _invalid(what, f'its {field} list has no "objects"')
-        seen = set()
-        for item in items:
-            item_data = item[_DATA]
-            sound(item_data, f'{what}: its {kind}', volume=False)
-            if item_data['volume_id'] != volume_id:
-                raise _invalid(what, f'its {kind} {item_data["id"]} '
-                                     f'belongs to volume '
-                                     f'{item_data["volume_id"]}')
-            if item_data['id'] in seen:
-                raise _invalid(what, f'lists {kind} {item_data["id"]} '
-                                     f'twice')
-            seen.add(item_data['id'])
-
-
-def _sound_child(data: dict[str, Any], what: str, volume: bool) -> str:
-    """Checks a snapshot and a connection share; returns ``what`` with
-    the id."""
-    what = f'{what} {_check_id(data, "id", what)}'
-    volume_id = _check_id(data, 'volume_id', what)
-    if volume and data.get('volume') is not None:
-        volume_data = data['volume'][_DATA]
-        _sound_volume(volume_data, f'{what}: its volume')
-        if volume_data['id'] != volume_id:
-            raise _invalid(what, f'holds volume {volume_data["id"]}, not '
-                                 f'its volume {volume_id}')
-    return what
-
-
-def _sound_snapshot(data: dict[str, Any], what: str,
-                    volume: bool = True) -> None:
-    what = _sound_child(data, what, volume)
-    _check_size(data, 'volume_size', what)
-    _check_text(data, 'status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    _check_text(data, 'display_name', what)
-    _check_text(data, 'display_description', what, max_length=65535)
-
-
-def _sound_connection(data: dict[str, Any], what: str,
-                      volume: bool = True) -> None:
-    what = _sound_child(data, what, volume)
-    _check_text(data, 'attached_host', what)
-    _check_text(data, 'attach_status', what, required=True,
-                max_length=_MAX_STATUS_LENGTH)
-    info = data.get('connection_info')
-    if not isinstance(info, dict):
-        raise _invalid(what, 'has no connection_info')
-    for key in ('conn', 'connector', 'device'):
-        if not isinstance(info.get(key), (dict, type(None))):
-            raise _invalid(what, f'connection_info[{key!r}] must be a '
-                                 f'dict or null')
-    if not isinstance((info.get('conn') or {}).get('data', {}), dict):
-        raise _invalid(what, "connection_info['conn']['data'] must be a "
-                             "dict")
-
-
-_SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
-          'VolumeAttachment': _sound_connection}
+    primitives.check_primitive(primitive, expected)
+    return cinder_ovo.from_primitive(primitive, _runtime.context())
 
 
 # -- what the retired cinderlib 5.x wrote -------------------------------------
@@ -343,7 +155,7 @@ def upgrade_retired_format(primitive: Any, expected: str) -> None:
 
 def _data_of(primitive: Any) -> Optional[dict[str, Any]]:
     if isinstance(primitive, dict):
-        data = primitive.get(_DATA)
+        data = primitive.get(primitives.DATA)
         if isinstance(data, dict):
             return data
     return None
@@ -355,9 +167,9 @@ def _upgrade_volume(data: dict[str, Any]) -> None:
     except exception.CinderlibError:
         return  # refused by the checks
     _upgrade_volume_type(data, volume_id)
-    if data.get('status') == 'in-use' and (
-            data.get('attach_status') == 'detached'):
-        data['attach_status'] = 'attached'
+    if data.get('status') == Status.IN_USE and (
+            data.get('attach_status') == AttachStatus.DETACHED):
+        data['attach_status'] = AttachStatus.ATTACHED
     for field, upgrade in (('snapshots', _upgrade_snapshot),
                            ('volume_attachment', _upgrade_connection)):
         items = (_data_of(data.get(field)) or {}).get('objects')
@@ -389,9 +201,9 @@ def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
             return  # specs not serialized: unknown
         if not _plain_strings(specs, nullable=True):
             return
-    volume_type = cinder_glue.new_volume_type(_context(), volume_id, specs,
-                                              qos_specs)
-    data['volume_type'] = cinder_glue.to_primitive(volume_type)
+    volume_type = cinder_ovo.new_volume_type(_runtime.context(), volume_id,
+                                             specs, qos_specs)
+    data['volume_type'] = cinder_ovo.to_primitive(volume_type)
     data['volume_type_id'] = volume_id
 
 
@@ -412,8 +224,9 @@ def _upgrade_snapshot(data: dict[str, Any]) -> None:
 
 def _upgrade_connection(data: dict[str, Any]) -> None:
     if 'attach_status' in data and data['attach_status'] is None:
-        data['attach_status'] = ('detached' if data.get('deleted') is True
-                                 else 'attached')
+        data['attach_status'] = (AttachStatus.DETACHED
+                                 if data.get('deleted') is True
+                                 else AttachStatus.ATTACHED)
 
 
 def _complete_volume(ovo: Any) -> None:
@@ -424,17 +237,17 @@ def _complete_volume(ovo: Any) -> None:
     if not ovo.obj_attr_is_set('volume_type'):
         ovo.volume_type = None  # volume_type_id is None too
     elif ovo.volume_type is not None:
-        cinder_glue.fill_unset_fields(ovo.volume_type)
+        cinder_ovo.fill_unset_fields(ovo.volume_type)
         qos = ovo.volume_type.get('qos_specs', None)
         if qos is not None:
-            cinder_glue.fill_unset_fields(qos)
-    cinder_glue.fill_unset_fields(ovo)
+            cinder_ovo.fill_unset_fields(qos)
+    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _complete_child(ovo: Any) -> None:
     if 'metadata' in ovo.fields and not ovo.obj_attr_is_set('metadata'):
         ovo.metadata = {}
-    cinder_glue.fill_unset_fields(ovo)
+    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _check_class(cls: type[Resource], data: Any) -> Any:
@@ -446,23 +259,22 @@ def _check_class(cls: type[Resource], data: Any) -> Any:
 # -- loaders ------------------------------------------------------------------
 def load_volume(data: dict[str, Any],
                 loaded: Optional[list[Any]] = None) -> Volume:
-    from cinderlib.objects import Connection, Snapshot, Volume
     backend_config = _check_class(Volume, data)
-    ovo = _ovo(data, 'Volume')
+    ovo = _ovo(data, Volume.OVO_NAME)
     backend = backend_for(backend_config)
     # Snapshots and attachments left out (simplified form) load lazily
     # from persistence.  The Cinder object must not hold its snapshots
-    # (see cinder_glue.new_volume).
+    # (see cinder_ovo.new_volume).
     snapshot_ovos = _take_list(ovo, 'snapshots')
     attachment_ovos = _take_list(ovo, 'volume_attachment')
     _complete_volume(ovo)
     for child in (snapshot_ovos or []) + (attachment_ovos or []):
-        cinder_glue.forget_field(child, 'volume')  # no copy of the volume
+        cinder_ovo.forget_field(child, 'volume')  # no copy of the volume
         _complete_child(child)
     ovo.volume_attachment = getattr(
-        cinder_glue.objects_module(), 'VolumeAttachmentList')(
+        cinder_ovo.objects_module(), 'VolumeAttachmentList')(
             objects=attachment_ovos or [])
-    cinder_glue.reset_changes(ovo)
+    cinder_ovo.reset_changes(ovo)
     volume = Volume._from_ovo(backend, ovo)
     if snapshot_ovos is not None:
         volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
@@ -484,33 +296,32 @@ def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
         return None
     value = getattr(ovo, name)
     items = list(value) if value is not None else []
-    cinder_glue.forget_field(ovo, name)
+    cinder_ovo.forget_field(ovo, name)
     return items
 
 
-def _load_child(cls: type[_Child], ovo_name: str
+def _load_child(cls: type[_Child]
                 ) -> Callable[[dict[str, Any], Optional[list[Any]]], _Child]:
     def loader(data: dict[str, Any],
                loaded: Optional[list[Any]] = None) -> _Child:
         backend_config = _check_class(cls, data)
-        ovo = _ovo(data, ovo_name)
+        ovo = _ovo(data, cls.OVO_NAME)
         backend = backend_for(backend_config)
         volume = None
         if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
-            from cinderlib.objects import Volume
             volume_ovo = ovo.volume
             # Its own lists are not part of the serialized child.
             _take_list(volume_ovo, 'snapshots')
             _take_list(volume_ovo, 'volume_attachment')
             _complete_volume(volume_ovo)
             volume_ovo.volume_attachment = getattr(
-                cinder_glue.objects_module(), 'VolumeAttachmentList')(
+                cinder_ovo.objects_module(), 'VolumeAttachmentList')(
                     objects=[])
-            cinder_glue.reset_changes(volume_ovo)
+            cinder_ovo.reset_changes(volume_ovo)
             volume = Volume._from_ovo(backend, volume_ovo)
-        cinder_glue.forget_field(ovo, 'volume')  # _from_ovo binds it
+        cinder_ovo.forget_field(ovo, 'volume')  # _from_ovo binds it
         _complete_child(ovo)
-        cinder_glue.reset_changes(ovo)
+        cinder_ovo.reset_changes(ovo)
         obj = cls._from_ovo(backend, ovo, volume)
         if loaded is not None:
             loaded.append(obj)
@@ -519,7 +330,7 @@ def _load_child(cls: type[_Child], ovo_name: str
 
 
 def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
-                 ) -> Backend | UnloadedBackend:
+                 ) -> AnyBackend:
     volumes = data.get('volumes')
     if not isinstance(volumes, list):
         raise exception.InvalidSerializedData(
@@ -536,17 +347,17 @@ def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None
 
 def _snapshot_loader(data: dict[str, Any],
                      loaded: Optional[list[Any]] = None) -> Snapshot:
-    from cinderlib.objects import Snapshot
-    return _load_child(Snapshot, 'Snapshot')(data, loaded)
+    return _load_child(Snapshot)(data, loaded)
 
 
 def _connection_loader(data: dict[str, Any],
                        loaded: Optional[list[Any]] = None) -> Connection:
-    from cinderlib.objects import Connection
-    return _load_child(Connection, 'VolumeAttachment')(data, loaded)
+    return _load_child(Connection)(data, loaded)
 
 
 # Looked up with whatever "class" the data holds.
 _LOADERS: dict[str, Callable[[dict[str, Any], Optional[list[Any]]], Any]] = {
     'Volume': load_volume, 'Snapshot': _snapshot_loader,
     'Connection': _connection_loader, 'Backend': load_backend}
+
+_runtime.set_loader(load)

@@ -18,6 +18,17 @@ from typing import Any, Mapping, Optional
 from cinderlib.exception import InvalidArgument, InvalidArgumentType
 
 MAX_NAME_LENGTH = 255
+# The db plugin's status columns (schema.py), and Cinder's description
+# columns (a TEXT column).
+MAX_STATUS_LENGTH = 36
+MAX_DESCRIPTION_LENGTH = 65535
+#: The longest value of each Cinder field longer or shorter than
+#: ``MAX_NAME_LENGTH``, the default of every other string field.
+FIELD_LENGTHS = {'display_description': MAX_DESCRIPTION_LENGTH,
+                 'status': MAX_STATUS_LENGTH,
+                 'previous_status': MAX_STATUS_LENGTH,
+                 'migration_status': MAX_STATUS_LENGTH,
+                 'replication_status': MAX_STATUS_LENGTH}
 # How deeply a free-form JSON value the library keeps (a connection's
 # connection_info and connector, a backend's configuration) may nest: a
 # dict or list is one level more than the deepest value it holds.  Drivers

@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import cinderlib
+from cinderlib import Backend, Connection, Snapshot, Volume
 from cinderlib import progress
 from cinderlib.cli.errors import UsageError
-
-if TYPE_CHECKING:
-    from cinderlib import Backend, Connection, Snapshot, Volume
 
 # A spinner shows once an operation has run this long (seconds).
 PROGRESS_DELAY = 0.3

@@ -7,7 +7,7 @@ from cinderlib.cli.command import Commands
 
 
 def _migrate_db(argv: list[str]) -> int:
-    # Imported when run: the other commands do not pay for it.
+    # lazy: SQLAlchemy and Alembic: only migrate-db needs them
     from cinderlib.persistence import legacy
     return legacy.cli_main(argv)
 

@@ -9,43 +9,31 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
+import uuid
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
-from cinderlib import cinder_glue
+from cinderlib import _runtime
 from cinderlib import exception
-from cinderlib import serialization
+from cinderlib import jsontext
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
+from cinderlib.states import Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend, GlobalOptions
     from cinderlib.objects.volume import Volume
-    from cinderlib.persistence.base import PersistenceDriverBase
-    from cinderlib.serialization import UnloadedBackend
 
-
-def persistence() -> PersistenceDriverBase:
-    """The active persistence plugin (``Backend.persistence``)."""
-    from cinderlib.backend import Backend
-    return Backend.persistence
-
-
-def global_options() -> GlobalOptions:
-    from cinderlib.backend import Backend
-    return Backend.global_options()
-
-
-def backend_named(name: str) -> Backend:
-    """The loaded backend of this name (objects accept a backend's name
-    where they take a backend, as the retired library did)."""
-    from cinderlib.backend import Backend
-    backend = Backend.backends.get(name)
-    if backend is None:
-        raise exception.BackendNotLoaded(name)
-    return backend
+# The active persistence plugin, and the loaded backend of a name (objects
+# accept a backend's name where they take a backend, as the retired
+# library did).
+persistence = _runtime.persistence
+backend_named = _runtime.backend_named
 
 
 _ChildT = TypeVar('_ChildT')
+_R = TypeVar('_R', bound='Resource')
 
 
 class ChildList(list[_ChildT]):
@@ -93,55 +81,6 @@ def same_value(kwargs: dict[str, Any], field: str, value: Any) -> None:
                    f'got {given!r:.60}')
 
 
-# Longest values of status fields: the db plugin's status columns.
-_MAX_LENGTHS = {'display_description': 65535, 'status': 36,
-                'previous_status': 36, 'migration_status': 36,
-                'replication_status': 36}
-
-
-def check_fields(ovo_class: Any, values: dict[str, Any],
-                 kind: str) -> dict[str, Any]:
-    """Caller-given values of Cinder fields, each checked as what it is
-    stored as: strings printable and of bounded length, dicts of strings,
-    bools, ints, datetimes, enums among their values.  Relationships
-    (other Cinder objects) are cinderlib's to set."""
-    from oslo_versionedobjects import fields as ovo_fields
-    checked: dict[str, Any] = {}
-    for name, value in values.items():
-        field = ovo_class.fields.get(name)
-        if field is None:
-            raise exception.InvalidArgument(name, f'not a {kind} attribute')
-        field_type = field._type
-        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
-            raise exception.InvalidArgument(
-                name, f'is set by cinderlib, not given to a {kind}')
-        if value is None:
-            if not field.nullable:
-                raise exception.InvalidArgument(name, 'must not be None')
-            checked[name] = None
-            continue
-        if isinstance(field_type, ovo_fields.Boolean):
-            validation.boolean(value, name)
-        elif isinstance(field_type, ovo_fields.Integer):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise exception.InvalidArgumentType(
-                    name, f'must be an integer, got {value!r:.60}')
-        elif isinstance(field_type, ovo_fields.DateTime):
-            validation.date_time(value, name)
-        elif isinstance(field_type, ovo_fields.Dict):
-            value = validation.string_dict(value, name)
-        elif isinstance(field_type, (ovo_fields.String,
-                                     ovo_fields.StringPattern)):
-            validation.text(value, name, _MAX_LENGTHS.get(
-                name, validation.MAX_NAME_LENGTH))
-        try:
-            checked[name] = field.coerce(None, name, value)
-        except ValueError as exc:
-            raise exception.InvalidArgument(
-                name, f'{value!r:.60} is not valid: {exc}') from None
-    return checked
-
-
 class StoredState:
     """An object's state as a persistence plugin stored it: its id, the
     JSON text of its primitive (simplified form), decoded and checked when
@@ -184,7 +123,7 @@ class StoredState:
         if self.expected is None:
             return primitive
         try:
-            exact = serialization.check_primitive(primitive, self.expected)
+            exact = primitives.check_primitive(primitive, self.expected)
         except exception.InvalidSerializedData as exc:
             raise self._invalid(exc.reason) from None
         data = primitive['versioned_object.data']
@@ -196,8 +135,8 @@ class StoredState:
         if not exact:
             # Keys that are not fields, or fields left out: serialized as
             # the object built from it is.
-            primitive = cinder_glue.to_primitive(self._rebuild(primitive))
-            self.text = json.dumps(primitive, separators=(',', ':'))
+            primitive = cinder_ovo.to_primitive(self._rebuild(primitive))
+            self.text = jsontext.dumps(primitive)
         return primitive
 
     def build(self) -> Any:
@@ -215,11 +154,13 @@ class StoredState:
 
 
 # The instance attributes the library keeps on its objects; any other one
-# was set by a persistence plugin (see ``Resource._take_plugin_attributes``).
+# was set by a persistence plugin written for cinderlib 5.x (see
+# ``Resource._take_plugin_attributes``).  ``_plugin_slot`` is the one that
+# belongs to the plugins (``PersistenceDriverBase.object_slot``).
 LIBRARY_ATTRIBUTES = frozenset({
     '_backend', '_ovo', '_stored', '_snapshots', '_connections',
     'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
-    'device_scan_attempts', '_unexported'})
+    'device_scan_attempts', '_unexported', '_plugin_slot'})
 
 
 class Resource:
@@ -228,14 +169,55 @@ class Resource:
     ``_ovo`` is the Cinder object.  Objects a plugin loads may start with a
     ``StoredState`` instead: the Cinder object is rebuilt on first use, and
     serializing an unused object reuses the stored primitive.
+
+    Each class declares its identity once: ``KIND``, the word in the names
+    of the plugin methods that store it (``get_volumes``, ``set_volume``,
+    ``delete_volume``) and in errors; ``OVO_NAME``, the Cinder object it
+    wraps; ``STATUS_FIELD``, the field of its status (``states``); and
+    ``_not_found_error``, what ``get_by_id`` and the operations raise when
+    it is not stored.
+
+    Bringing an object up to date with the store, the near-synonyms:
+
+    - ``refresh()`` (public): reload it from the plugin now, dropping
+      unsaved changes (``_forget_local_state``); raises the not-found
+      error if it is gone;
+    - ``_catch_up()``: once an operation holds the object's lock, take
+      what other processes stored since it was read (the plugin's
+      ``refresh_stale``, which keeps unsaved changes: saving them then
+      reports the conflict); False, and marked deleted, if it is gone;
+    - ``_require_existing()``: ``_catch_up()``, raising the not-found
+      error if it is gone;
+    - ``_adopt_state(other)``: the plugin hands this live object the
+      state of a newer copy it read (a newer row), keeping its identity;
+    - ``_take_plugin_attributes(other)``: take what a plugin keeps on a
+      newer copy it returned (5.x plugins keep their version there).
     """
 
+    KIND: ClassVar[str]
+    OVO_NAME: ClassVar[str]
+    STATUS_FIELD: ClassVar[str] = 'status'
     # Fields left out of the primitive: back-references or lazy lists.
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
-    _backend: Backend | UnloadedBackend
+    # The classes that declare a KIND, by kind.
+    _classes: ClassVar[dict[str, type[Resource]]] = {}
+    _backend: AnyBackend
 
-    def __init__(self, backend: Backend | UnloadedBackend,
-                 ovo: Any) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if 'KIND' in cls.__dict__:
+            Resource._classes[cls.KIND] = cls
+
+    @staticmethod
+    def class_of(kind: str) -> type[Resource]:
+        """The class of ``kind`` (``'volume'``...)."""
+        return Resource._classes[kind]
+
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        raise NotImplementedError
+
+    def __init__(self, backend: AnyBackend, ovo: Any) -> None:
         self.backend = backend
         if isinstance(ovo, StoredState):
             self._stored = ovo
@@ -267,25 +249,30 @@ class Resource:
 
     def _take_plugin_attributes(self, other: 'Resource') -> None:
         """Take what the persistence plugin keeps on ``other``, a newer
-        copy of this object it returned: plugins written for cinderlib 5.x
-        keep the stored version there (5.x's ``refresh()`` took every
-        attribute of the newer copy)."""
+        copy of this object it returned: its slot, and the attributes
+        plugins written for cinderlib 5.x set (they keep the stored
+        version there; 5.x's ``refresh()`` took every attribute of the
+        newer copy)."""
         for name, value in vars(other).items():
-            if name not in LIBRARY_ATTRIBUTES:
+            if name == '_plugin_slot':
+                self.__dict__[name] = dict(value)
+            elif name not in LIBRARY_ATTRIBUTES:
                 self.__dict__[name] = value
+
+    @property
+    def _plugin_slot(self) -> dict[str, Any]:
+        """What the persistence plugin keeps about this object, made on
+        first use (see ``PersistenceDriverBase.object_slot``)."""
+        slot: Optional[dict[str, Any]] = self.__dict__.get('_plugin_slot')
+        if slot is None:
+            slot = self.__dict__['_plugin_slot'] = {}
+        return slot
 
     def _mark_unstored(self) -> None:
         """Count a new object's ``id`` as changed until the object is first
         stored, as Cinder does: plugins create a record when ``'id'`` is
         among their ``get_changed_fields()`` (see persistence.base)."""
         self._ovo._changed_fields.add('id')
-
-    def _forget_local_state(self) -> None:
-        """Before a refresh: drop unsaved changes and the stored version
-        seen, so that a plugin hands back what it stores now."""
-        if '_ovo' in self.__dict__:
-            cinder_glue.reset_changes(self._ovo)
-        self.__dict__.pop('_db_version', None)
 
     def _catch_up(self) -> bool:
         """Once the object's lock is held: take what other processes
@@ -294,18 +281,68 @@ class Resource:
         if self.persistence.refresh_stale(self):
             return True
         self._ovo.deleted = True
-        cinder_glue.reset_changes(self._ovo)
+        cinder_ovo.reset_changes(self._ovo)
         return False
 
     def _require_existing(self) -> None:
-        """``_catch_up``, raising NotFound if the object is deleted."""
+        """``_catch_up``, raising the not-found error if it is gone."""
         if not self._catch_up() or self._ovo.deleted:
             raise self._not_found()
 
     def _not_found(self) -> Exception:
-        error: Exception = exception.NotFound(
-            resource=f'{type(self).__name__} {self.id}')
-        return error
+        return self._not_found_error(self.id)
+
+    @classmethod
+    def _stored_copies(cls, **filters: Any) -> list[Any]:
+        """The plugin's ``get_<kind>s(**filters)``."""
+        found: list[Any] = getattr(_runtime.persistence(),
+                                   f'get_{cls.KIND}s')(**filters)
+        return found
+
+    @classmethod
+    def get_by_id(cls: type[_R], object_id: Optional[str] = None,
+                  **id_keyword: str) -> _R:
+        """The stored object with this id, given by position or, as the
+        retired library named it, as ``<kind>_id`` (``volume_id=``,
+        ``snapshot_id=``, ``connection_id=``); raises the class's
+        not-found error (``VolumeNotFound``...)."""
+        keyword = f'{cls.KIND}_id'
+        if id_keyword:
+            if object_id is not None or set(id_keyword) != {keyword}:
+                raise TypeError(f'get_by_id() takes one id, by position or '
+                                f'as {keyword}=')
+            object_id = id_keyword[keyword]
+        found = cls._stored_copies(**{keyword: object_id})
+        if not found:
+            raise cls._not_found_error(cast(str, object_id))
+        return cast(_R, found[0])
+
+    def refresh(self) -> None:
+        """Reload this object from persistence: what is stored now, unsaved
+        changes dropped; raises the not-found error if it is gone."""
+        self._forget_local_state()
+        found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+        if not found:
+            raise self._not_found()
+        if found[0] is not self:
+            self._ovo = found[0]._ovo
+            self._take_plugin_attributes(found[0])
+            self._refreshed()
+
+    def _forget_local_state(self) -> None:
+        """``refresh()``'s first step: drop unsaved changes, and what the
+        plugin keeps about the stored version seen (its slot), so that
+        the plugin hands back what it stores now."""
+        if '_ovo' in self.__dict__:
+            cinder_ovo.reset_changes(self._ovo)
+        self.__dict__.pop('_plugin_slot', None)
+
+    def _refreshed(self) -> None:
+        """Called when ``refresh()`` took a newer copy's Cinder object."""
+
+    def save(self) -> None:
+        """Store this object (the plugin's ``set_<kind>``)."""
+        getattr(self.persistence, f'set_{self.KIND}')(self)
 
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
@@ -318,9 +355,8 @@ class Resource:
 
     def __repr__(self) -> str:
         ovo = self._ovo
-        field = 'status' if 'status' in ovo.fields else 'attach_status'
         return (f'<{type(self).__name__} {self.id} '
-                f'status={ovo.get(field, None)!r} '
+                f'status={ovo.get(self.STATUS_FIELD, None)!r} '
                 f'backend={self.backend_name!r}>')
 
     def __eq__(self, other: Any) -> bool:
@@ -330,18 +366,14 @@ class Resource:
         return hash((type(self).__name__, self.id))
 
     @property
-    def backend(self) -> Backend | UnloadedBackend:
+    def backend(self) -> AnyBackend:
         """The backend; after ``unload()`` and loading a backend of the
         same name again, the new one."""
-        from cinderlib.backend import Backend
-        backend = self._backend
-        current = Backend.backends.get(backend.id)
-        if current is not None and current is not backend:
-            self._backend = backend = current
+        backend = self._backend = _runtime.current(self._backend)
         return backend
 
     @backend.setter
-    def backend(self, backend: Backend | UnloadedBackend) -> None:
+    def backend(self, backend: AnyBackend) -> None:
         self._backend = backend
 
     @property
@@ -355,31 +387,28 @@ class Resource:
 
     @property
     def persistence(self) -> Any:
-        return persistence()
+        return _runtime.persistence()
 
     @staticmethod
     def _new_id(given: Optional[str], field: str = 'id') -> str:
         """``given`` checked, or a new UUID if it is None or empty (as
         the retired library did: protobuf's unset string is empty)."""
-        import uuid
         if given is None or given == '':
             return str(uuid.uuid4())
         return validation.resource_id(
-            given, global_options().non_uuid_ids, field)
+            given, _runtime.options().non_uuid_ids, field)
 
     def _refuse_existing(self) -> None:
         """Before creating this object: refuse if one with its id is
         stored (that one is left as it is), unless it is this very object
         whose creation failed: creating it again is a retry."""
-        kind = type(self).__name__.lower()
-        get = getattr(self.persistence, f'get_{kind}s')
         try:
-            found = get(**{f'{kind}_id': self.id})
+            found = self._stored_copies(**{f'{self.KIND}_id': self.id})
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
         if found and not (found[0] is self and self._ovo.get(
-                'status', None) == 'error'):
-            raise exception.AlreadyExists(kind, self.id)
+                'status', None) == Status.ERROR):
+            raise exception.AlreadyExists(self.KIND, self.id)
 
     def _context(self) -> Any:
         return self.backend.context
@@ -395,13 +424,25 @@ class Resource:
             pass
         self.save()
 
+    def _delete(self, driver_call: Callable[[Any], Any]) -> None:
+        """Delete a volume or snapshot, its lock held: record
+        ``deleting``, call the driver (``driver_call(driver)``), then
+        delete the record; a failure is recorded as ``error_deleting``."""
+        self._save_status('status', Status.DELETING)
+        try:
+            driver_call(self.backend.driver)
+        except Exception as exc:
+            self._fail(exc, Status.ERROR_DELETING)
+            raise
+        getattr(self.persistence, f'delete_{self.KIND}')(self)
+
     def _save_status(self, field: str, value: str) -> None:
         """Record ``field`` = ``value`` (an operation starting) before
         calling the driver; if it cannot be saved, the object keeps its
         previous value, as the operation did not happen."""
         ovo = self._ovo
         previous = getattr(ovo, field)
-        unsaved = cinder_glue.field_changed(ovo, field)
+        unsaved = cinder_ovo.field_changed(ovo, field)
         setattr(ovo, field, value)
         try:
             self.save()
@@ -411,15 +452,12 @@ class Resource:
                 ovo.obj_reset_changes([field])
             raise
 
-    def save(self) -> None:
-        raise NotImplementedError
-
     # -- serialization --------------------------------------------------------
     def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         skip = self._SKIP_IN_JSON if simplified else ()
         stored = self.__dict__.get('_stored')
         if stored is None:
-            return cinder_glue.to_primitive(self._ovo, skip)
+            return cinder_ovo.to_primitive(self._ovo, skip)
         data = {name: value for name, value in
                 stored.primitive['versioned_object.data'].items()
                 if name not in skip}
@@ -437,12 +475,11 @@ class Resource:
     def to_jsons(self, simplified: bool = True) -> str:
         text = self._primitive_text(simplified)
         if text is None:
-            return json.dumps(self.to_json(simplified),
-                              separators=(',', ':'))
+            return jsontext.dumps(self.to_json(simplified))
         # Stored text used as is: no decoding and encoding again.
-        return (f'{{"class":"{type(self).__name__}","backend":'
-                f'{json.dumps(self.backend.config, separators=(",", ":"))}'
-                f',"ovo":{text}}}')
+        return jsontext.compose((
+            ('class', jsontext.dumps(type(self).__name__)),
+            ('backend', jsontext.dumps(self.backend.config)), ('ovo', text)))
 
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         """The primitive's JSON text from stored state, if the object was
@@ -479,7 +516,7 @@ class Resource:
     @classmethod
     def load(cls, json_src: Any, save: bool = False) -> Any:
         """``cinderlib.load()`` of one serialized object of this class."""
-        obj = serialization.load(json_src, save)
+        obj = _runtime.load(json_src, save)
         if not isinstance(obj, cls):
             raise exception.InvalidSerializedData(
                 f'expected a serialized {cls.__name__}, got '
@@ -488,7 +525,6 @@ class Resource:
 
     @staticmethod
     def new_uuid() -> str:
-        import uuid
         return str(uuid.uuid4())
 
     def _load_lazy(self) -> None:
@@ -537,8 +573,8 @@ class VolumeChild(Resource):
     def volume(self) -> Volume:
         """The volume (loaded from persistence on first use)."""
         if self._volume is None:
-            from cinderlib.objects.volume import Volume
-            self._bind_volume(Volume.get_by_id(self._ovo.volume_id))
+            self._bind_volume(cast('Volume', Resource.class_of(
+                'volume').get_by_id(self._ovo.volume_id)))
         return cast('Volume', self._volume)  # bound above if it was not
 
     @volume.setter

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
-from cinderlib import cinder_glue
+from cinderlib import _runtime
 from cinderlib import connectors
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
+from cinderlib.states import AttachStatus, Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects.volume import Volume
-    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -33,11 +34,14 @@ class Connection(base.VolumeChild):
     connect_volume result, or None while not attached>}``.
     """
 
+    KIND = 'connection'
+    OVO_NAME = 'VolumeAttachment'
+    STATUS_FIELD = 'attach_status'
     _SKIP_IN_JSON = ('volume',)
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
 
-    def __init__(self, backend: Backend | UnloadedBackend | str | None,
+    def __init__(self, backend: AnyBackend | str | None,
                  volume: Optional[Volume] = None,
                  use_multipath: Optional[bool] = None,
                  device_scan_attempts: int = 3, **fields: Any) -> None:
@@ -122,20 +126,20 @@ class Connection(base.VolumeChild):
         if attach_mode is not None:
             validation.attach_mode(attach_mode)
         connection_id = cls._new_id(kwargs.pop('id', None))
-        fields = base.check_fields(
-            cinder_glue.objects_module().VolumeAttachment, kwargs,
+        fields = cinder_ovo.check_fields(
+            cinder_ovo.objects_module().VolumeAttachment, kwargs,
             'connection')
         with locks.locked(volume.id):
             volume._require_existing()
             volume.connections  # loaded before this one is recorded
             # Recorded before the driver exports anything, so that a crash
             # in between leaves a trace for Backend.recover() to undo.
-            now = cinder_glue.utcnow()
+            now = cinder_ovo.utcnow()
             values = {'attached_host': connector.get('host'),
                       'attach_time': now, 'created_at': now, **fields}
-            ovo = cinder_glue.new_attachment(
+            ovo = cinder_ovo.new_attachment(
                 volume.backend.context, id=connection_id,
-                volume_id=volume.id, attach_status='attaching',
+                volume_id=volume.id, attach_status=AttachStatus.ATTACHING,
                 attach_mode=attach_mode or 'rw', connector=connector,
                 connection_info={'conn': {}, 'connector': connector,
                                  'device': None},
@@ -155,7 +159,7 @@ class Connection(base.VolumeChild):
             attach_mode = attach_mode or data.get('access_mode') or 'rw'
             data['access_mode'] = attach_mode
             ovo.attach_mode = attach_mode
-            ovo.attach_status = 'attached'
+            ovo.attach_status = AttachStatus.ATTACHED
             ovo.connection_info = {'conn': conn_info, 'connector': connector,
                                    'device': None}
             try:
@@ -164,13 +168,13 @@ class Connection(base.VolumeChild):
                 volume._unexport_quietly(connection)
                 raise
             volume._add_connection(connection)
-            volume._ovo.status = 'in-use'
-            volume._ovo.attach_status = 'attached'
+            volume._ovo.status = Status.IN_USE
+            volume._ovo.attach_status = AttachStatus.ATTACHED
             volume.save()
         return connection
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+    def _from_ovo(cls, backend: AnyBackend, ovo: Any,
                   volume: Optional[Volume] = None) -> 'Connection':
         connection = cls.__new__(cls)
         base.Resource.__init__(connection, backend, ovo)
@@ -264,7 +268,7 @@ class Connection(base.VolumeChild):
         if self._connector is None:
             self._connector = connectors.brick_connector(
                 self.protocol, self.connector_info, self.use_multipath,
-                self.device_scan_attempts, base.global_options())
+                self.device_scan_attempts, _runtime.options())
         return self._connector
 
     # -- operations -----------------------------------------------------------
@@ -360,11 +364,11 @@ class Connection(base.VolumeChild):
                 # Recorded first ('detached': Cinder has no 'detaching'), so
                 # a crash in the driver call leaves a trace for
                 # Backend.recover() to finish.
-                self._save_status('attach_status', 'detached')
+                self._save_status('attach_status', AttachStatus.DETACHED)
                 try:
                     volume._unexport(self, force)
                 except Exception as exc:
-                    self._ovo.attach_status = 'error_detaching'
+                    self._ovo.attach_status = AttachStatus.ERROR_DETACHING
                     self._fail(exc, None)
                     raise
                 # If the record cannot be deleted now, disconnecting again
@@ -373,8 +377,8 @@ class Connection(base.VolumeChild):
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:
-                volume._ovo.status = 'available'
-                volume._ovo.attach_status = 'detached'
+                volume._ovo.status = Status.AVAILABLE
+                volume._ovo.attach_status = AttachStatus.DETACHED
             volume.save()
 
     def extend(self) -> Optional[int]:
@@ -382,26 +386,18 @@ class Connection(base.VolumeChild):
         return connectors.extend_device(self.connector, self.conn_info,
                                         self.device)
 
-    def _not_found(self) -> Exception:
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
         error: Exception = exception.ConnectionNotFound(
-            filter=f'id = {self.id}')
+            filter=f'id = {object_id}')
         return error
-
-    def refresh(self) -> None:
-        self._forget_local_state()
-        found = self.persistence.get_connections(connection_id=self.id)
-        if not found:
-            raise exception.ConnectionNotFound(filter=f'id = {self.id}')
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
 
     def save(self) -> None:
         """Store the connection; what the caller may have changed in place
         (the connector, the device) is checked first."""
         if '_ovo' in self.__dict__:  # else unchanged since it was read
             self._check_stored_fields()
-        self.persistence.set_connection(self)
+        super().save()
 
     def _check_stored_fields(self) -> None:
         ovo = self._ovo
@@ -422,16 +418,8 @@ class Connection(base.VolumeChild):
                 self.volume._to_primitive(simplified=True))
         return primitive
 
-    @classmethod
-    def get_by_id(cls, connection_id: str) -> 'Connection':
-        found = base.persistence().get_connections(
-            connection_id=connection_id)
-        if not found:
-            raise exception.ConnectionNotFound(filter=f'id = {connection_id}')
-        return found[0]
 
-
-def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
+def _new_record(backend: AnyBackend, volume_id: str,
                 fields: dict[str, Any]) -> Any:
     """The Cinder attachment of a connection the caller makes itself."""
     fields = dict(fields)
@@ -460,13 +448,13 @@ def _new_record(backend: Backend | UnloadedBackend, volume_id: str,
     if data is not None:
         data['access_mode'] = attach_mode
     connection_id = base.Resource._new_id(fields.pop('id', None))
-    checked = base.check_fields(
-        cinder_glue.objects_module().VolumeAttachment, fields, 'connection')
-    now = cinder_glue.utcnow()
-    values = {'attach_status': 'attached', 'attach_time': now,
+    checked = cinder_ovo.check_fields(
+        cinder_ovo.objects_module().VolumeAttachment, fields, 'connection')
+    now = cinder_ovo.utcnow()
+    values = {'attach_status': AttachStatus.ATTACHED, 'attach_time': now,
               'created_at': now, 'attached_host': connector.get('host'),
               **checked}
-    return cinder_glue.new_attachment(
+    return cinder_ovo.new_attachment(
         backend.context, id=connection_id, volume_id=volume_id,
         attach_mode=attach_mode, connector=connector, connection_info=info,
         **values)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional, cast
 
-from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import locks
+from cinderlib._runtime import AnyBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
+from cinderlib.states import SNAPSHOTTABLE, Status
 
 if TYPE_CHECKING:
-    from cinderlib.backend import Backend
     from cinderlib.objects.volume import Volume
-    from cinderlib.serialization import UnloadedBackend
 
 
 class Snapshot(base.VolumeChild):
     """A snapshot of a volume, wrapping Cinder's ``objects.Snapshot``."""
 
+    KIND = 'snapshot'
+    OVO_NAME = 'Snapshot'
     _SKIP_IN_JSON = ('volume',)
 
     def __init__(self, volume: Volume, **kwargs: Any) -> None:
@@ -47,15 +49,15 @@ class Snapshot(base.VolumeChild):
                 'volume_size', f'must be the size of volume {volume.id} '
                                f'({vol_ovo.size} GiB), got {size!r:.60}')
         snapshot_id = self._new_id(kwargs.pop('id', None))
-        fields = base.check_fields(cinder_glue.objects_module().Snapshot,
-                                   kwargs, 'snapshot')
+        fields = cinder_ovo.check_fields(
+            cinder_ovo.objects_module().Snapshot, kwargs, 'snapshot')
         context = volume.backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
-            'status': 'creating', 'user_id': context.user_id,
+            'status': Status.CREATING, 'user_id': context.user_id,
             'project_id': context.project_id,
-            'created_at': cinder_glue.utcnow(), 'deleted': False, **fields}
-        ovo = cinder_glue.new_snapshot(
+            'created_at': cinder_ovo.utcnow(), 'deleted': False, **fields}
+        ovo = cinder_ovo.new_snapshot(
             context, vol_ovo, id=snapshot_id, volume_id=volume.id,
             volume_size=vol_ovo.size, volume_type_id=vol_ovo.volume_type_id,
             **values)
@@ -64,7 +66,7 @@ class Snapshot(base.VolumeChild):
         self._mark_unstored()
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend, ovo: Any,
+    def _from_ovo(cls, backend: AnyBackend, ovo: Any,
                   volume: Optional[Volume] = None) -> 'Snapshot':
         snapshot = cls.__new__(cls)
         base.Resource.__init__(snapshot, backend, ovo)
@@ -105,7 +107,7 @@ class Snapshot(base.VolumeChild):
         with locks.locked(volume.id, self.id):
             self._refuse_existing()
             volume._require_existing()
-            if volume.status not in ('available', 'in-use'):
+            if volume.status not in SNAPSHOTTABLE:
                 raise exception.InvalidVolume(
                     reason=f'cannot snapshot volume {volume.id} in status '
                            f'{volume.status!r}')
@@ -118,10 +120,10 @@ class Snapshot(base.VolumeChild):
                 for field, value in (update or {}).items():
                     if field in self._ovo.fields:
                         setattr(self._ovo, field, value)
-                self._ovo.status = 'available'
+                self._ovo.status = Status.AVAILABLE
                 self._ovo.progress = '100%'
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             self.save()
         return self
@@ -133,13 +135,7 @@ class Snapshot(base.VolumeChild):
             if not self._catch_up() or self._ovo.deleted:
                 volume._remove_snapshot(self)
                 return
-            self._save_status('status', 'deleting')
-            try:
-                self.backend.driver.delete_snapshot(self._ovo)
-            except Exception as exc:
-                self._fail(exc, 'error_deleting')
-                raise
-            self.persistence.delete_snapshot(self)
+            self._delete(lambda driver: driver.delete_snapshot(self._ovo))
             volume._remove_snapshot(self)
 
     def create_volume(self, **new_vol_params: Any) -> Volume:
@@ -149,12 +145,11 @@ class Snapshot(base.VolumeChild):
         (a float is rounded up to a whole GiB); ``pool_name`` picks the
         pool; other arguments are as for ``Volume``.
         """
-        from cinderlib.objects.volume import Volume
         volume = self.volume
         new_vol_params = dict(new_vol_params)
         base.same_value(new_vol_params, 'snapshot_id', self.id)
         new_vol_params.setdefault('size', self._ovo.volume_size)
-        new_volume = Volume(volume, **new_vol_params)
+        new_volume = type(volume)(volume, **new_vol_params)  # a Volume
         if new_volume.size < self._ovo.volume_size:
             raise exception.InvalidArgument(
                 'size', f'cannot be smaller than snapshot {self.id} '
@@ -166,34 +161,18 @@ class Snapshot(base.VolumeChild):
                 new_volume._ovo, self._ovo),
             self)
 
-    def _not_found(self) -> Exception:
-        error: Exception = exception.SnapshotNotFound(snapshot_id=self.id)
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        error: Exception = exception.SnapshotNotFound(snapshot_id=object_id)
         return error
 
-    def refresh(self) -> None:
-        self._forget_local_state()
-        found = self.persistence.get_snapshots(snapshot_id=self.id)
-        if not found:
-            raise exception.SnapshotNotFound(snapshot_id=self.id)
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
-            if self._volume is not None:
-                self._ovo.volume = self._volume._ovo
-
-    def save(self) -> None:
-        self.persistence.set_snapshot(self)
+    def _refreshed(self) -> None:
+        if self._volume is not None:
+            self._ovo.volume = self._volume._ovo
 
     def _load_lazy(self) -> None:
         self.volume
 
     @classmethod
-    def get_by_id(cls, snapshot_id: str) -> 'Snapshot':
-        found = base.persistence().get_snapshots(snapshot_id=snapshot_id)
-        if not found:
-            raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-        return found[0]
-
-    @classmethod
     def get_by_name(cls, snapshot_name: str) -> list[Snapshot]:
-        return base.persistence().get_snapshots(snapshot_name=snapshot_name)
+        return cls._stored_copies(snapshot_name=snapshot_name)

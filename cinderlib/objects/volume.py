@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Optional, cast
+from typing import Any, Callable, Optional, cast
 
-from cinderlib import cinder_glue
+from cinderlib import _runtime
+from cinderlib import connectors
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import locks
 from cinderlib import validation
+from cinderlib._runtime import AnyBackend, LoadedBackend
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
-
-if TYPE_CHECKING:
-    from cinderlib.backend import Backend
-    from cinderlib.objects.connection import Connection
-    from cinderlib.objects.snapshot import Snapshot
-    from cinderlib.serialization import UnloadedBackend
+from cinderlib.objects.connection import Connection
+from cinderlib.objects.snapshot import Snapshot
+from cinderlib.states import AttachStatus, Status
 
 LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
@@ -30,9 +31,11 @@ _TYPE_FIELDS = ('volume_type', 'volume_type_id')
 class Volume(base.Resource):
     """A volume on a backend, wrapping Cinder's ``objects.Volume``."""
 
+    KIND = 'volume'
+    OVO_NAME = 'Volume'
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
-    def __init__(self, backend_or_vol: Backend | Volume | str,
+    def __init__(self, backend_or_vol: LoadedBackend | Volume | str,
                  pool_name: Optional[str] = None, **kwargs: Any) -> None:
         """A volume not yet created: call ``create()``.
 
@@ -64,7 +67,7 @@ class Volume(base.Resource):
         self.local_attach: Optional[Connection] = None
 
     @classmethod
-    def _new_ovo(cls, backend: Backend | UnloadedBackend,
+    def _new_ovo(cls, backend: AnyBackend,
                  pool_name: Optional[str], kwargs: dict[str, Any]) -> Any:
         kwargs = base.named_fields(kwargs)
         for name in _TYPE_FIELDS:
@@ -88,26 +91,27 @@ class Volume(base.Resource):
             kwargs[field] = validation.storage_name_field(
                 cls._new_id(kwargs[field], field), field)
         host = _host(backend, pool_name, kwargs.pop('host', None))
-        fields = base.check_fields(cinder_glue.objects_module().Volume,
-                                   kwargs, 'volume')
+        fields = cinder_ovo.check_fields(cinder_ovo.objects_module().Volume,
+                                         kwargs, 'volume')
         context = backend.context
         values = {
             'display_name': '', 'display_description': '', 'metadata': {},
-            'bootable': False, 'status': 'creating',
-            'attach_status': 'detached', 'user_id': context.user_id,
+            'bootable': False, 'status': Status.CREATING,
+            'attach_status': AttachStatus.DETACHED,
+            'user_id': context.user_id,
             'project_id': context.project_id,
-            'created_at': cinder_glue.utcnow(), 'deleted': False,
+            'created_at': cinder_ovo.utcnow(), 'deleted': False,
             'availability_zone': backend.availability_zone,
             'multiattach': extra_specs.get('multiattach') == '<is> True',
             **fields}
-        volume_type = cinder_glue.new_volume_type(context, volume_id,
-                                                  extra_specs, qos_specs)
-        return cinder_glue.new_volume(
+        volume_type = cinder_ovo.new_volume_type(context, volume_id,
+                                                 extra_specs, qos_specs)
+        return cinder_ovo.new_volume(
             context, id=volume_id, size=size, host=host,
             volume_type_id=volume_id, volume_type=volume_type, **values)
 
     @classmethod
-    def _from_ovo(cls, backend: Backend | UnloadedBackend,
+    def _from_ovo(cls, backend: AnyBackend,
                   ovo: Any) -> 'Volume':
         """Wrap an existing Cinder object (loading, persistence)."""
         volume = cls.__new__(cls)
@@ -133,7 +137,7 @@ class Volume(base.Resource):
     @description.setter
     def description(self, value: str) -> None:
         self._ovo.display_description = validation.text(
-            value, 'description', max_length=65535)
+            value, 'description', validation.MAX_DESCRIPTION_LENGTH)
 
     @property
     def name_in_storage(self) -> str:
@@ -196,7 +200,7 @@ class Volume(base.Resource):
             for connection in connections:
                 connection._bind_volume(self)
             if '_ovo' in self.__dict__:  # a list a driver lazy-loaded
-                cinder_glue.forget_field(self._ovo, 'volume_attachment')
+                cinder_ovo.forget_field(self._ovo, 'volume_attachment')
 
     # -- operations -----------------------------------------------------------
     def create(self) -> 'Volume':
@@ -210,13 +214,13 @@ class Volume(base.Resource):
             self._refuse_existing()
             for source in sources:
                 source._require_existing()
-            self._ovo.status = 'creating'
+            self._ovo.status = Status.CREATING
             self.save()
             try:
                 self._apply_update(driver_call(self.backend.driver))
-                self._ovo.status = 'available'
+                self._ovo.status = Status.AVAILABLE
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             self.save()
         return self
@@ -247,13 +251,7 @@ class Volume(base.Resource):
                 raise exception.InvalidVolume(
                     reason=f'volume {self.id} is connected; disconnect it '
                            f'first')
-            self._save_status('status', 'deleting')
-            try:
-                self.backend.driver.delete_volume(self._ovo)
-            except Exception as exc:
-                self._fail(exc, 'error_deleting')
-                raise
-            self.persistence.delete_volume(self)
+            self._delete(lambda driver: driver.delete_volume(self._ovo))
 
     def extend(self, size: float) -> Optional[int]:
         """Grow the volume to ``size`` GiB (a float is rounded up to a
@@ -275,20 +273,21 @@ class Volume(base.Resource):
                             f'({ovo.size} GiB) of volume {self.id}, got '
                             f'{size}')
             before = ovo.previous_status
-            if ovo.status != 'error':  # an earlier failure recorded it
+            if ovo.status != Status.ERROR:  # an earlier failure recorded it
                 ovo.previous_status = ovo.status
             try:
-                self._save_status('status', 'extending')
+                self._save_status('status', Status.EXTENDING)
             except Exception:
                 ovo.previous_status = before
                 raise
             try:
                 self.backend.driver.extend_volume(ovo, size)
             except Exception as exc:
-                self._fail(exc, 'error')
+                self._fail(exc, Status.ERROR)
                 raise
             ovo.size = size
-            ovo.status = 'in-use' if self.connections else 'available'
+            ovo.status = (Status.IN_USE if self.connections
+                          else Status.AVAILABLE)
             ovo.previous_status = None
             self.save()
             if self.local_attach:
@@ -320,7 +319,6 @@ class Volume(base.Resource):
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
         """Create a snapshot of this volume."""
-        from cinderlib.objects.snapshot import Snapshot
         snapshot = Snapshot(self, name=name, description=description,
                             **kwargs)
         snapshot.create()
@@ -329,7 +327,6 @@ class Volume(base.Resource):
     def connect(self, connector_dict: dict[str, Any],
                 **ovo_fields: Any) -> Connection:
         """Export the volume to the host ``connector_dict`` describes."""
-        from cinderlib.objects.connection import Connection
         return Connection._connect(self, connector_dict, ovo_fields)
 
     def disconnect(self, connection: Connection,
@@ -338,11 +335,9 @@ class Volume(base.Resource):
 
     def attach(self) -> Connection:
         """Connect the volume to this host and attach it through os-brick."""
-        from cinderlib import connectors
         if self.local_attach is not None:
             return self.local_attach
-        connector = connectors.local_connector_properties(
-            self.backend.global_options())
+        connector = connectors.local_connector_properties(_runtime.options())
         connection = self.connect(connector)
         try:
             connection.attach()
@@ -373,24 +368,14 @@ class Volume(base.Resource):
         super()._adopt_state(other)
         self._snapshots = self._connections = None
 
-    def _not_found(self) -> Exception:
-        error: Exception = exception.VolumeNotFound(volume_id=self.id)
+    @classmethod
+    def _not_found_error(cls, object_id: str) -> Exception:
+        error: Exception = exception.VolumeNotFound(volume_id=object_id)
         return error
 
-    def refresh(self) -> None:
-        """Reload this volume from persistence."""
-        self._forget_local_state()
-        found = self.persistence.get_volumes(volume_id=self.id)
-        if not found:
-            raise exception.VolumeNotFound(volume_id=self.id)
-        if found[0] is not self:
-            self._ovo = found[0]._ovo
-            self._take_plugin_attributes(found[0])
-            self._snapshots = None
-            self._connections = None
-
-    def save(self) -> None:
-        self.persistence.set_volume(self)
+    def _refreshed(self) -> None:
+        self._snapshots = None
+        self._connections = None
 
     # -- exports, used by Connection ------------------------------------------
     def _export(self, connector: dict[str, Any]) -> dict[str, Any]:
@@ -441,12 +426,12 @@ class Volume(base.Resource):
     def _add_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot not in self._snapshots:
             self._snapshots.append(snapshot)
-        cinder_glue.forget_field(self._ovo, 'snapshots')
+        cinder_ovo.forget_field(self._ovo, 'snapshots')
 
     def _remove_snapshot(self, snapshot: Snapshot) -> None:
         if self._snapshots is not None and snapshot in self._snapshots:
             self._snapshots.remove(snapshot)
-        cinder_glue.forget_field(self._ovo, 'snapshots')
+        cinder_ovo.forget_field(self._ovo, 'snapshots')
 
     def _add_connection(self, connection: Connection) -> None:
         if self._connections is not None:
@@ -469,11 +454,11 @@ class Volume(base.Resource):
         if ovo is None:
             return
         if self._connections is None:
-            cinder_glue.forget_field(ovo, 'volume_attachment')
+            cinder_ovo.forget_field(ovo, 'volume_attachment')
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_glue.objects_module(
+        ovo.volume_attachment = cinder_ovo.objects_module(
         ).VolumeAttachmentList(ovo._context, objects=[
             connection._ovo for connection in self._connections])
         ovo.obj_reset_changes(['volume_attachment'])
@@ -503,11 +488,11 @@ class Volume(base.Resource):
             if children is None:
                 continue
             texts = [child._primitive_text(True) for child in children]
-            if None in texts or not text.endswith('}}'):
+            if None in texts or not text.endswith(jsontext.PRIMITIVE_END):
                 return None
-            list_text = cinder_glue.list_primitive_text(list_class, texts)
-            lists.append(f',"{field}":{list_text}')
-        return text[:-2] + ''.join(lists) + '}}'
+            lists.append((field, cinder_ovo.list_primitive_text(
+                list_class, cast('list[str]', texts))))  # no None: above
+        return jsontext.add_fields(text, lists)
 
     def _to_primitive(self, simplified: bool) -> dict[str, Any]:
         """Cinder's primitive; unless ``simplified``, with this volume's
@@ -521,25 +506,18 @@ class Volume(base.Resource):
                     ('volume_attachment', 'VolumeAttachmentList',
                      self._connections)):
                 if children is not None:
-                    data[field] = cinder_glue.list_primitive(
+                    data[field] = cinder_ovo.list_primitive(
                         list_class, [child._to_primitive(simplified=True)
                                      for child in children])
         return primitive
 
     # -- queries --------------------------------------------------------------
     @classmethod
-    def get_by_id(cls, volume_id: str) -> 'Volume':
-        found = base.persistence().get_volumes(volume_id=volume_id)
-        if not found:
-            raise exception.VolumeNotFound(volume_id=volume_id)
-        return found[0]
-
-    @classmethod
     def get_by_name(cls, volume_name: str) -> list[Volume]:
-        return base.persistence().get_volumes(volume_name=volume_name)
+        return cls._stored_copies(volume_name=volume_name)
 
 
-def _host(backend: Backend | UnloadedBackend, pool_name: Optional[str],
+def _host(backend: AnyBackend, pool_name: Optional[str],
           host: Any) -> str:
     """The new volume's ``HOST@BACKEND#POOL``: on ``pool_name``, or as
     ``host`` gives it, which must name this backend and one of its

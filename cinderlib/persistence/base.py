@@ -23,21 +23,21 @@ from __future__ import annotations
 import functools
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
-from cinderlib import cinder_glue
 from cinderlib import exception
 from cinderlib import validation
-
-if TYPE_CHECKING:
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
-    from cinderlib.objects.base import Resource
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+from cinderlib.objects.base import Resource
+from cinderlib.states import AttachStatus, Status
 
 LOG = logging.getLogger(__name__)
 
 #: The Cinder DB shim drivers see, built from a plugin: ``DB(plugin)``
 #: (the name plugins written for cinderlib 5.x use).
-DB = cinder_glue.CinderDbShim
+DB = db_shim.CinderDbShim
 
 # The longest key a plugin must store (the db plugin's column), and the
 # longest value: key-values are small records (a node's connector dict).
@@ -55,7 +55,7 @@ class PersistenceDriverBase:
             # cinderlib 5.x ignored them too; subclasses pass them on.
             LOG.warning('%s ignores persistence options %s',
                         type(self).__name__, ', '.join(sorted(kwargs)))
-        self._db_shim: Optional[cinder_glue.CinderDbShim] = None
+        self._db_shim: Optional[db_shim.CinderDbShim] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,9 +66,9 @@ class PersistenceDriverBase:
             setattr(cls, 'set_key_value', _checking_key_value(own))
 
     @property
-    def db(self) -> 'cinder_glue.CinderDbShim':
+    def db(self) -> 'db_shim.CinderDbShim':
         """The DB shim drivers call as ``self.db``; served from this plugin."""
-        shim: Optional[cinder_glue.CinderDbShim] = getattr(
+        shim: Optional[db_shim.CinderDbShim] = getattr(
             self, '_db_shim', None)
         if shim is None:
             shim = self._db_shim = DB(self)
@@ -77,6 +77,16 @@ class PersistenceDriverBase:
     #: Whether other processes may change what this plugin stores (a
     #: database): objects then catch up with the store under their lock.
     shared = False
+
+    @staticmethod
+    def object_slot(obj: Resource) -> dict[str, Any]:
+        """A dict on ``obj`` that belongs to the persistence plugin: what
+        it keeps about the object (the ``db`` plugin: the version of its
+        row it last read or wrote), never attributes of its own on the
+        object.  ``refresh()`` empties it before reading the object again,
+        and a copy that takes a newer copy's state there takes its slot
+        too."""
+        return obj._plugin_slot
 
     def refresh_stale(self, obj: Resource) -> bool:
         """Bring ``obj`` up to date if another process stored a newer
@@ -190,7 +200,7 @@ class PersistenceDriverBase:
         changed = ovo.obj_what_changed()
         if 'id' in changed:
             return cls.get_fields(resource)
-        plain = _plain_fields(type(ovo))
+        plain = cinder_ovo.plain_fields(type(ovo))
         result = {name: getattr(ovo, name) for name in changed
                   if name in plain}
         volume_type = _volume_type(ovo)
@@ -211,7 +221,7 @@ class PersistenceDriverBase:
         ovo = resource._ovo
         extra = set(getattr(ovo, 'obj_extra_fields', ()))
         result = {name: getattr(ovo, name)
-                  for name in _plain_fields(type(ovo))
+                  for name in cinder_ovo.plain_fields(type(ovo))
                   if name not in extra and ovo.obj_attr_is_set(name)}
         volume_type = _volume_type(ovo)
         if result.get('volume_type_id') and volume_type is not None:
@@ -226,7 +236,7 @@ class PersistenceDriverBase:
         """Mark ``resource`` saved: all of it, or the fields named in
         ``fields`` (a name or a sequence of names)."""
         if fields is None:
-            cinder_glue.reset_changes(resource._ovo)
+            cinder_ovo.reset_changes(resource._ovo)
             return
         if isinstance(fields, str):
             fields = (fields,)
@@ -236,12 +246,12 @@ class PersistenceDriverBase:
     def _set_deleted(resource: Resource) -> None:
         ovo = resource._ovo
         ovo.deleted = True
-        ovo.deleted_at = cinder_glue.utcnow()
-        if 'status' in ovo.fields and ovo.status != 'error_deleting':
-            ovo.status = 'deleted'
+        ovo.deleted_at = cinder_ovo.utcnow()
+        if 'status' in ovo.fields and ovo.status != Status.ERROR_DELETING:
+            ovo.status = Status.DELETED
         if 'attach_status' in ovo.fields and 'volume_id' in ovo.fields:
-            ovo.attach_status = 'detached'
-        cinder_glue.reset_changes(ovo)
+            ovo.attach_status = AttachStatus.DETACHED
+        cinder_ovo.reset_changes(ovo)
 
     # -- the copies drivers see -----------------------------------------------
     def working_copy(self, kind: str, found: _R) -> _R:
@@ -330,24 +340,10 @@ def _volume_type(ovo: Any) -> Any:
     return None
 
 
-def _plain_fields(ovo_class: type) -> tuple[str, ...]:
-    """The fields of a Cinder object class that are not objects."""
-    plain = _plain_fields_cache.get(ovo_class)
-    if plain is None:
-        from oslo_versionedobjects import fields as ovo_fields
-        plain = _plain_fields_cache[ovo_class] = tuple(
-            name for name, field in getattr(ovo_class, 'fields', {}).items()
-            if not isinstance(field, ovo_fields.ObjectField))
-    return plain
-
-
-_plain_fields_cache: dict[type, tuple[str, ...]] = {}
-
-
 def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:
     """A volume type (a Cinder object) as the dict Cinder's database API
     returns, its QoS specs as a dict too (as in cinderlib 5.x)."""
-    data: dict[str, Any] = cinder_glue.to_primitive(volume_type)[
+    data: dict[str, Any] = cinder_ovo.to_primitive(volume_type)[
         'versioned_object.data']
     if data.get('qos_specs'):
         data['qos_specs'] = data['qos_specs']['versioned_object.data']
@@ -356,18 +352,9 @@ def vol_type_to_dict(volume_type: Any) -> dict[str, Any]:
 
 def object_kind(obj: Any) -> str:
     """``'volume'``, ``'snapshot'`` or ``'connection'``: the word in the
-    names of the plugin methods that store ``obj``."""
-    kind = _kinds.get(type(obj))
-    if kind is not None:
-        return kind
-    from cinderlib.objects import Connection, Snapshot, Volume
-    for cls, kind in ((Volume, 'volume'), (Snapshot, 'snapshot'),
-                      (Connection, 'connection')):
-        if isinstance(obj, cls):
-            _kinds[type(obj)] = kind
-            return kind
-    raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')
-
-
-# object_kind's answers by class (called on every save).
-_kinds: dict[type, str] = {}
+    names of the plugin methods that store ``obj`` (its class's
+    ``KIND``)."""
+    kind: Optional[str] = getattr(type(obj), 'KIND', None)
+    if kind is None or not isinstance(obj, Resource):
+        raise TypeError(f'not a Volume, Snapshot or Connection: {obj!r}')
+    return kind

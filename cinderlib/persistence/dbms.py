@@ -22,22 +22,27 @@ import os
 import stat
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, cast
+from importlib import import_module
+from typing import Any, Callable, Iterator, Optional, cast
+from urllib.parse import unquote, urlsplit
 
-from cinderlib import cinder_glue
+import sqlalchemy
+from sqlalchemy import Table, bindparam, event, exc as sa_exc, pool, select
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection as DBConnection
+
+from cinderlib import _runtime
 from cinderlib import exception
+from cinderlib import jsontext
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+from cinderlib.objects import base as objects_base
+from cinderlib.objects.base import Resource, StoredState
 from cinderlib.persistence import base
+from cinderlib.persistence import legacy_rows
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
-
-if TYPE_CHECKING:
-    from sqlalchemy import Table
-    from sqlalchemy.engine import Connection as DBConnection
-
-    from cinderlib.backend import Backend
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
-    from cinderlib.objects.base import Resource, StoredState
-    from cinderlib.serialization import UnloadedBackend
 
 LOG = logging.getLogger(__name__)
 
@@ -103,8 +108,7 @@ class DBPersistence(base.PersistenceDriverBase):
     def _refuse_unmigrated_legacy(self) -> None:
         """Refuse, untouched, a database holding only the retired
         library's objects: shown empty, they would seem lost."""
-        from cinderlib.persistence import legacy
-        legacy.refuse_unmigrated(self.engine, self.url)
+        legacy_rows.refuse_unmigrated(self.engine, self.url)
 
     @contextlib.contextmanager
     def _connect(self, operation: str,
@@ -147,10 +151,16 @@ class DBPersistence(base.PersistenceDriverBase):
                 yield conn, written
         except exception.PersistenceUnavailable:
             if written.version is not None:
-                obj._db_unconfirmed = (written.version, written.data)
+                self.object_slot(obj)['unconfirmed'] = (written.version,
+                                                        written.data)
             raise
-        obj._db_version = written.version
-        obj.__dict__.pop('_db_unconfirmed', None)
+        self._confirmed(obj, written.version)
+
+    def _confirmed(self, obj: Resource, version: Optional[int]) -> None:
+        """``obj``'s row is at ``version``, committed."""
+        slot = self.object_slot(obj)
+        slot['version'] = version
+        slot.pop('unconfirmed', None)
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.url}>'
@@ -159,7 +169,6 @@ class DBPersistence(base.PersistenceDriverBase):
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
-        from cinderlib.objects import Volume
         volumes, types = schema.volumes, schema.volume_types
         rows = self._select(
             volumes, source=volumes.outerjoin(
@@ -167,32 +176,29 @@ class DBPersistence(base.PersistenceDriverBase):
             extra=[types.c.data.label('type_data')],
             operation='listing volumes', id=volume_id, name=volume_name,
             backend_name=backend_name)
-        context = _context()
+        context = _runtime.context()
         return [self._object('volume', row, self._builder(
-            Volume, 'volume', row, context, _with_type(row)))
-            for row in rows]
+            Volume, row, context, _with_type(row))) for row in rows]
 
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
                       volume_id: Optional[str] = None) -> list[Snapshot]:
-        from cinderlib.objects import Snapshot
         rows = self._select(schema.snapshots,
                             operation='listing snapshots', id=snapshot_id,
                             name=snapshot_name, volume_id=volume_id)
-        context = _context()
+        context = _runtime.context()
         return [self._object('snapshot', row, self._builder(
-            Snapshot, 'snapshot', row, context)) for row in rows]
+            Snapshot, row, context)) for row in rows]
 
     def get_connections(self, connection_id: Optional[str] = None,
                         volume_id: Optional[str] = None
                         ) -> list[Connection]:
-        from cinderlib.objects import Connection
         rows = self._select(schema.connections,
                             operation='listing connections',
                             id=connection_id, volume_id=volume_id)
-        context = _context()
+        context = _runtime.context()
         return [self._object('connection', row, self._builder(
-            Connection, 'connection', row, context)) for row in rows]
+            Connection, row, context)) for row in rows]
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
         """The key-value of ``key``, or all of them when ``key`` is None or
@@ -200,7 +206,6 @@ class DBPersistence(base.PersistenceDriverBase):
         that did not check key-values) raises ``InvalidStoredData`` when
         asked for by its key, and is left out, with a warning, of the
         list of all."""
-        from cinderlib.objects import KeyValue
         table = schema.key_values
         query = table.select().order_by(table.c.key)
         if key:
@@ -229,7 +234,6 @@ class DBPersistence(base.PersistenceDriverBase):
         ``source``) matching every filter given exactly (None or empty
         means no filter), oldest first: the columns objects are rebuilt
         from, checked."""
-        from sqlalchemy import select
         kind = _KINDS[table.name]
         columns = [table.c.id, table.c.backend_name, table.c.version,
                    table.c.data] + [table.c[name] for name in _FIELDS[kind]]
@@ -254,26 +258,26 @@ class DBPersistence(base.PersistenceDriverBase):
         with self._lock:
             live = self._live[kind].get(row.id)
             if live is not None and (
-                    getattr(live, '_db_version', None) == row.version or
+                    _version(live) == row.version or
                     _has_unsaved_changes(live)):
                 # Unsaved changes are never dropped for a newer row: the
                 # object's next save reports the conflict instead.
                 return live
             obj = build()
-            obj._db_version = row.version
+            self.object_slot(obj)['version'] = row.version
             if live is not None:  # changed by another process: update it
                 live._adopt_state(obj)
-                live._db_version = row.version
+                self.object_slot(live)['version'] = row.version
                 return live
             self._live[kind][row.id] = obj
             return obj
 
     @staticmethod
-    def _builder(cls: Any, kind: str, row: Any, context: Any,
+    def _builder(cls: Any, row: Any, context: Any,
                  text: Optional[str] = None) -> Callable[[], Any]:
         def build() -> Any:
             return cls._from_ovo(_backend(row), _stored(
-                kind, row, text or row.data, context))
+                cls, row, text or row.data, context))
         return build
 
     # -- writes ---------------------------------------------------------------
@@ -304,8 +308,7 @@ class DBPersistence(base.PersistenceDriverBase):
                 getattr(self, f'_store_{kind}')(conn, obj, written)
         # Committed: the objects take their rows' versions.
         for kind, obj, written in zip(kinds, objects, writes):
-            obj._db_version = written.version
-            obj.__dict__.pop('_db_unconfirmed', None)
+            self._confirmed(obj, written.version)
             self._remember(kind, obj)
             getattr(base.PersistenceDriverBase, f'set_{kind}')(self, obj)
 
@@ -316,7 +319,7 @@ class DBPersistence(base.PersistenceDriverBase):
                   'backend_name': volume.backend_name, 'status': ovo.status}
         # A copy that never read the row (load(save=True)) may bring
         # another type; else a volume's type never changes once stored.
-        unread = getattr(volume, '_db_version', None) is None
+        unread = _version(volume) is None
         self._write(conn, 'volume', schema.volumes, volume, values, written)
         if written.inserted:
             self._write_volume_type(conn, volume)
@@ -364,19 +367,19 @@ class DBPersistence(base.PersistenceDriverBase):
         """Insert or update ``obj``'s row, telling ``written`` the row's
         new version and data and whether it was inserted."""
         ovo = obj._ovo
-        written.data = json.dumps(cinder_glue.to_primitive(
-            ovo, _SKIP[kind]), separators=(',', ':'))
+        written.data = jsontext.dumps(cinder_ovo.to_primitive(
+            ovo, _SKIP[kind]))
         values = dict(values, created_at=_naive(ovo.created_at),
                       deleted=False, deleted_at=None, data=written.data)
         statements = _statements(table)
-        version = getattr(obj, '_db_version', None)
+        version = _version(obj)
         if version is None:
             # A copy that never read the row (e.g. load(save=True)).
             row = conn.execute(statements['version'],
                                {'b_id': obj.id}).first()
             version = row.version if row is not None else None
         elif self._committed_unconfirmed(conn, statements, obj):
-            version = obj._db_unconfirmed[0]
+            version = self.object_slot(obj)['unconfirmed'][0]
         if version is not None:
             if conn.execute(statements['update'], dict(
                     values, b_id=obj.id, b_version=version,
@@ -397,7 +400,7 @@ class DBPersistence(base.PersistenceDriverBase):
         """Whether the row is this object's last write whose commit
         reported an error (the connection dropped while committing) but
         which the database did commit."""
-        unconfirmed = obj.__dict__.get('_db_unconfirmed')
+        unconfirmed = _slot(obj).get('unconfirmed')
         if unconfirmed is None:
             return False
         row = conn.execute(statements['current'], {'b_id': obj.id}).first()
@@ -414,19 +417,17 @@ class DBPersistence(base.PersistenceDriverBase):
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
-            'data': json.dumps(cinder_glue.to_primitive(volume_type),
-                               separators=(',', ':'))})
+            'data': jsontext.dumps(cinder_ovo.to_primitive(volume_type))})
 
     shared = True
 
     def refresh_stale(self, obj: Resource) -> bool:
         super().refresh_stale(obj)  # the copy drivers get
-        version = getattr(obj, '_db_version', None)
+        version = _version(obj)
         if version is None:  # never stored, or stored by another copy
             return True
-        kind = type(obj).__name__.lower()
+        kind = obj.KIND
         table = _TABLES[kind]
-        from sqlalchemy import select
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
             row = conn.execute(select(table.c.version, table.c.deleted).where(
                 table.c.id == obj.id)).first()
@@ -441,9 +442,7 @@ class DBPersistence(base.PersistenceDriverBase):
         found = getter(**{f'{kind}_id': obj.id})
         if found and found[0] is not obj:
             obj._adopt_state(found[0])
-            # ignore: _db_version is this plugin's; Resource lacks it
-            obj._db_version = (  # type: ignore[attr-defined]
-                found[0]._db_version)
+            self.object_slot(obj)['version'] = _version(found[0])
         return bool(found)
 
     def _remember(self, kind: str, obj: Resource) -> None:
@@ -488,7 +487,7 @@ class DBPersistence(base.PersistenceDriverBase):
         query = table.c.id == obj.id
         if self.soft_deletes:
             conn.execute(table.update().where(query).values(
-                deleted=True, deleted_at=_naive(cinder_glue.utcnow()),
+                deleted=True, deleted_at=_naive(cinder_ovo.utcnow()),
                 version=table.c.version + 1))
         else:
             conn.execute(table.delete().where(query))
@@ -525,8 +524,6 @@ class MemoryDBPersistence(DBPersistence):
 
 def _create_engine(url: Any, sqlite_synchronous: bool,
                    pool_pre_ping: bool = True) -> Any:
-    import sqlalchemy
-    from sqlalchemy import event, exc as sa_exc, pool
     if not isinstance(url, str) or not url:
         # Not the value: it may be a URL with a password in another type.
         raise exception.InvalidPersistence(
@@ -634,7 +631,6 @@ def _sqlite_path(parsed: Any) -> Optional[tuple[str, bool]]:
             return None
         return os.path.abspath(database), True
     # An SQLite URI filename (file:path), its parameters in the query.
-    from urllib.parse import unquote, urlsplit
     mode = parsed.query.get('mode', 'rwc')
     path = unquote(urlsplit(database).path)
     if mode == 'memory' or path in ('', ':memory:'):
@@ -675,7 +671,6 @@ def _unavailable(exc: BaseException) -> bool:
     InterfaceError (server down, connection lost, read-only file, full
     disk, lock timeout), an invalidated connection, an exhausted pool or
     a read-only server."""
-    from sqlalchemy import exc as sa_exc
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError,
                         sa_exc.TimeoutError)):
         return True
@@ -697,7 +692,6 @@ def _statements(table: Table) -> dict[str, Any]:
     """Prepared statements of a table (built once: cheaper to execute)."""
     statements = _statement_cache.get(table.name)
     if statements is None:
-        from sqlalchemy import bindparam
         statements = {'insert': table.insert()}
         if 'version' in table.c:
             row_id = table.c.id == bindparam('b_id')
@@ -711,8 +705,21 @@ def _statements(table: Table) -> dict[str, Any]:
     return statements
 
 
+def _slot(obj: Resource) -> dict[str, Any]:
+    """What this plugin keeps about ``obj``: ``'version'``, the version of
+    its row last read or written (None or missing: never read, e.g. loaded
+    with ``load(save=True)``), and ``'unconfirmed'``, the version and data
+    of a write whose commit reported an error."""
+    return base.PersistenceDriverBase.object_slot(obj)
+
+
+def _version(obj: Resource) -> Optional[int]:
+    version: Optional[int] = _slot(obj).get('version')
+    return version
+
+
 def _has_unsaved_changes(obj: Any) -> bool:
-    return '_ovo' in vars(obj) and bool(cinder_glue.changed_fields(obj._ovo))
+    return '_ovo' in vars(obj) and bool(cinder_ovo.changed_fields(obj._ovo))
 
 
 def _in_memory(url: Any) -> bool:
@@ -728,14 +735,12 @@ def _key_value_upsert(dialect: str) -> Any:
     if statement is None:
         table = schema.key_values
         if dialect in ('sqlite', 'postgresql'):
-            from importlib import import_module
             insert = import_module(f'sqlalchemy.dialects.{dialect}').insert
             statement = insert(table)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.key],
                 set_={'value': statement.excluded.value})
         elif dialect in ('mysql', 'mariadb'):
-            from sqlalchemy.dialects import mysql
             statement = mysql.insert(table)
             statement = statement.on_duplicate_key_update(
                 value=statement.inserted.value)
@@ -777,23 +782,21 @@ def _naive(value: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     return value
 
 
-def _stored(kind: str, row: Any, text: str, context: Any) -> StoredState:
+def _stored(cls: type[Resource], row: Any, text: str,
+            context: Any) -> StoredState:
     """Stored state whose primitive and Cinder object are made on first
     use: listing many objects costs little more than reading the rows."""
-    from cinderlib.objects import base as objects_base
     return objects_base.StoredState(
         row.id, text,
-        lambda primitive: cinder_glue.trusted_from_primitive(
+        lambda primitive: cinder_ovo.trusted_from_primitive(
             primitive, context, fill=True),
-        kind=kind, expected=_OVO_NAMES[kind],
+        kind=cls.KIND, expected=cls.OVO_NAME,
         fields={field: getattr(row, column)
-                for column, field in _FIELDS[kind].items()})
+                for column, field in _FIELDS[cls.KIND].items()})
 
 
 _KINDS = {schema.volumes.name: 'volume', schema.snapshots.name: 'snapshot',
           schema.connections.name: 'connection'}
-_OVO_NAMES = {'volume': 'Volume', 'snapshot': 'Snapshot',
-              'connection': 'VolumeAttachment'}
 # The columns that copy a field of the data (queries filter on them), by
 # kind: {column: field}.
 _FIELDS = {'volume': {'name': 'display_name', 'status': 'status'},
@@ -820,7 +823,7 @@ def _check_row(kind: str, row: Any) -> None:
         reason = 'the data of its volume type is not text'
     elif row.backend_name not in _valid_backend_names:
         try:
-            cinder_glue.check_backend_name(row.backend_name)
+            cinder_config.check_backend_name(row.backend_name)
         except exception.CinderlibError as exc:
             reason = f'its backend name is invalid: {exc}'
         else:
@@ -834,21 +837,11 @@ _valid_backend_names: set[str] = set()
 
 
 def _with_type(row: Any) -> str:
-    """A volume's stored JSON with its volume type put back in (the
-    object's primitive ends with the closing braces of its data; in a row
-    edited so that it does not, the type is not where the checks of the
-    data look for it, and the row is reported)."""
+    """A volume's stored JSON with its volume type put back in."""
     if row.type_data is None:
         return cast(str, row.data)
-    return f'{row.data[:-2]},"volume_type":{row.type_data}}}}}'
+    return jsontext.add_fields(row.data, [('volume_type', row.type_data)])
 
 
-def _backend(row: Any) -> Backend | UnloadedBackend:
-    from cinderlib import serialization
-    return serialization.backend_or_placeholder(row.backend_name)
-
-
-def _context() -> Any:
-    from cinderlib.backend import Backend
-    options = Backend.global_options()
-    return cinder_glue.make_context(options.user_id, options.project_id)
+def _backend(row: Any) -> _runtime.AnyBackend:
+    return _runtime.backend_or_placeholder(row.backend_name)

@@ -21,9 +21,10 @@ when it was imported before and changed or deleted since (so a second
 run changes nothing and never brings back a deleted volume), and
 ``refused`` otherwise.
 
-``refuse_unmigrated`` runs when the ``db`` plugin starts: a database
-holding the retired library's objects and none of this library's is
-refused, naming the command to run, rather than shown as an empty store.
+``refuse_unmigrated`` (in ``legacy_rows.py``) runs when the ``db``
+plugin starts: a database holding the retired library's objects and none
+of this library's is refused, naming the command to run, rather than
+shown as an empty store.
 """
 
 from __future__ import annotations
@@ -32,30 +33,25 @@ import argparse
 import dataclasses
 import datetime
 import json
-import logging
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
+
+import sqlalchemy
 
 from cinderlib import exception
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.persistence import dbms
 from cinderlib.persistence import legacy_rows
 from cinderlib.persistence import schema
-from cinderlib.persistence.legacy_rows import KINDS, Entry, one_line
-
-if TYPE_CHECKING:
-    from cinderlib.persistence.dbms import DBPersistence
-
-LOG = logging.getLogger(__name__)
+from cinderlib.persistence.dbms import DBPersistence
+from cinderlib.persistence.legacy_rows import (_OUR_TABLES, COMMAND, KINDS,
+                                               Entry, one_line,
+                                               refuse_unmigrated)
 
 __all__ = ['COMMAND', 'Entry', 'KINDS', 'MigrationError', 'MigrationReport',
            'cli_main', 'migrate_database', 'refuse_unmigrated']
-
-COMMAND = 'cinderlib migrate-db'
-# This library's tables that hold objects, by kind.
-_OUR_TABLES = {'volume': schema.volumes, 'snapshot': schema.snapshots,
-               'connection': schema.connections,
-               'key_value': schema.key_values}
 
 
 class MigrationError(exception.CinderlibError):
@@ -125,18 +121,6 @@ def migrate_database(source_url: str, target_url: str,
     return report
 
 
-def refuse_unmigrated(engine: Any, url: str) -> None:
-    """Raise ``InvalidPersistence`` if the database holds live objects of
-    the retired library and no object or import record of this one."""
-    with engine.connect() as conn:
-        found = _unmigrated(conn)
-    if found:
-        raise exception.InvalidPersistence(
-            f'database {url} holds {found} of the retired cinderlib and '
-            f'nothing of this cinderlib: import them first with '
-            f'`{COMMAND} --from {url} --to {url}`')
-
-
 def cli_main(argv: Sequence[str]) -> int:
     """``cinderlib migrate-db --from URL --to URL [--dry-run]``: print the
     report as JSON.  Exit 0 when no object was refused, 1 when some were
@@ -196,7 +180,6 @@ def _fail(message: str, status: int) -> int:
 # -- URLs and engines ---------------------------------------------------------
 
 def _parse_url(url: Any, field: str) -> Any:
-    import sqlalchemy
     if not isinstance(url, str) or not url:
         raise exception.InvalidArgument(field, 'must be an SQLAlchemy URL')
     try:
@@ -252,8 +235,6 @@ def _reading_engine(url: Any) -> Optional[Any]:
     """An engine that only reads (unlike the ``db`` plugin's, it changes
     no setting of an SQLite file); None for an SQLite file that does not
     exist, which connecting would create."""
-    import sqlalchemy
-    from cinderlib.persistence import dbms
     if url.get_backend_name() == 'sqlite':
         if not os.path.exists(url.database):
             return None
@@ -272,7 +253,6 @@ def _reading_engine(url: Any) -> Optional[Any]:
 # -- the source ---------------------------------------------------------------
 
 def _read_source(url: Any, report: MigrationReport) -> legacy_rows.LegacyRows:
-    import sqlalchemy
     engine = _reading_engine(url)
     if engine is None:
         raise MigrationError(f'source database {_masked(url)}: file '
@@ -305,7 +285,6 @@ class _Target:
         self.imported: set[tuple[str, str]] = set()
         if conn is None:
             return
-        import sqlalchemy
         names = set(sqlalchemy.inspect(conn).get_table_names())
         for kind, table in _OUR_TABLES.items():
             if table.name in names:
@@ -341,15 +320,12 @@ class _Target:
 
 def _data(kind: str, obj: Any) -> Any:
     """The ``data`` the ``db`` plugin writes for ``obj``, decoded."""
-    from cinderlib import cinder_glue
-    from cinderlib.persistence import dbms
-    return json.loads(json.dumps(cinder_glue.to_primitive(
+    return json.loads(json.dumps(cinder_ovo.to_primitive(
         obj._ovo, dbms._SKIP[kind])))
 
 
 def _type_data(volume: Any) -> Any:
-    from cinderlib import cinder_glue
-    return json.loads(json.dumps(cinder_glue.to_primitive(
+    return json.loads(json.dumps(cinder_ovo.to_primitive(
         volume._ovo.volume_type)))
 
 
@@ -418,7 +394,6 @@ def _deleted_row(target: _Target, kind: str, object_id: str) -> bool:
 # -- running it ---------------------------------------------------------------
 
 def _dry_run(url: Any, plan: _Plan) -> None:
-    import sqlalchemy
     engine = _reading_engine(url)
     if engine is None:  # an SQLite file yet to be created
         plan.decide(_Target())
@@ -436,7 +411,6 @@ def _dry_run(url: Any, plan: _Plan) -> None:
 def _import(url: Any, plan: _Plan) -> None:
     """Decide and write in one transaction of the target."""
     plugin = _target_plugin(url)
-    import sqlalchemy
     try:
         with plugin._begin('importing a retired-library database') as conn:
             plan.decide(_Target(conn))
@@ -451,7 +425,6 @@ def _import(url: Any, plan: _Plan) -> None:
 
 
 def _target_plugin(url: Any) -> DBPersistence:
-    from cinderlib.persistence import dbms
 
     class ImportTarget(dbms.DBPersistence):
         """The ``db`` plugin, minus the refusal this import resolves."""
@@ -467,7 +440,6 @@ def _target_plugin(url: Any) -> DBPersistence:
 
 def _write(plugin: DBPersistence, conn: Any,
            objects: dict[str, list[Any]]) -> None:
-    from cinderlib.persistence import dbms
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     records = []
     for kind in ('volume', 'snapshot', 'connection'):
@@ -482,51 +454,3 @@ def _write(plugin: DBPersistence, conn: Any,
                         'imported_at': now})
     if records:
         conn.execute(schema.legacy_imports.insert(), records)
-
-
-# -- the check at start-up ----------------------------------------------------
-
-def _unmigrated(conn: Any) -> Optional[str]:
-    """What live objects of the retired library the database holds
-    (``'3 volumes and 1 key-value'``) when none was imported and it holds
-    nothing of this library's; None otherwise.  About a millisecond on
-    PostgreSQL, a tenth of that without the retired tables."""
-    import sqlalchemy
-    retired = legacy_rows.retired_tables(conn)
-    if not retired:
-        return None
-    names = set(sqlalchemy.inspect(conn).get_table_names())
-    if _has_rows(conn, names, schema.legacy_imports):
-        return None
-    found = []
-    for table_name in retired:
-        count = _count_live(conn, table_name)
-        if count:
-            word = 'volume' if table_name == 'volumes' else 'key-value'
-            found.append(f'{count} {word}{"s" if count > 1 else ""}')
-    if not found:
-        return None
-    if any(_has_rows(conn, names, table) for table in _OUR_TABLES.values()):
-        # Used by this library before the check existed: go on, and say
-        # what it does not see.
-        LOG.warning('The database also holds %s of the retired cinderlib, '
-                    'never imported: see %s', ' and '.join(found), COMMAND)
-        return None
-    return ' and '.join(found)
-
-
-def _has_rows(conn: Any, names: set[str], table: Any) -> bool:
-    import sqlalchemy
-    return table.name in names and conn.execute(
-        sqlalchemy.select(sqlalchemy.literal(1)).select_from(table).limit(
-            1)).first() is not None
-
-
-def _count_live(conn: Any, name: str) -> int:
-    import sqlalchemy
-    table = sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=conn)
-    query = sqlalchemy.select(sqlalchemy.func.count()).select_from(table)
-    if 'deleted' in table.c:
-        query = query.where(sqlalchemy.or_(
-            table.c.deleted.is_(None), table.c.deleted == sqlalchemy.false()))
-    return int(conn.execute(query).scalar() or 0)

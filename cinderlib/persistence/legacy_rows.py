@@ -33,14 +33,29 @@ import collections
 import contextlib
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any, Iterator, Optional, cast
+import logging
+from typing import Any, Iterator, Optional, cast
 
+import sqlalchemy
+
+from cinderlib import _runtime
 from cinderlib import exception
+from cinderlib._runtime import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+from cinderlib.persistence import schema
+from cinderlib.states import AttachStatus, Status
 
-if TYPE_CHECKING:
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
+LOG = logging.getLogger(__name__)
 
 KINDS = ('volume', 'snapshot', 'connection', 'key_value')
+COMMAND = 'cinderlib migrate-db'
+# This library's tables that hold objects, by kind.
+_OUR_TABLES = {'volume': schema.volumes, 'snapshot': schema.snapshots,
+               'connection': schema.connections,
+               'key_value': schema.key_values}
 KEY_VALUE_TABLE = 'cinderlib_persistence_key_value'
 # The volume type Cinder creates; the retired library gave it to volumes
 # created without extra specs or QoS specs.
@@ -98,7 +113,6 @@ class LegacyRows:
     def read(cls, conn: Any) -> Optional['LegacyRows']:
         """The rows of the database ``conn`` is connected to; None if it
         holds none of the retired library's tables."""
-        import sqlalchemy
         names = set(sqlalchemy.inspect(conn).get_table_names())
         if not retired_tables(conn):
             return None
@@ -128,7 +142,6 @@ def retired_tables(conn: Any) -> list[str]:
     """Which of ``volumes`` (Cinder's) and the retired library's key-value
     table the database holds: tables of those names with other columns
     belong to something else."""
-    import sqlalchemy
     inspector = sqlalchemy.inspect(conn)
     found = []
     for name, columns in _MARKER_TABLES.items():
@@ -157,7 +170,6 @@ def _rows(conn: Any, name: str) -> list[dict[str, Any]]:
     """Every row of a table, as it is in this database (the columns of
     Cinder's schema differ a little between releases), in a stable order
     (reports list objects in it)."""
-    import sqlalchemy
     table = sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=conn)
     return [dict(row._mapping) for row in conn.execute(
         table.select().order_by(*table.primary_key.columns))]
@@ -189,13 +201,11 @@ class _Converter:
     this library would have created them."""
 
     def __init__(self, legacy: LegacyRows) -> None:
-        from cinderlib import cinder_glue
-        from cinderlib import DEFAULT_PROJECT_ID, DEFAULT_USER_ID
+
         self.legacy = legacy
-        self.glue = cinder_glue
-        self.ovos = cinder_glue.objects_module()
-        self.context = cinder_glue.make_context(DEFAULT_USER_ID,
-                                                DEFAULT_PROJECT_ID)
+        self.ovos = cinder_ovo.objects_module()
+        self.context = cinder_config.make_context(DEFAULT_USER_ID,
+                                                  DEFAULT_PROJECT_ID)
         self.result = Converted()
 
     def convert(self) -> Converted:
@@ -226,7 +236,6 @@ class _Converter:
 
     # -- volumes --------------------------------------------------------------
     def _volume(self, row: dict[str, Any], volume_id: str) -> Volume:
-        from cinderlib.objects import Volume
         backend = _backend_of(row.get('host'))
         values = self._fields(row, self.ovos.Volume)
         values.update(
@@ -238,7 +247,7 @@ class _Converter:
             glance_metadata=self.legacy.pairs('volume_glance_metadata',
                                               volume_id))
         with _refusing('its row'):
-            ovo = self.glue.new_volume(self.context, **values)
+            ovo = cinder_ovo.new_volume(self.context, **values)
         _check(ovo, 'Volume', ())
         return Volume._from_ovo(backend, ovo)
 
@@ -262,13 +271,13 @@ class _Converter:
             created_at = type_row.get('created_at')
             updated_at = type_row.get('updated_at')
         with _refusing('its volume type'):
-            volume_type = self.glue.new_volume_type(
+            volume_type = cinder_ovo.new_volume_type(
                 self.context, volume_id, extra_specs, qos and qos[1])
             volume_type.created_at = created_at
             volume_type.updated_at = updated_at
             if volume_type.qos_specs is not None and qos:
                 volume_type.qos_specs.consumer = qos[0]
-        self.glue.reset_changes(volume_type)
+        cinder_ovo.reset_changes(volume_type)
         return volume_type
 
     def _qos(self, type_row: dict[str, Any],
@@ -293,13 +302,12 @@ class _Converter:
     def _fields(self, row: dict[str, Any], ovo_class: Any) -> dict[str, Any]:
         """The row's columns that are plain fields of ``ovo_class``; the
         rest (relationships, metadata) the caller builds."""
-        from oslo_versionedobjects import fields
+        plain = cinder_ovo.plain_fields(ovo_class)
         # A null in a column whose field takes none (``use_quota``, which
         # older releases left null) gets the field's default.
         values = {name: row[name] for name, field in ovo_class.fields.items()
                   if name in row and name not in _NOT_COPIED and
-                  not isinstance(field, fields.ObjectField) and
-                  (row[name] is not None or field.nullable)}
+                  name in plain and (row[name] is not None or field.nullable)}
         values['deleted'] = False
         return values
 
@@ -317,23 +325,22 @@ class _Converter:
         raise _Orphan(f'its volume {volume_id} does not exist')
 
     def _snapshot(self, row: dict[str, Any], snapshot_id: str) -> Snapshot:
-        from cinderlib.objects import Snapshot
         volume = self._parent(row)
         values = self._fields(row, self.ovos.Snapshot)
         # The retired library kept the backend's name in ``progress``.
         values.update(
             volume_type_id=volume._ovo.volume_type_id,
-            progress='100%' if row.get('status') == 'available' else None,
+            progress=('100%' if row.get('status') == Status.AVAILABLE
+                      else None),
             metadata=self.legacy.pairs('snapshot_metadata', snapshot_id))
         with _refusing('its row'):
-            ovo = self.glue.new_snapshot(self.context, volume._ovo,
-                                         **values)
+            ovo = cinder_ovo.new_snapshot(self.context, volume._ovo,
+                                          **values)
         _check(ovo, 'Snapshot', ('volume',))
         return Snapshot._from_ovo(volume.backend, ovo, volume)
 
     def _connection(self, row: dict[str, Any],
                     connection_id: str) -> Connection:
-        from cinderlib.objects import Connection
         volume = self._parent(row)
         info = _json_dict(row.get('connection_info'), 'connection_info')
         if info is None:
@@ -348,13 +355,13 @@ class _Converter:
         # that were established.
         values.update(
             connection_info=info, connector=connector,
-            attach_status=row.get('attach_status') or 'attached',
+            attach_status=row.get('attach_status') or AttachStatus.ATTACHED,
             attached_host=(row.get('attached_host') or
                            (connector or {}).get('host')),
             attach_mode=(row.get('attach_mode') or
                          data.get('access_mode') or 'rw'))
         with _refusing('its row'):
-            ovo = self.glue.new_attachment(self.context, **values)
+            ovo = cinder_ovo.new_attachment(self.context, **values)
         _check(ovo, 'VolumeAttachment', ('volume',))
         return Connection._from_ovo(volume.backend, ovo, volume)
 
@@ -363,11 +370,10 @@ class _Converter:
         it (the retired library left ``attach_status`` detached)."""
         for connection in self.result.objects['connection'].values():
             ovo = connection.volume._ovo
-            ovo.attach_status = 'attached'
-            self.glue.reset_changes(ovo)
+            ovo.attach_status = AttachStatus.ATTACHED
+            cinder_ovo.reset_changes(ovo)
 
     def _key_value(self, row: dict[str, Any], key: str) -> KeyValue:
-        from cinderlib.objects import KeyValue
         if not isinstance(row.get('value'), str):
             raise _Refused(f'its value is not text: {row.get("value")!r:.60}')
         return KeyValue(key, row['value'])
@@ -385,16 +391,15 @@ class _Orphan(Exception):
 
 def _backend_of(host: Any) -> Any:
     """The backend of a Cinder host string ``host@backend#pool``."""
-    from cinderlib import cinder_glue, serialization
     if not isinstance(host, str) or '@' not in host:
         raise _Refused(f'its host {host!r:.80} names no backend '
                        f'(host@backend#pool)')
     name = host.partition('@')[2].partition('#')[0]
     try:
-        cinder_glue.check_backend_name(name)
+        cinder_config.check_backend_name(name)
     except exception.CinderlibError as exc:
         raise _Refused(f'its host {host!r:.80}: {exc}') from None
-    return serialization.backend_or_placeholder(name)
+    return _runtime.backend_or_placeholder(name)
 
 
 def _json_dict(text: Any, field: str) -> Optional[dict[str, Any]]:
@@ -422,10 +427,8 @@ def _refusing(what: str) -> Iterator[None]:
 
 def _check(ovo: Any, name: str, skip: tuple[str, ...]) -> None:
     """Refuse an object this library would refuse to read back."""
-    from cinderlib import cinder_glue, serialization
     try:
-        serialization.check_primitive(cinder_glue.to_primitive(ovo, skip),
-                                      name)
+        primitives.check_primitive(cinder_ovo.to_primitive(ovo, skip), name)
     except exception.InvalidSerializedData as exc:
         raise _Refused(exc.reason) from None
 
@@ -435,3 +438,60 @@ def one_line(exc: BaseException) -> str:
     original = getattr(exc, 'orig', None) or exc
     text = ' '.join(str(original).split()) or 'no message'
     return f'{type(original).__name__}: {text}'
+
+
+# -- the check when the db plugin starts -------------------------------------
+
+def _unmigrated(conn: Any) -> Optional[str]:
+    """What live objects of the retired library the database holds
+    (``'3 volumes and 1 key-value'``) when none was imported and it holds
+    nothing of this library's; None otherwise.  About a millisecond on
+    PostgreSQL, a tenth of that without the retired tables."""
+    retired = retired_tables(conn)
+    if not retired:
+        return None
+    names = set(sqlalchemy.inspect(conn).get_table_names())
+    if _has_rows(conn, names, schema.legacy_imports):
+        return None
+    found = []
+    for table_name in retired:
+        count = _count_live(conn, table_name)
+        if count:
+            word = 'volume' if table_name == 'volumes' else 'key-value'
+            found.append(f'{count} {word}{"s" if count > 1 else ""}')
+    if not found:
+        return None
+    if any(_has_rows(conn, names, table) for table in _OUR_TABLES.values()):
+        # Used by this library before the check existed: go on, and say
+        # what it does not see.
+        LOG.warning('The database also holds %s of the retired cinderlib, '
+                    'never imported: see %s', ' and '.join(found), COMMAND)
+        return None
+    return ' and '.join(found)
+
+
+def _has_rows(conn: Any, names: set[str], table: Any) -> bool:
+    return table.name in names and conn.execute(
+        sqlalchemy.select(sqlalchemy.literal(1)).select_from(table).limit(
+            1)).first() is not None
+
+
+def _count_live(conn: Any, name: str) -> int:
+    table = sqlalchemy.Table(name, sqlalchemy.MetaData(), autoload_with=conn)
+    query = sqlalchemy.select(sqlalchemy.func.count()).select_from(table)
+    if 'deleted' in table.c:
+        query = query.where(sqlalchemy.or_(
+            table.c.deleted.is_(None), table.c.deleted == sqlalchemy.false()))
+    return int(conn.execute(query).scalar() or 0)
+
+
+def refuse_unmigrated(engine: Any, url: str) -> None:
+    """Raise ``InvalidPersistence`` if the database holds live objects of
+    the retired library and no object or import record of this one."""
+    with engine.connect() as conn:
+        found = _unmigrated(conn)
+    if found:
+        raise exception.InvalidPersistence(
+            f'database {url} holds {found} of the retired cinderlib and '
+            f'nothing of this cinderlib: import them first with '
+            f'`{COMMAND} --from {url} --to {url}`')

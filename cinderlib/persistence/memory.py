@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Optional, TypeVar, cast
+from typing import Any, Optional, TypeVar, cast
 
+from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
 from cinderlib.persistence import base
-
-if TYPE_CHECKING:
-    from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
 
 _K = TypeVar('_K')
 _T = TypeVar('_T')
@@ -66,7 +64,6 @@ class MemoryPersistence(base.PersistenceDriverBase):
                                   volume_id=volume_id)
 
     def get_key_values(self, key: Optional[str] = None) -> list[KeyValue]:
-        from cinderlib.objects import KeyValue
         with self._lock:
             # Copies: what callers do with them does not change the store.
             return [KeyValue(kv.key, kv.value)
@@ -88,7 +85,6 @@ class MemoryPersistence(base.PersistenceDriverBase):
         super().set_connection(connection)
 
     def set_key_value(self, key_value: KeyValue) -> None:
-        from cinderlib.objects import KeyValue
         key = cast(str, key_value.key)  # checked before this runs
         with self._lock:
             self.key_values[key] = KeyValue(key, key_value.value)

@@ -13,6 +13,8 @@ from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String,
                         Table, Text)
 from sqlalchemy.dialects import mysql
 
+from cinderlib.validation import MAX_STATUS_LENGTH
+
 # MySQL's TEXT holds 64 KiB and its DATETIME drops the microseconds.
 TEXT = Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
 TIMESTAMP = DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql',
@@ -38,7 +40,7 @@ volumes = Table(
     Column('id', String(ID), primary_key=True),
     Column('name', String(255), index=True),
     Column('backend_name', String(255), nullable=False, index=True),
-    Column('status', String(36), index=True),
+    Column('status', String(MAX_STATUS_LENGTH), index=True),
     *_state_columns())
 
 volume_types = Table(
@@ -55,7 +57,7 @@ snapshots = Table(
     Column('backend_name', String(255), nullable=False, index=True),
     Column('name', String(255), index=True),
     Column('volume_id', String(ID), nullable=False, index=True),
-    Column('status', String(36), index=True),
+    Column('status', String(MAX_STATUS_LENGTH), index=True),
     *_state_columns())
 
 connections = Table(
@@ -64,7 +66,7 @@ connections = Table(
     Column('backend_name', String(255), nullable=False, index=True),
     Column('volume_id', String(ID), nullable=False, index=True),
     Column('attached_host', String(255), index=True),
-    Column('status', String(36), index=True),
+    Column('status', String(MAX_STATUS_LENGTH), index=True),
     *_state_columns())
 
 key_values = Table(

@@ -28,7 +28,7 @@ import pytest
 from oslo_config.types import String
 
 import cinderlib
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
 from cinderlib import conf_convert
 from cinderlib import connectors
 from cinderlib import drivers_listing
@@ -189,7 +189,7 @@ def listing():
 @pytest.fixture(scope='module')
 def real_drivers():
     """Driver classes of the installed Cinder, imported here to compare."""
-    cinder_glue.load()
+    cinder_config.load()
     import importlib
     classes = {}
     for path in ('cinder.volume.drivers.rbd.RBDDriver',
@@ -366,7 +366,7 @@ def test_listing_uses_the_callers_cinderlib_from_a_source_tree(tmp_path):
     package = os.path.dirname(cinderlib.__file__)
     shutil.copytree(package, source / 'cinderlib',
                     ignore=shutil.ignore_patterns('__pycache__'))
-    glue = source / 'cinderlib' / 'cinder_glue.py'
+    glue = source / 'cinderlib' / 'cinder' / 'config.py'
     marker = 'Keyring of the copy in a source tree.'
     glue.write_text(glue.read_text().replace(
         "'Path to the keyring file of the RBD user.'", repr(marker)))

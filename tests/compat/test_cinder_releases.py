@@ -26,8 +26,8 @@ import pytest
 import sqlalchemy
 
 import cinderlib
-from cinderlib import cinder_glue
 from cinderlib import exception
+from cinderlib.cinder import primitives
 from cinderlib.persistence import migrations
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -248,11 +248,11 @@ def test_objects_of_another_major_version_are_refused(volume):
 def test_datetimes_read_alike_on_every_python(text, expected):
     """What the retired library wrote (oslo's ``...Z``) reads on Python
     3.10 as on 3.11+."""
-    assert cinder_glue.parse_datetime(text) == expected
+    assert primitives.parse_datetime(text) == expected
 
 
 @pytest.mark.parametrize('text', ['2024-13-01T00:00:00Z', 'soon', '',
                                   '2024-01-02T03:04:05+25:00'])
 def test_bad_datetimes_fail_alike_on_every_python(text):
     with pytest.raises(ValueError):
-        cinder_glue.parse_datetime(text)
+        primitives.parse_datetime(text)

@@ -15,7 +15,7 @@ import pytest
 from oslo_versionedobjects import base as ovo_base
 
 import cinderlib
-from cinderlib import cinder_glue
+from cinderlib.cinder import db_shim
 from cinderlib import exception
 from cinderlib.objects import base as objects_base
 from cinderlib.persistence import base
@@ -85,7 +85,7 @@ def backend(plugin, tmp_path):
 
 # -- the DB shim --------------------------------------------------------------
 def test_base_db_is_the_shim_drivers_see(plugin, backend):
-    assert base.DB is cinder_glue.CinderDbShim
+    assert base.DB is db_shim.CinderDbShim
     assert isinstance(plugin.fake_db, base.DB)
     assert plugin.db is plugin.fake_db
     assert plugin.db.persistence is plugin

@@ -505,7 +505,7 @@ def test_load_save_is_one_transaction(url, tmp_path, stored, monkeypatch):
     monkeypatch.undo()
     loaded = cinderlib.load(text, save=True)
     assert [v.id for v in fresh.get_volumes()] == [volume.id]
-    assert loaded._db_version == 1
+    assert fresh.object_slot(loaded)['version'] == 1
 
 
 def test_fields_left_out_serialize_as_when_built(url, tmp_path, stored):

@@ -8,8 +8,8 @@ before any behaviour test fails for a reason that is harder to read.  The
 lists are checked against the code too: a module that cinderlib imports
 from Cinder, or a field of a Cinder object it reads as ``_ovo.NAME``,
 that is missing here fails ``test_the_lists_cover_the_code``.  Where
-releases differ, ``cinder_glue`` detects which form it has; the forms are
-listed as ``AnyOf``.
+releases differ, the module of ``cinderlib/cinder/`` owning the concern
+detects which form it has; the forms are listed as ``AnyOf``.
 """
 
 import ast
@@ -19,7 +19,9 @@ import re
 
 import pytest
 
-from cinderlib import cinder_glue
+from cinderlib.cinder import config
+from cinderlib.cinder import db_shim
+from cinderlib.cinder import ovo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -28,7 +30,7 @@ PACKAGE = os.path.join(ROOT, 'cinderlib')
 
 class AnyOf(tuple):
     """Attributes of which at least one must exist (the forms of a thing
-    across releases, which cinder_glue tells apart)."""
+    across releases, which cinderlib/cinder/ tells apart)."""
 
 
 # module: attributes (dotted paths) cinderlib uses.
@@ -143,7 +145,7 @@ OPTIONS = {
 
 @pytest.fixture(scope='module', autouse=True)
 def cinder_loaded():
-    cinder_glue.load()
+    config.load()
 
 
 def _resolve(module_name, path):
@@ -171,14 +173,14 @@ def test_module_attributes_exist(module_name):
 
 @pytest.mark.parametrize('class_name', sorted(OBJECT_ATTRIBUTES))
 def test_object_fields_exist(class_name):
-    cls = getattr(cinder_glue.objects_module(), class_name)
+    cls = getattr(ovo.objects_module(), class_name)
     missing = [name for name in OBJECT_ATTRIBUTES[class_name]
                if name not in cls.fields and not hasattr(cls, name)]
     assert not missing, f'Cinder {class_name} has no {missing}'
 
 
 def test_object_instances_have_the_attributes_read():
-    volume = cinder_glue.objects_module().Volume(None, id='1')
+    volume = ovo.objects_module().Volume(None, id='1')
     missing = [name for name in INSTANCE_ATTRIBUTES
                if not hasattr(volume, name)]
     assert not missing, f'Cinder objects have no {missing}'
@@ -200,7 +202,7 @@ def test_field_types_have_the_attributes_the_checker_reads():
 
 @pytest.mark.parametrize('group', sorted(OPTIONS, key=str))
 def test_options_are_registered(group):
-    conf = cinder_glue.conf()
+    conf = config.conf()
     registered = conf._opts if group is None else conf._groups[group]._opts
     missing = [name for name in OPTIONS[group] if name not in registered]
     assert not missing, f'[{group or "DEFAULT"}] has no {missing}'
@@ -210,7 +212,7 @@ def test_db_api_functions_exist():
     """The functions the DB shim serves are the ones Cinder calls: one it
     no longer has would leave its callers on Cinder's real database."""
     from cinder.db import api
-    missing = [name for name in cinder_glue.SHIM_FUNCTIONS
+    missing = [name for name in db_shim.SHIM_FUNCTIONS
                if not callable(getattr(api, name, None))]
     assert not missing, f'cinder.db.api has no {missing}'
 
@@ -221,7 +223,7 @@ def test_db_api_is_routed_where_cinder_calls_it(backend):
     served by the shim: a Cinder object lazy-loads through it."""
     import cinder.objects.volume as volume_module
     db = volume_module.db
-    assert db in [module for module, _ in cinder_glue.db_api_namespaces()]
+    assert db in [module for module, _ in db_shim.db_api_namespaces()]
     volume = backend.create_volume(1, name='routed')
     assert db.volume_get(None, volume.id) is volume._ovo
 
@@ -237,11 +239,11 @@ def test_driver_constructor_takes_what_build_driver_passes():
 
 def test_brick_privsep_contexts_include_the_default_one():
     from os_brick import privileged
-    assert privileged.default in cinder_glue.brick_privsep_contexts()
+    assert privileged.default in config.brick_privsep_contexts()
 
 
 def test_request_context_takes_what_make_context_passes():
-    context = cinder_glue.make_context('user', 'project')
+    context = config.make_context('user', 'project')
     assert (context.user_id, context.project_id, context.is_admin) == (
         'user', 'project', True)
 

@@ -9,7 +9,7 @@ from cinder.db import api as cinder_db
 from cinder.volume import volume_types
 
 import cinderlib
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 
 
 @pytest.fixture
@@ -136,6 +136,6 @@ def test_ovo_save_after_snapshots_and_connections(volume, connector):
 def test_unset_volume_type_is_not_found_not_a_recursion(ctx, volume):
     """Looking a type up read the volume's type, which lazy-loaded it
     through the same lookup, endlessly."""
-    cinder_glue.forget_field(volume._ovo, 'volume_type')
+    cinder_ovo.forget_field(volume._ovo, 'volume_type')
     with pytest.raises(cinder_exception.VolumeTypeNotFound):
         cinder_db.volume_type_get(ctx, volume.id)

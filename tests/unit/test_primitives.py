@@ -1,6 +1,6 @@
 """Cinder object primitives: the safe and the fast (trusted) rebuild."""
 
-from cinderlib import cinder_glue
+from cinderlib.cinder import ovo as cinder_ovo
 
 
 def test_trusted_rebuild_equals_the_checked_one(backend, connector):
@@ -10,27 +10,27 @@ def test_trusted_rebuild_equals_the_checked_one(backend, connector):
     volume.connect(connector)
     for ovo in (volume._ovo, volume.create_snapshot()._ovo,
                 volume.connections[0]._ovo):
-        primitive = cinder_glue.to_primitive(ovo)
-        fast = cinder_glue.trusted_from_primitive(primitive, backend.context)
-        safe = cinder_glue.from_primitive(primitive, backend.context)
-        assert cinder_glue.to_primitive(fast) == cinder_glue.to_primitive(
+        primitive = cinder_ovo.to_primitive(ovo)
+        fast = cinder_ovo.trusted_from_primitive(primitive, backend.context)
+        safe = cinder_ovo.from_primitive(primitive, backend.context)
+        assert cinder_ovo.to_primitive(fast) == cinder_ovo.to_primitive(
             safe) == primitive
         assert not fast.obj_what_changed()
         assert type(fast) is type(ovo)
 
 
 def test_trusted_rebuild_tracks_metadata_changes(volume):
-    primitive = cinder_glue.to_primitive(volume._ovo)
-    fast = cinder_glue.trusted_from_primitive(primitive,
-                                              volume.backend.context)
+    primitive = cinder_ovo.to_primitive(volume._ovo)
+    fast = cinder_ovo.trusted_from_primitive(primitive,
+                                             volume.backend.context)
     fast.metadata['new'] = 'x'
     assert 'metadata' in fast.obj_what_changed()
 
 
 def test_datetimes_keep_microseconds_and_timezone(volume):
-    primitive = cinder_glue.to_primitive(volume._ovo)
-    fast = cinder_glue.trusted_from_primitive(primitive,
-                                              volume.backend.context)
+    primitive = cinder_ovo.to_primitive(volume._ovo)
+    fast = cinder_ovo.trusted_from_primitive(primitive,
+                                             volume.backend.context)
     assert fast.created_at == volume.created_at
     assert fast.created_at.microsecond == volume.created_at.microsecond
 
@@ -38,14 +38,14 @@ def test_datetimes_keep_microseconds_and_timezone(volume):
 def test_older_versions_become_this_cinders(volume):
     """A primitive of an older version (the retired library's, before
     Xena) builds this Cinder's objects, nested ones included."""
-    primitive = cinder_glue.to_primitive(volume._ovo)
+    primitive = cinder_ovo.to_primitive(volume._ovo)
     primitive['versioned_object.version'] = '1.8'
     del primitive['versioned_object.data']['use_quota']
     primitive['versioned_object.data']['volume_type'][
         'versioned_object.version'] = '1.2'
-    ovo = cinder_glue.from_primitive(primitive, volume.backend.context)
-    cinder_glue.fill_unset_fields(ovo)
-    again = cinder_glue.to_primitive(ovo)
+    ovo = cinder_ovo.from_primitive(primitive, volume.backend.context)
+    cinder_ovo.fill_unset_fields(ovo)
+    again = cinder_ovo.to_primitive(ovo)
     assert again['versioned_object.version'] == volume._ovo.VERSION
     assert again['versioned_object.data']['volume_type'][
         'versioned_object.version'] == volume._ovo.volume_type.VERSION
@@ -68,14 +68,14 @@ def test_values_too_deep_to_serialize_are_refused(volume, connector):
     attachment = volume.connect(connector)._ovo
     limit = validation.MAX_NESTING
     attachment.connection_info = nested(limit)
-    assert cinder_glue.to_primitive(attachment)['versioned_object.data'][
+    assert cinder_ovo.to_primitive(attachment)['versioned_object.data'][
         'connection_info'] == nested(limit)
     attachment.connection_info = nested(limit + 1)
     with pytest.raises(exception.InvalidArgument) as error:
-        cinder_glue.to_primitive(attachment)
+        cinder_ovo.to_primitive(attachment)
     assert 'connection_info' in str(error.value)
     cycle = {}
     cycle['self'] = cycle
     attachment.connection_info = cycle
     with pytest.raises(exception.InvalidArgument):
-        cinder_glue.to_primitive(attachment)
+        cinder_ovo.to_primitive(attachment)

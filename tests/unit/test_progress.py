@@ -26,8 +26,8 @@ SPINNER = re.compile(r'\r[|/\\-] (?P<label>[^\r\x1b]*?) \d+\.\d s\x1b\[K')
 # argv[1], comma separated), so that it lasts long enough to show progress.
 SLOW_CLI = '''
 import sys, time
-from cinderlib import cinder_glue
-cinder_glue.load()
+from cinderlib.cinder import config as cinder_config
+cinder_config.load()
 from cinderlib.drivers import file
 def slow(name):
     original = getattr(file.FileVolumeDriver, name)

@@ -8,7 +8,8 @@ configuration and the database are run against our objects.
 import pytest
 
 import cinderlib
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import exception
 
 RBD = 'cinder.volume.drivers.rbd.RBDDriver'
@@ -17,11 +18,11 @@ PURE = 'cinder.volume.drivers.pure.PureISCSIDriver'
 
 def build(name, path, **options):
     cinderlib.backend._apply_cinder_options()
-    driver_class = cinder_glue.import_driver_class(path)
-    config = cinder_glue.DriverConfiguration(
+    driver_class = cinder_drivers.import_driver_class(path)
+    config = cinder_config.DriverConfiguration(
         name, driver_class, {'volume_driver': path,
                              'volume_backend_name': name, **options})
-    driver = cinder_glue.build_driver(
+    driver = cinder_drivers.build_driver(
         driver_class, config.configuration, f'host@{name}',
         cinderlib.Backend.persistence.db)
     return driver, config

@@ -10,7 +10,8 @@ import uuid
 import pytest
 
 import cinderlib
-from cinderlib import cinder_glue
+from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib import exception
 from cinderlib.backend import GlobalOptions
 from tests import memory_driver
@@ -188,14 +189,14 @@ def test_secret_option_values_are_literal(secret, tmp_path):
                                 memory_password=secret)
     assert backend.driver.configuration.memory_password == secret
     assert backend.driver.configuration.safe_get('memory_password') == secret
-    assert cinder_glue.get_option('memory_password', 'b1') == secret
+    assert cinder_config.get_option('memory_password', 'b1') == secret
 
 
 @pytest.mark.parametrize('secret', ['t$ken', 'a\\$b'])
 def test_options_named_like_secrets_are_literal(secret):
     cinderlib.backend._apply_cinder_options()
-    driver_class = cinder_glue.import_driver_class(PURE)
-    config = cinder_glue.DriverConfiguration('pure', driver_class, {
+    driver_class = cinder_drivers.import_driver_class(PURE)
+    config = cinder_config.DriverConfiguration('pure', driver_class, {
         'volume_driver': PURE, 'san_ip': '192.0.2.1',
         'pure_api_token': secret, 'san_password': secret})
     try:
@@ -223,7 +224,7 @@ def test_secret_default_options_are_literal(secret, tmp_path):
     cinderlib.setup(state_path=str(tmp_path), chap_password=secret)
     cinderlib.Backend('b1', volume_driver=DRIVER,
                       memory_attach_dir=str(tmp_path))
-    assert cinder_glue.get_option('chap_password') == secret
+    assert cinder_config.get_option('chap_password') == secret
 
 
 def test_coordination_url_is_literal(tmp_path):
@@ -231,7 +232,7 @@ def test_coordination_url_is_literal(tmp_path):
     cinderlib.setup(state_path=str(tmp_path), coordination_backend_url=url)
     cinderlib.Backend('b1', volume_driver=DRIVER,
                       memory_attach_dir=str(tmp_path)).create_volume(1)
-    assert cinder_glue.get_option('backend_url', 'coordination') == url
+    assert cinder_config.get_option('backend_url', 'coordination') == url
     assert (tmp_path / 'co$rd').is_dir()
 
 

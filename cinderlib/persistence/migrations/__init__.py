@@ -7,6 +7,11 @@ import os
 import threading
 from typing import Any, Iterator
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
 from cinderlib import exception
 
 DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -14,7 +19,6 @@ VERSION_TABLE = 'cinderlib_schema_version'
 
 
 def _config(connection: Any = None) -> Any:
-    from alembic.config import Config
     config = Config()
     config.set_main_option('script_location', DIRECTORY)
     config.attributes['connection'] = connection
@@ -23,13 +27,11 @@ def _config(connection: Any = None) -> Any:
 
 def revisions() -> list[str]:
     """Known revisions, oldest first."""
-    from alembic.script import ScriptDirectory
     script = ScriptDirectory.from_config(_config())
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
 def current_revision(connection: Any) -> Any:
-    from alembic.runtime.migration import MigrationContext
     context = MigrationContext.configure(
         connection, opts={'version_table': VERSION_TABLE})
     return context.get_current_revision()
@@ -48,7 +50,6 @@ def upgrade(engine: Any, revision: str = 'head') -> None:
     Processes starting together on an empty database take turns: the
     first creates the tables, the others then find them at ``revision``.
     """
-    from alembic import command
     with _process_lock, engine.connect() as connection:
         with _database_lock(connection):
             current = current_revision(connection)

@@ -250,8 +250,8 @@ def driver_options(driver: Any) -> list[dict]:
     """The oslo.config options of a driver class (or its dotted path):
     ``[{'name', 'type', 'default', 'help', 'secret'}]``."""
     if isinstance(driver, str):
-        from cinderlib import cinder_glue
-        cinder_glue.load()  # Cinder first, as a backend would import it
+        from cinderlib.cinder import config as cinder_config
+        cinder_config.load()  # Cinder first, as a backend would import it
         driver = import_class(driver)
     options = []
     for opt in driver.get_driver_options():

@@ -1,0 +1,25 @@
+"""Every dependency of cinderlib on Cinder's internals, in one package.
+
+When Cinder changes, this is the package to read; it is the only one that
+imports ``cinder`` (``tests/unit/test_layers.py`` checks it), and it does
+so lazily: importing it imports no Cinder module.
+
+- ``config``: loading Cinder, oslo.config (``[DEFAULT]`` options, one
+  group per backend, secrets), Cinder's privsep settings, the request
+  context;
+- ``drivers``: importing, building and setting up drivers, Cinder's
+  coordinator;
+- ``ovo``: Cinder's versioned objects, built, filled, tracked, and turned
+  into primitives and back;
+- ``primitives``: the one validator of primitives;
+- ``db_shim``: the DB API drivers and Cinder's objects call, served from
+  the persistence plugin;
+- ``listing``: the installed drivers, described.
+
+Where the supported releases (Cinder 27 to 29, os-brick 6.13 to 7,
+Python 3.10 to 3.13) differ, the module owning the concern tells them
+apart by what the installed one has, never by version numbers:
+``db_shim.db_api_namespaces``, ``config.brick_privsep_contexts``,
+``primitives.parse_datetime`` and ``ovo._local_versions``.
+``tests/unit/test_cinder_internals.py`` lists every internal used here.
+"""

@@ -1,0 +1,440 @@
+"""Cinder's versioned objects: building them (``new_volume``...), filling
+the fields drivers may read, their change tracking, and converting them to
+and from primitives (JSON-able dicts, the form cinderlib serializes and
+stores).  Primitives are checked by :mod:`cinderlib.cinder.primitives`.
+Objects a newer Cinder release wrote in a newer minor version of their
+class load here as this release's version (``_local_versions``)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable, Optional
+
+from cinderlib import exception
+from cinderlib import jsontext
+from cinderlib import validation
+from cinderlib.cinder.config import load
+from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
+                                         CinderObject, ObjectClass,
+                                         Primitive, _class_info,
+                                         check_primitive, parse_datetime)
+
+
+def objects_module() -> Any:
+    load()
+    # lazy: Cinder loads on first use, never with import cinderlib
+    from cinder import objects
+    return objects
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def fill_unset_fields(ovo: Any) -> Any:
+    """Give every plain field a value: drivers may read any of them, and
+    Cinder objects cannot lazy-load plain fields.  Relationships
+    (``OPTIONAL_FIELDS``) left unset lazy-load through the DB shim."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    optional = getattr(ovo, 'OPTIONAL_FIELDS', ())
+    for name, field in ovo.fields.items():
+        if ovo.obj_attr_is_set(name) or name in optional:
+            continue
+        if field.default is not ovo_fields.UnspecifiedDefault:
+            setattr(ovo, name, field.default)
+        elif field.nullable:
+            setattr(ovo, name, None)
+    return ovo
+
+
+def new_volume_type(context: Any, type_id: str,
+                    extra_specs: dict[str, Any],
+                    qos_specs: Optional[dict[str, Any]]) -> CinderObject:
+    """A volume type of its own for one volume, as Cinder would give it."""
+    objects = objects_module()
+    qos = None
+    if qos_specs:
+        qos = fill_unset_fields(objects.QualityOfServiceSpecs(
+            context, id=type_id, name=type_id, consumer='back-end',
+            specs=dict(qos_specs)))
+        qos.obj_reset_changes()
+    volume_type = objects.VolumeType(
+        context, id=type_id, name=type_id, description=None, is_public=True,
+        projects=[], extra_specs=dict(extra_specs),
+        qos_specs_id=qos.id if qos else None, qos_specs=qos,
+        created_at=utcnow(), deleted=False)
+    return fill_unset_fields(volume_type)
+
+
+def new_volume(context: Any, **values: Any) -> Any:
+    objects = objects_module()
+    volume = objects.Volume(context, **values)
+    volume.metadata = volume.metadata if volume.obj_attr_is_set(
+        'metadata') else {}
+    for name in ('admin_metadata', 'glance_metadata'):
+        if not volume.obj_attr_is_set(name):
+            setattr(volume, name, {})
+    volume.volume_attachment = objects.VolumeAttachmentList(context,
+                                                            objects=[])
+    # ``snapshots`` stays unset: a snapshot holds its volume, and a cycle
+    # sends Cinder's change tracking into endless recursion.  Cinder
+    # lazy-loads it through the DB shim when a driver reads it.
+    for name in ('consistencygroup', 'cluster', 'group'):
+        setattr(volume, name, None)
+    fill_unset_fields(volume)
+    volume.obj_reset_changes()
+    return volume
+
+
+def new_snapshot(context: Any, volume_ovo: Any, **values: Any) -> Any:
+    objects = objects_module()
+    snapshot = objects.Snapshot(context, **values)
+    if not snapshot.obj_attr_is_set('metadata'):
+        snapshot.metadata = {}
+    snapshot.volume = volume_ovo
+    snapshot.cgsnapshot = None
+    snapshot.group_snapshot = None
+    fill_unset_fields(snapshot)
+    snapshot.obj_reset_changes()
+    return snapshot
+
+
+def new_attachment(context: Any, **values: Any) -> Any:
+    """An attachment; its ``volume`` stays unset (lazy-loaded through the
+    DB shim), as the volume lists the attachment: no cycle."""
+    objects = objects_module()
+    attachment = objects.VolumeAttachment(context, **values)
+    fill_unset_fields(attachment)
+    attachment.obj_reset_changes()
+    return attachment
+
+
+def forget_field(ovo: Any, name: str) -> None:
+    """Unset a lazy field so that it is loaded afresh when next read."""
+    if ovo.obj_attr_is_set(name):
+        delattr(ovo, name)
+
+
+def changed_fields(ovo: Any) -> dict[str, Any]:
+    """The fields of ``ovo`` changed since it was last saved."""
+    return {name: getattr(ovo, name) for name in ovo.obj_what_changed()}
+
+
+def field_changed(ovo: Any, name: str) -> bool:
+    """Whether the plain field ``name`` of ``ovo`` changed since it was
+    last saved (cheaper than ``changed_fields``: no nested objects)."""
+    return name in ovo._changed_fields
+
+
+def reset_changes(ovo: Any) -> None:
+    """Mark ``ovo`` and the objects it owns (a volume's type and QoS, the
+    list containers of its snapshots and attachments) as saved.  The
+    related objects themselves are saved on their own and not walked: that
+    would make every save cost as much as the volume has snapshots."""
+    ovo.obj_reset_changes()
+    owned, lists = _object_fields(type(ovo))
+    for name in owned + lists:
+        if ovo.obj_attr_is_set(name):
+            child = getattr(ovo, name)
+            if child is None:
+                continue
+            if name in lists:
+                child.obj_reset_changes()
+            else:
+                reset_changes(child)
+
+
+_RELATIONSHIPS = {'snapshots', 'volume_attachment', 'volume'}
+_fields_cache: dict[ObjectClass, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _object_fields(ovo_class: ObjectClass) -> tuple[tuple[str, ...],
+                                                    tuple[str, ...]]:
+    """Names of an object class's owned object fields and of its
+    relationship lists, computed once per class."""
+    cached = _fields_cache.get(ovo_class)
+    if cached is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        objects_fields = {
+            # ignore: a private attribute oslo's types do not declare
+            name: field.AUTO_TYPE._obj_name  # type: ignore[attr-defined]
+            for name, field in ovo_class.fields.items()
+            if isinstance(field, ovo_fields.ObjectField)}
+        owned = tuple(name for name, obj_name in objects_fields.items()
+                      if name not in _RELATIONSHIPS and
+                      not obj_name.endswith('List'))
+        lists = tuple(name for name, obj_name in objects_fields.items()
+                      if name in _RELATIONSHIPS and obj_name.endswith('List'))
+        cached = _fields_cache[ovo_class] = (owned, lists)
+    return cached
+
+
+def to_primitive(ovo: CinderObject, skip: Iterable[str] = ()) -> Primitive:
+    """A JSON-able primitive of ``ovo``, the format ``from_primitive`` reads.
+
+    Unlike ``obj_to_primitive`` it keeps microseconds in datetimes, leaves
+    out the fields named in ``skip``, breaks cycles (a snapshot's volume
+    lists the snapshot again) and leaves out nested volumes' snapshot and
+    attachment lists.
+    """
+    return _primitive(ovo, set(skip), ())
+
+
+_NESTED_SKIP = {'snapshots', 'volume_attachment'}
+_PLAIN_TYPES = (str, int, float, bool, dict, list)
+_UNSET = object()
+
+
+def _primitive(ovo: CinderObject, skip: set[str],
+               path: tuple[CinderObject, ...]) -> Primitive:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import base as ovo_base
+    path = path + (ovo,)
+    data: dict[str, Any] = {}
+    for name, field in ovo.fields.items():
+        # The attribute behind the field: reading it never lazy-loads.
+        value = getattr(ovo, '_obj_' + name, _UNSET)
+        if value is _UNSET or name in skip:
+            continue
+        if isinstance(value, ovo_base.ObjectListBase):
+            data[name] = _list_primitive(value, path)
+        elif isinstance(value, ovo_base.VersionedObject):
+            if any(value is seen for seen in path):
+                continue
+            data[name] = _primitive(value, _NESTED_SKIP, path)
+        elif isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            data[name] = value.isoformat()
+        elif isinstance(value, (dict, list)):
+            # A copy: the object's dicts and lists (coerced ones) must not
+            # change when the caller changes the primitive, or vice versa.
+            data[name] = _plain_copy(value, validation.MAX_NESTING, name)
+        elif value is None or isinstance(value, _PLAIN_TYPES):
+            data[name] = value  # what the field's to_primitive returns
+        else:
+            data[name] = field.to_primitive(ovo, name, value)
+    return _envelope(ovo, data)
+
+
+def _plain_copy(value: Any, limit: int, field: str) -> Any:
+    """A copy of nested dicts and lists as plain dicts and lists, refused
+    (``InvalidArgument``) if they nest more than ``limit`` levels: what a
+    driver or caller put in an object must serialize and load back."""
+    if limit <= 0:
+        raise exception.InvalidArgument(
+            field, f'nests more than {validation.MAX_NESTING} levels of '
+                   f'dicts and lists')
+    if isinstance(value, dict):
+        return {key: _plain_copy(item, limit - 1, field)
+                if isinstance(item, (dict, list)) else item
+                for key, item in value.items()}
+    return [_plain_copy(item, limit - 1, field)
+            if isinstance(item, (dict, list)) else item for item in value]
+
+
+def _list_primitive(ovo_list: Any,
+                    path: tuple[CinderObject, ...]) -> Primitive:
+    items = [_primitive(item, _NESTED_SKIP, path) for item in ovo_list
+             if not any(item is seen for seen in path)]
+    return _envelope(ovo_list, {'objects': items})
+
+
+def list_primitive(list_class: str, items: list[Primitive]) -> Primitive:
+    """The primitive of a Cinder object list holding ``items``."""
+    return _envelope(getattr(objects_module(), list_class), {
+        'objects': items})
+
+
+def list_primitive_text(list_class: str, item_texts: list[str]) -> str:
+    """``list_primitive`` as JSON text, from the items' JSON texts."""
+    return jsontext.fill_list(
+        jsontext.dumps(list_primitive(list_class, [])), item_texts)
+
+
+def _envelope(ovo: Any, data: dict[str, Any]) -> Primitive:
+    return {'versioned_object.name': ovo.obj_name(),
+            'versioned_object.namespace': ovo.OBJ_PROJECT_NAMESPACE,
+            'versioned_object.version': ovo.VERSION,
+            'versioned_object.data': data}
+
+
+def from_primitive(primitive: Any, context: Any) -> Any:
+    """Rebuild a Cinder versioned object from ``to_primitive`` output,
+    checking it first (``check_primitive``)."""
+    objects = objects_module()
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import exception as ovo_exc
+    check_primitive(primitive)
+    primitive = _local_versions(primitive)
+    try:
+        ovo = objects.base.CinderObject.obj_from_primitive(primitive,
+                                                           context)
+    except (ovo_exc.VersionedObjectsException, KeyError, ValueError,
+            TypeError, AttributeError, OverflowError) as exc:
+        raise exception.InvalidSerializedData(
+            f'bad {primitive.get("versioned_object.name")} object: '
+            f'{exc}') from None
+    _current_version(ovo)
+    return ovo
+
+
+def _current_version(ovo: Any) -> None:
+    """Make an object built from an older version's primitive (and its
+    nested objects) this Cinder's version: oslo keeps the primitive's
+    version on each object, so it would serialize as that version with
+    the fields added since (filled in by ``fill_unset_fields``)."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import base as ovo_base
+    ovo.__dict__.pop('VERSION', None)
+    items = ovo.objects if isinstance(ovo, ovo_base.ObjectListBase) else [
+        getattr(ovo, '_obj_' + name) for name in ovo.fields
+        if hasattr(ovo, '_obj_' + name)]
+    for item in items:
+        if isinstance(item, ovo_base.VersionedObject):
+            _current_version(item)
+
+
+def _local_versions(primitive: Any) -> Any:
+    """``primitive`` with the objects a newer Cinder wrote in a newer minor
+    version of their class given this Cinder's version: oslo refuses to
+    build them otherwise, though a minor version only adds fields, which
+    are ignored (``check_primitive`` accepts them).  Another major version
+    is left, and refused.  Returns ``primitive`` itself when nothing
+    changes, else a copy (the caller's data is never changed)."""
+    if isinstance(primitive, list):
+        items = [_local_versions(item) for item in primitive]
+        same = all(new is old for new, old in zip(items, primitive))
+        return primitive if same else items
+    if not isinstance(primitive, dict):
+        return primitive
+    changed: dict[str, Any] = {}
+    for key, value in primitive.items():
+        if isinstance(value, (dict, list)):
+            new = _local_versions(value)
+            if new is not value:
+                changed[key] = new
+    name = primitive.get('versioned_object.name')
+    version = primitive.get('versioned_object.version')
+    if isinstance(name, str) and isinstance(version, str):
+        local = _class_info(name).cls.VERSION
+        if _newer_minor(version, local):
+            changed['versioned_object.version'] = local
+    return {**primitive, **changed} if changed else primitive
+
+
+def _newer_minor(version: str, local: str) -> bool:
+    major, minor = (int(part) for part in version.split('.'))
+    local_major, local_minor = (int(part) for part in local.split('.'))
+    return major == local_major and minor > local_minor
+
+
+def trusted_from_primitive(primitive: Primitive, context: Any,
+                           fill: bool = False) -> CinderObject:
+    """Rebuild an object from a primitive ``check_primitive`` accepted.
+
+    For data this library stored itself (the ``db`` plugin): it skips the
+    coercion ``from_primitive`` repeats on every field, which makes it
+    several times faster.  Fields the class does not have are ignored;
+    with ``fill``, plain fields the primitive lacks (its own and its
+    nested objects') get what ``fill_unset_fields`` gives them.
+    """
+    info = _class_info(primitive['versioned_object.name'])
+    cls, kinds = info.cls, info.kinds
+    obj: Any = cls.__new__(cls)  # not through __init__
+    obj._context = context
+    obj._changed_fields = set()
+    data = primitive['versioned_object.data']
+    if fill:
+        for name, value in info.defaults:
+            if name not in data:
+                setattr(obj, '_obj_' + name, value)
+    for name, value in data.items():
+        kind = kinds.get(name)
+        if kind is None:  # not a field of this class
+            continue
+        if value is None or kind is _PLAIN:
+            pass
+        elif kind is _DATETIME:
+            value = parse_datetime(value)
+        elif kind is _OBJECT:
+            value = trusted_from_primitive(value, context, fill)
+        else:  # _OBJECTS
+            value = [trusted_from_primitive(item, context, fill)
+                     for item in value]
+        setattr(obj, '_obj_' + name, value)
+    if cls.obj_name() in _METADATA_TRACKERS:
+        # What their obj_reset_changes does (Cinder 29), without its
+        # per-field checks: copies to compare metadata changes against.
+        for name in _TRACKED_METADATA:
+            if name in cls.fields:
+                value = getattr(obj, '_obj_' + name, None)
+                setattr(obj, '_orig_' + name, dict(value) if value else {})
+    else:
+        obj.obj_reset_changes()
+    return obj
+
+
+_METADATA_TRACKERS = {'Volume', 'Snapshot'}
+_TRACKED_METADATA = ('metadata', 'admin_metadata', 'glance_metadata')
+
+
+def check_fields(ovo_class: Any, values: dict[str, Any],
+                 kind: str) -> dict[str, Any]:
+    """Caller-given values of Cinder fields, each checked as what it is
+    stored as: strings printable and of bounded length, dicts of strings,
+    bools, ints, datetimes, enums among their values.  Relationships
+    (other Cinder objects) are cinderlib's to set."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        field = ovo_class.fields.get(name)
+        if field is None:
+            raise exception.InvalidArgument(name, f'not a {kind} attribute')
+        field_type = field._type
+        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+            raise exception.InvalidArgument(
+                name, f'is set by cinderlib, not given to a {kind}')
+        if value is None:
+            if not field.nullable:
+                raise exception.InvalidArgument(name, 'must not be None')
+            checked[name] = None
+            continue
+        if isinstance(field_type, ovo_fields.Boolean):
+            validation.boolean(value, name)
+        elif isinstance(field_type, ovo_fields.Integer):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise exception.InvalidArgumentType(
+                    name, f'must be an integer, got {value!r:.60}')
+        elif isinstance(field_type, ovo_fields.DateTime):
+            validation.date_time(value, name)
+        elif isinstance(field_type, ovo_fields.Dict):
+            value = validation.string_dict(value, name)
+        elif isinstance(field_type, (ovo_fields.String,
+                                     ovo_fields.StringPattern)):
+            validation.text(value, name, validation.FIELD_LENGTHS.get(
+                name, validation.MAX_NAME_LENGTH))
+        try:
+            checked[name] = field.coerce(None, name, value)
+        except ValueError as exc:
+            raise exception.InvalidArgument(
+                name, f'{value!r:.60} is not valid: {exc}') from None
+    return checked
+
+
+def plain_fields(ovo_class: type) -> tuple[str, ...]:
+    """The fields of a Cinder object class that are not objects."""
+    plain = _plain_fields_cache.get(ovo_class)
+    if plain is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        plain = _plain_fields_cache[ovo_class] = tuple(
+            name for name, field in getattr(ovo_class, 'fields', {}).items()
+            if not isinstance(field, ovo_fields.ObjectField))
+    return plain
+
+
+_plain_fields_cache: dict[type, tuple[str, ...]] = {}
