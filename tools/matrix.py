@@ -8,12 +8,15 @@ supports, each cell tested in a virtualenv of its own.
         resolve each release's dependencies as they were shortly after it
         came out (pip's --uploaded-prior-to, on PyPI's upload dates) on every
         Python of its cells, and write constraints/cinder-NN.txt.
-    python3 tools/matrix.py run [--cells py311-cinder27,...] [--results F]
-                                [--main-venv .venv] [-- PYTEST_ARGS]
+    python3 tools/matrix.py run [--cells py311-cinder27,... | --ci]
+                                [--results F] [--main-venv .venv]
+                                [-- PYTEST_ARGS]
         run the cells' suites and write the results file (Python, Cinder,
         os-brick and SQLAlchemy versions, test counts, wall time per cell).
         With --main-venv, the newest cell (MAIN_CELL) runs the full suite in
-        that virtualenv, with PYTEST_ARGS; the other cells run CELL_SUITE.
+        that virtualenv, with PYTEST_ARGS; the other cells run CELL_SUITE,
+        their virtualenvs made while the full suite runs.  --ci: the cells
+        of CI_CELLS only.
         Then the JSON each cell wrote is loaded under every Cinder release
         (tests/compat/test_cinder_releases.py).
 
@@ -53,6 +56,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONSTRAINTS = os.path.join(ROOT, 'constraints')
 COMMITTED_RESULTS = os.path.join(ROOT, 'doc', 'source', '_generated',
                                  'matrix.json')
+# Where the results of a run of some cells go unless told (the committed
+# file holds the whole matrix: the documentation shows every cell).
+PARTIAL_RESULTS = os.path.join(ROOT, 'doc', 'build', 'matrix.json')
 RELEASE_SAMPLES = os.path.join('tests', 'compat', 'releases')
 
 
@@ -77,6 +83,13 @@ RELEASES = (
 # The cell of the full suite: the newest Cinder, on the Python that
 # Debian's Ceph bindings (rados, rbd) are built for.
 MAIN_CELL = 'py311-cinder29'
+# The cells CI runs (``run --ci``, tools/test.sh): the full suite on
+# MAIN_CELL and the cell suite on every release and every Python at least
+# once, with the oldest and the newest Python on the oldest Cinder.  All
+# the cells would not fit CI's 30 minutes on a fresh 2-core machine (each
+# new virtualenv is minutes of downloads); ``run`` alone runs them all.
+CI_CELLS = (MAIN_CELL, 'py310-cinder27', 'py313-cinder27', 'py312-cinder28',
+            'py313-cinder29')
 # What the other cells run: the unit and persistence suites, and the
 # JSON round trip between releases and the schema check.
 CELL_SUITE = ('tests/unit', 'tests/persistence',
@@ -530,8 +543,17 @@ def cell_env(servers: Servers, fixtures: str, fuzz: Optional[str],
     return env
 
 
+def results_file(given: Optional[str], cells: list[Cell]) -> str:
+    """Where a run's results go: ``given``, else the committed file when
+    every cell runs, else PARTIAL_RESULTS."""
+    if given:
+        return os.path.abspath(given)
+    return COMMITTED_RESULTS if set(cells) == set(all_cells()) else (
+        PARTIAL_RESULTS)
+
+
 def command_run(args: argparse.Namespace) -> int:
-    cells = select_cells(args.cells)
+    cells = select_cells(','.join(CI_CELLS) if args.ci else args.cells)
     pythons, missing = {}, []
     for cell in cells:
         if args.main_venv and cell.name == MAIN_CELL:
@@ -545,7 +567,7 @@ def command_run(args: argparse.Namespace) -> int:
         for line in missing:
             print(f'matrix: {line}', file=sys.stderr)
         return 2
-    results_path = os.path.abspath(args.results)
+    results_path = results_file(args.results, cells)
     # Stopped (CI's time out): the servers are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix='cinderlib-matrix-')
@@ -563,13 +585,25 @@ def command_run(args: argparse.Namespace) -> int:
             work, 'matrix.json'), records, started)
         return records
 
+    # While the full suite runs, the other cells' virtualenvs are made:
+    # making one is mostly waiting on downloads, and the full suite
+    # leaves a core idle.
+    makers = concurrent.futures.ThreadPoolExecutor(args.jobs)
+    made: dict[str, concurrent.futures.Future[float]] = {}
+
     def cell_runner(cell: Cell) -> Callable[[Servers], dict]:
         return lambda servers: run_cell(cell, pythons, args, servers,
-                                        fixtures, work)
+                                        fixtures, work, made.get(cell.name))
     try:
         # The full suite first, alone: it prints its output.
         main = [cell for cell in cells
                 if args.main_venv and cell.name == MAIN_CELL]
+        if main:
+            for cell in cells:
+                if cell not in main:
+                    made[cell.name] = makers.submit(
+                        make_venv, cell, pythons[cell.python],
+                        os.path.join(work, f'{cell.name}.log'))
         for cell in main:
             done[cell.name] = slots.run(cell_runner(cell))
             record_results()
@@ -585,6 +619,7 @@ def command_run(args: argparse.Namespace) -> int:
         if args.update_fixtures:
             update_fixtures(cells, fixtures)
     finally:
+        makers.shutdown(wait=True, cancel_futures=True)
         slots.stop()
         if args.keep_logs:
             print(f'matrix: logs in {work}')
@@ -595,8 +630,17 @@ def command_run(args: argparse.Namespace) -> int:
     return 0 if all(r['status'] == 'passed' for r in records) else 1
 
 
+def make_venv(cell: Cell, python: str, log_path: str) -> float:
+    """Make a cell's virtualenv if it is not there; the seconds it took."""
+    with CellVenv(cell, python) as venv:
+        if os.path.exists(venv.ready_marker):
+            return 0.0
+        return venv.prepare(Log(log_path))
+
+
 def run_cell(cell: Cell, pythons: dict[str, str], args: argparse.Namespace,
-             servers: Servers, fixtures: str, work: str) -> dict:
+             servers: Servers, fixtures: str, work: str,
+             made: Optional[concurrent.futures.Future[float]] = None) -> dict:
     log_path = os.path.join(work, f'{cell.name}.log')
     log = Log(log_path)
     record: dict = {'cell': cell.name, 'cinder_release': cell.release.cinder,
@@ -613,8 +657,10 @@ def run_cell(cell: Cell, pythons: dict[str, str], args: argparse.Namespace,
                        work, log_path, None, echo=True)
     record['suite'] = 'unit+persistence'
     try:
+        made_seconds = made.result() if made is not None else 0.0
         with CellVenv(cell, pythons[cell.python]) as venv:
-            record['setup_seconds'] = round(venv.prepare(log), 1)
+            record['setup_seconds'] = round(
+                made_seconds + venv.prepare(log), 1)
             return _run_in(cell, venv.bin, cell_pytest_args(), record, servers,
                            fixtures, work, log_path, CELL_FUZZ_EXAMPLES,
                            echo=False)
@@ -785,10 +831,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     constraints.add_argument('--index-url', default='https://pypi.org/simple',
                              help='an index giving upload dates (PyPI)')
     run = commands.add_parser('run', help='run the matrix')
-    run.add_argument('--cells', help='comma-separated cells (all if none)')
-    run.add_argument('--results', default=COMMITTED_RESULTS,
+    cells = run.add_mutually_exclusive_group()
+    cells.add_argument('--cells', help='comma-separated cells (all if none)')
+    cells.add_argument('--ci', action='store_true',
+                       help=f'the cells CI runs: {", ".join(CI_CELLS)}')
+    run.add_argument('--results',
                      help='the results file (default: the one the '
-                          'documentation shows)')
+                          'documentation shows when every cell runs, '
+                          'else doc/build/matrix.json)')
     run.add_argument('--main-venv',
                      help=f'run {MAIN_CELL} in this virtualenv, with the '
                           f'full suite')

@@ -98,6 +98,48 @@ def test_cells_are_the_releases_pythons():
     assert matrix.MAIN_CELL in names
 
 
+def test_ci_cells_cover_every_release_and_python():
+    by_name = {cell.name: cell for cell in matrix.all_cells()}
+    ci = [by_name[name] for name in matrix.CI_CELLS]
+    assert ci[0].name == matrix.MAIN_CELL
+    assert {cell.release.cinder for cell in ci} == {
+        release.cinder for release in matrix.RELEASES}
+    assert {cell.python for cell in ci} == {
+        cell.python for cell in by_name.values()}
+
+
+def test_the_support_page_says_which_cells_ci_runs():
+    with open(os.path.join(ROOT, 'doc', 'source', 'support.rst'),
+              encoding='utf-8') as stream:
+        text = stream.read()
+    section = text[text.index('What CI runs'):
+                   text.index('Where the releases differ')]
+    section = ' '.join(section.split())
+    ci_part, _, others_part = section.partition('The six other cells')
+    named = set(re.findall(r'``(py\d+-cinder\d+)``', ci_part))
+    assert named == set(matrix.CI_CELLS)
+    others = set(re.findall(r'``(py\d+-cinder\d+)``', others_part))
+    assert others == {cell.name for cell in matrix.all_cells()} - named
+    assert f'The {len(others)} other cells'.replace('6', 'six') in (
+        section)
+
+
+def test_a_partial_run_leaves_the_committed_results_alone(tmp_path):
+    env = dict(os.environ, CINDERLIB_PYTHON3_10=str(tmp_path / 'none'),
+               PYENV_ROOT=str(tmp_path), PATH='/usr/bin:/bin')
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'matrix.py'), 'run',
+         '--ci', '--cells', 'py310-cinder27'],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2 and 'not allowed with' in done.stderr
+    every = matrix.all_cells()
+    assert matrix.results_file(None, every) == COMMITTED_RESULTS
+    ci = matrix.select_cells(','.join(matrix.CI_CELLS))
+    assert matrix.results_file(None, ci) == os.path.join(
+        ROOT, 'doc', 'build', 'matrix.json')
+    assert matrix.results_file('m.json', every) == os.path.abspath('m.json')
+
+
 def test_the_committed_results_cover_every_cell():
     results = support.load_results(COMMITTED_RESULTS)
     cells = {cell['cell']: cell for cell in results['cells']}
