@@ -607,12 +607,16 @@ def command_run(args: argparse.Namespace) -> int:
         for cell in main:
             done[cell.name] = slots.run(cell_runner(cell))
             record_results()
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(args.jobs)
+        try:
             running = {pool.submit(slots.run, cell_runner(cell)): cell
                        for cell in cells if cell not in main}
             for future in concurrent.futures.as_completed(running):
                 done[running[future].name] = future.result()
                 record_results()
+        finally:
+            # Stopped (SIGTERM): the cells not started yet never start.
+            pool.shutdown(wait=True, cancel_futures=True)
         records = record_results()
         cross_release(cells, pythons, args, slots, fixtures, work, records)
         records = record_results(final=True)
