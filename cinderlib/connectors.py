@@ -22,13 +22,11 @@ import shutil
 import socket
 import sys
 import threading
-import warnings
 from typing import Any, Callable, Optional, cast
 
 from cinderlib import exception
 from cinderlib._runtime import GlobalOptions
 from cinderlib.cinder import config as cinder_config
-from cinderlib.cinder import deferred
 
 LOG = logging.getLogger(__name__)
 
@@ -47,18 +45,11 @@ def configure_privsep(root_helper: str) -> None:
     in_process = os.geteuid() == 0
     helper_command = privsep_helper_command(root_helper)  # checked always
     command = None if in_process else helper_command
-    with warnings.catch_warnings():
-        # oslo.privsep imports eventlet, which warns that it is deprecated;
-        # we never monkey-patch, so the warning says nothing to callers.
-        warnings.simplefilter('ignore')
-        deferred.skip_green_dns()
-        # lazy: os-brick loads on first use, never with import cinderlib
-        from os_brick import privileged
     configure = functools.partial(_configure_context, in_process=in_process,
                                   helper_command=command)
     with _privsep_lock:
-        configure(privileged.default)
-        configure(privileged.brick_privsep_hide_output)
+        for context in cinder_config.brick_privsep_contexts():
+            configure(context)
         cinder_config.configure_privsep(configure)
         _privsep_configured = True
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it:
-# a virtualenv in .venv with the project and its test tools, the flake8
-# style check, mypy, the Sphinx docs (warnings are errors) and their
-# examples (sphinx -b doctest), pytest (unit, persistence on real databases,
-# locks across processes and hosts, functional on the file backend and a
-# real Ceph cluster) and a check of the built packages.  Extra arguments go
-# to pytest.
+# a virtualenv in .venv (Python 3.11, the versions of
+# constraints/cinder-29.txt) with the project and its test tools, the
+# flake8 style check, mypy, the test suite and the support matrix's CI
+# cells (tools/matrix.py run --ci: the full suite in .venv for the newest
+# cell, py311-cinder29, then the unit and persistence suites on the
+# CI_CELLS of tools/matrix.py, which cover every Cinder release and every
+# Python; `python3 tools/matrix.py run` runs all the cells), the Sphinx
+# docs (warnings are errors) and their examples (sphinx -b doctest), and a
+# check of the built packages.  Extra arguments go to the full suite's
+# pytest.
 set -euo pipefail
 # Servers the tests need (databases, Redis, Ceph) are started by the tests;
 # under CI one that cannot start fails its tests instead of skipping them.
@@ -19,12 +23,15 @@ if [ "$(id -u)" = 0 ] && ! command -v mkfs.xfs >/dev/null; then
         echo 'warning: could not install xfsprogs; the reflink test skips'
 fi
 
-PYTHON=${PYTHON:-python3}
+# Python 3.11: Debian's Ceph bindings load in no other version.  A missing
+# interpreter is an error (tools/matrix.py says where it looked).
+PYTHON=${PYTHON:-$(python3 tools/matrix.py python 3.11)}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,docs]'
+.venv/bin/python -m pip install -q -c constraints/cinder-29.txt \
+    -e '.[test,docs]'
 # Ceph's bindings must be importable when the tests start: Cinder's RBD
 # driver and os-brick look for them once, at import.
 if [ "$(id -u)" = 0 ]; then
@@ -39,14 +46,18 @@ echo '== flake8'
 echo '== mypy'
 .venv/bin/python -m mypy
 
+echo '== pytest: the full suite, then the CI cells of the support matrix'
+# The results go to doc/build/matrix.json; the support table of the docs
+# shows the committed results of the whole matrix, which
+# `tools/matrix.py run` (every cell) alone rewrites.
+.venv/bin/python tools/matrix.py run --ci --jobs 2 --main-venv .venv \
+    --results doc/build/matrix.json -- "$@"
+
 echo '== docs'
 .venv/bin/python -m sphinx -W -q -b html doc/source doc/build/html
 # The examples of the pages run (on the file driver, in temporary
 # directories); a failing one fails this step.
 .venv/bin/python -m sphinx -W -q -b doctest doc/source doc/build/doctest
-
-echo '== pytest'
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
 
 echo '== package (sdist, wheel, unit tests on the installed wheel)'
 bash tools/check-package.sh

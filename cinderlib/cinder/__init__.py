@@ -17,7 +17,14 @@ so lazily: importing it imports no Cinder module.
 - ``listing``: the installed drivers, described;
 - ``deferred``: Cinder's import, trimmed (modules no driver uses run on
   first use);
-- ``rbd_connections``: the RBD driver's cluster connection, kept open.
+- ``rbd_connections``: the RBD driver's cluster connection, kept open;
 - ``manageable``: what adopting and releasing storage objects needs
   (whether a driver implements it, the listing arguments).
+
+Where the supported releases (Cinder 27 to 29, os-brick 6.13 to 7,
+Python 3.10 to 3.13) differ, the module owning the concern tells them
+apart by what the installed one has, never by version numbers:
+``db_shim.db_api_namespaces``, ``config.brick_privsep_contexts``,
+``primitives.parse_datetime`` and ``ovo._local_versions``.
+``tests/unit/test_cinder_internals.py`` lists every internal used here.
 """

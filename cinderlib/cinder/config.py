@@ -3,8 +3,9 @@
 - ``load``: imports Cinder (lazily: ``import cinderlib`` and ``setup()``
   never do) and registers its versioned objects; once loaded, Cinder's
   privileged functions run as ``setup()`` decided (``configure_privsep``:
-  applied here, when Cinder is imported) and its option definitions tell
-  which options are secret;
+  applied here, when Cinder is imported; ``brick_privsep_contexts``:
+  os-brick's, which differ between its releases) and its option
+  definitions tell which options are secret;
 - the ``[DEFAULT]`` options and the group of options of each backend
   (``DriverConfiguration``: the driver's ``configuration``), typed and
   checked by their definitions, secrets taken literally and never shown;
@@ -344,6 +345,25 @@ def configure_privsep(configure: Callable[[Any], None]) -> None:
         _privsep_configurator = configure
         if _loaded:
             _configure_cinder_privsep()
+
+
+# os-brick's privsep contexts: ``default``, and from os-brick 7 on
+# ``brick_privsep_hide_output`` (commands whose output holds secrets).
+_BRICK_PRIVSEP_CONTEXTS = ('default', 'brick_privsep_hide_output')
+
+
+def brick_privsep_contexts() -> list[Any]:
+    """The privsep contexts the installed os-brick has (6.13 has one, 7
+    two); does not import Cinder."""
+    with warnings.catch_warnings():
+        # oslo.privsep imports eventlet, which warns that it is deprecated;
+        # we never monkey-patch, so the warning says nothing to callers.
+        warnings.simplefilter('ignore')
+        deferred.skip_green_dns()
+        # lazy: os-brick loads on first use, never with import cinderlib
+        from os_brick import privileged
+    return [getattr(privileged, name) for name in _BRICK_PRIVSEP_CONTEXTS
+            if hasattr(privileged, name)]
 
 
 def _configure_cinder_privsep() -> None:

@@ -2,10 +2,11 @@
 drivers and Cinder's versioned objects call, served from the persistence
 plugin.
 
-Cinder's objects call the module functions of ``cinder.db.api`` directly,
-with no way to pass a database in, so ``install_db_api`` points those
-functions at the shim: the one global change this library makes to
-Cinder.
+Cinder's objects call the module functions of ``cinder.db.api`` directly
+(through the ``cinder.db`` package up to Cinder 28:
+``db_api_namespaces``), with no way to pass a database in, so
+``install_db_api`` points those functions at the shim: the one global
+change this library makes to Cinder.
 """
 
 from __future__ import annotations
@@ -354,16 +355,36 @@ _installed = False
 
 
 def install_db_api(current_shim: Callable[[], CinderDbShim]) -> None:
-    """Route ``cinder.db.api`` calls to ``current_shim()``; idempotent."""
+    """Route Cinder's DB API calls to ``current_shim()``; idempotent."""
     global _active_shim, _installed
     load()
     _active_shim = current_shim
     if _installed:
         return
-    db_api = importlib.import_module('cinder.db.api')
-    for name in SHIM_FUNCTIONS:
-        setattr(db_api, name, _dispatcher(name))
+    for module, names in db_api_namespaces():
+        for name in names:
+            setattr(module, name, _dispatcher(name))
     _installed = True
+
+
+def db_api_namespaces() -> list[tuple[Any, tuple[str, ...]]]:
+    """The modules through which Cinder calls its DB API, each with the
+    ``SHIM_FUNCTIONS`` to route there.
+
+    Cinder 29's objects call ``cinder.db.api``'s functions.  Up to
+    Cinder 28 they call them through the ``cinder.db`` package, which
+    copies them (``from cinder.db.api import *``), and ``cinder.db.api``'s
+    functions forward to ``IMPL`` (``cinder.db.sqlalchemy.api``); so the
+    package gets its copies routed too.
+    """
+    db_api = importlib.import_module('cinder.db.api')
+    namespaces = [(db_api, SHIM_FUNCTIONS)]
+    package = importlib.import_module('cinder.db')
+    copied = tuple(name for name in SHIM_FUNCTIONS
+                   if getattr(package, name, None) is not None)
+    if package is not db_api and copied:
+        namespaces.append((package, copied))
+    return namespaces
 
 
 def _dispatcher(name: str) -> Callable[..., Any]:

@@ -1,7 +1,9 @@
 """Cinder's versioned objects: building them (``new_volume``...), filling
 the fields drivers may read, their change tracking, and converting them to
 and from primitives (JSON-able dicts, the form cinderlib serializes and
-stores).  Primitives are checked by :mod:`cinderlib.cinder.primitives`."""
+stores).  Primitives are checked by :mod:`cinderlib.cinder.primitives`.
+Objects a newer Cinder release wrote in a newer minor version of their
+class load here as this release's version (``_local_versions``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from cinderlib.cinder.config import load
 from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
                                          CinderObject, ObjectClass,
                                          Primitive, _class_info,
-                                         check_primitive)
+                                         check_primitive, parse_datetime)
 
 
 def objects_module() -> Any:
@@ -266,6 +268,7 @@ def from_primitive(primitive: Any, context: Any) -> Any:
     # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import exception as ovo_exc
     check_primitive(primitive)
+    primitive = _local_versions(primitive)
     try:
         ovo = objects.base.CinderObject.obj_from_primitive(primitive,
                                                            context)
@@ -292,6 +295,40 @@ def _current_version(ovo: Any) -> None:
     for item in items:
         if isinstance(item, ovo_base.VersionedObject):
             _current_version(item)
+
+
+def _local_versions(primitive: Any) -> Any:
+    """``primitive`` with the objects a newer Cinder wrote in a newer minor
+    version of their class given this Cinder's version: oslo refuses to
+    build them otherwise, though a minor version only adds fields, which
+    are ignored (``check_primitive`` accepts them).  Another major version
+    is left, and refused.  Returns ``primitive`` itself when nothing
+    changes, else a copy (the caller's data is never changed)."""
+    if isinstance(primitive, list):
+        items = [_local_versions(item) for item in primitive]
+        same = all(new is old for new, old in zip(items, primitive))
+        return primitive if same else items
+    if not isinstance(primitive, dict):
+        return primitive
+    changed: dict[str, Any] = {}
+    for key, value in primitive.items():
+        if isinstance(value, (dict, list)):
+            new = _local_versions(value)
+            if new is not value:
+                changed[key] = new
+    name = primitive.get('versioned_object.name')
+    version = primitive.get('versioned_object.version')
+    if isinstance(name, str) and isinstance(version, str):
+        local = _class_info(name).cls.VERSION
+        if _newer_minor(version, local):
+            changed['versioned_object.version'] = local
+    return {**primitive, **changed} if changed else primitive
+
+
+def _newer_minor(version: str, local: str) -> bool:
+    major, minor = (int(part) for part in version.split('.'))
+    local_major, local_minor = (int(part) for part in local.split('.'))
+    return major == local_major and minor > local_minor
 
 
 def trusted_from_primitive(primitive: Primitive, context: Any,
@@ -321,7 +358,7 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
         if value is None or kind is _PLAIN:
             pass
         elif kind is _DATETIME:
-            value = datetime.datetime.fromisoformat(value)
+            value = parse_datetime(value)
         elif kind is _OBJECT:
             value = trusted_from_primitive(value, context, fill)
         else:  # _OBJECTS

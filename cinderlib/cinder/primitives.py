@@ -1,5 +1,7 @@
 """The one validator of primitives: what ``load()`` and persistence plugins
-hand back is checked here before any Cinder object is built from it."""
+hand back is checked here before any Cinder object is built from it.
+``parse_datetime`` reads their dates and times alike on every supported
+Python."""
 
 from __future__ import annotations
 
@@ -292,9 +294,49 @@ def _type_checker(field_type: Any) -> Checker:
     return _check_anything
 
 
+def _full_iso_8601() -> bool:
+    try:
+        datetime.datetime.fromisoformat('2000-01-01T00:00:00.1Z')
+    except ValueError:
+        return False
+    return True
+
+
+# Python 3.11's fromisoformat reads any ISO 8601 date and time; 3.10's
+# only its own isoformat()'s.
+_FULL_ISO_8601 = _full_iso_8601()
+_ISO_FRACTION_AND_ZONE = re.compile(
+    r'(?P<base>.*T\d\d:\d\d:\d\d)(?:[.,](?P<fraction>\d+))?'
+    r'(?P<zone>[zZ]|[+-]\d\d:?\d\d)?$')
+
+
+def parse_datetime(value: str) -> datetime.datetime:
+    """``datetime.fromisoformat`` as of Python 3.11, on 3.10 too for the
+    forms serialized objects hold: the retired library wrote
+    ``2024-01-01T10:20:30Z`` (oslo's isotime), which 3.10 cannot read.
+    Raises ValueError or TypeError like ``fromisoformat``."""
+    if _FULL_ISO_8601:
+        return datetime.datetime.fromisoformat(value)
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except ValueError:
+        match = _ISO_FRACTION_AND_ZONE.match(value)
+        if not match:
+            raise
+    fraction = (match['fraction'] or '')[:6]
+    zone = match['zone'] or ''
+    if zone in ('z', 'Z'):
+        zone = '+00:00'
+    elif zone and ':' not in zone:
+        zone = f'{zone[:3]}:{zone[3:]}'
+    return datetime.datetime.fromisoformat(
+        match['base'] + (f'.{fraction.ljust(6, "0")}' if fraction else '') +
+        zone)
+
+
 def _check_datetime(value: Any, path: str, depth: int) -> None:
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        parsed = parse_datetime(value)
         if parsed.tzinfo is not None:  # what storing it does
             parsed.astimezone(datetime.timezone.utc)
     except (TypeError, ValueError, OverflowError):

@@ -17,7 +17,8 @@ release = cinderlib.__version__
 version = release
 
 extensions = ['sphinx.ext.autodoc', 'sphinx.ext.doctest',
-              'sphinx.ext.viewcode', 'cinderlib_reference']
+              'sphinx.ext.viewcode', 'cinderlib_reference',
+              'cinderlib_matrix']
 # Only modules that do not import Cinder when imported are autodocumented
 # (see api.rst), so no imports need mocking.  The configuration reference
 # (cinderlib_reference) imports Cinder to read the file driver's options.

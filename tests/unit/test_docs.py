@@ -82,8 +82,10 @@ def test_a_setup_parameter_without_description_fails(monkeypatch):
 
 
 def test_a_description_of_no_setup_parameter_fails(monkeypatch):
-    doc = cinderlib.Backend.global_setup.__doc__ + (
-        '\n        :param gone: Removed.\n')
+    doc = cinderlib.Backend.global_setup.__doc__
+    # Indented as the other fields (Python 3.13 strips docstrings' indent).
+    indent = re.search(r'\n( *):param ', doc).group(1)
+    doc += f'\n{indent}:param gone: Removed.\n'
     _global_setup_with(monkeypatch, doc)
     with pytest.raises(reference.UndocumentedOption, match='gone'):
         reference.setup_options()
