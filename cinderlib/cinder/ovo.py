@@ -376,25 +376,35 @@ def _current_version(ovo: Any) -> None:
 
 
 def trusted_from_primitive(primitive: Primitive, context: Any,
-                           fill: bool = False) -> CinderObject:
+                           fill: bool = False,
+                           given: bool = False) -> CinderObject:
     """Rebuild an object from a primitive ``check_primitive`` accepted.
 
-    For data this library stored itself (the ``db`` plugin): it skips the
-    coercion ``from_primitive`` repeats on every field, which makes it
-    several times faster.  Fields the class does not have are ignored;
-    with ``fill``, plain fields the primitive lacks (its own and its
-    nested objects') get what ``fill_unset_fields`` gives them.
+    It skips the coercion ``from_primitive`` repeats on every field, which
+    makes it several times faster: ``check_primitive`` has checked that
+    each value is what that coercion gives.  Fields the class does not
+    have are ignored; with ``fill``, plain fields the primitive lacks (its
+    own and its nested objects') get what ``fill_unset_fields`` gives
+    them.  ``given``: a caller's data (``cinderlib.load``), not what this
+    library stored (its dicts and lists decoded from JSON, not shared
+    with the caller): versions are checked as ``from_primitive`` checks
+    them.  Dates without a time zone are taken as UTC, as the field's
+    coercion takes them.
     """
-    info = _class_info(primitive['versioned_object.name'])
+    name = primitive['versioned_object.name']
+    info = _class_info(name)
     cls, kinds = info.cls, info.kinds
+    if given:
+        _check_version(name, cls, primitive['versioned_object.version'])
     obj: Any = cls.__new__(cls)  # not through __init__
-    obj._context = context
-    obj._changed_fields = set()
+    attributes = obj.__dict__
+    attributes['_context'] = context
+    attributes['_changed_fields'] = set()
     data = primitive['versioned_object.data']
     if fill:
         for name, value in info.defaults:
             if name not in data:
-                setattr(obj, '_obj_' + name, value)
+                attributes['_obj_' + name] = value
     for name, value in data.items():
         kind = kinds.get(name)
         if kind is None:  # not a field of this class
@@ -403,22 +413,29 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
             pass
         elif kind is _DATETIME:
             value = datetime.datetime.fromisoformat(value)
+            if value.tzinfo is None:  # what the field's coercion does
+                value = value.replace(tzinfo=datetime.timezone.utc)
         elif kind is _OBJECT:
-            value = trusted_from_primitive(value, context, fill)
+            value = trusted_from_primitive(value, context, fill, given)
         else:  # _OBJECTS
-            value = [trusted_from_primitive(item, context, fill)
+            value = [trusted_from_primitive(item, context, fill, given)
                      for item in value]
-        setattr(obj, '_obj_' + name, value)
-    if cls.obj_name() in _METADATA_TRACKERS:
-        # What their obj_reset_changes does (Cinder 29), without its
-        # per-field checks: copies to compare metadata changes against.
-        for name in _TRACKED_METADATA:
-            if name in cls.fields:
-                value = getattr(obj, '_obj_' + name, None)
-                setattr(obj, '_orig_' + name, dict(value) if value else {})
-    else:
-        obj.obj_reset_changes()
+        attributes['_obj_' + name] = value
+    _saved(obj)
     return obj
+
+
+def _check_version(name: str, cls: Any, version: str) -> None:
+    """Refuse a primitive of a version this Cinder cannot read (a newer
+    minor version, another major one), as ``from_primitive`` does."""
+    if version == cls.VERSION:
+        return
+    major, _, minor = version.partition('.')
+    own_major, _, own_minor = cls.VERSION.partition('.')
+    if int(major) != int(own_major) or int(minor) > int(own_minor):
+        raise exception.InvalidSerializedData(
+            f'bad {name} object: version {version} of {name} is not '
+            f'supported (this Cinder has {cls.VERSION})')
 
 
 _METADATA_TRACKERS = {'Volume', 'Snapshot'}
