@@ -459,9 +459,10 @@ class Volume(base.Resource):
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_ovo.objects_module(
-        ).VolumeAttachmentList(ovo._context, objects=[
-            connection._ovo for connection in self._connections])
+        ovo.volume_attachment = cinder_ovo.new_object(
+            cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
+            {'objects': [connection._ovo
+                         for connection in self._connections]})
         ovo.obj_reset_changes(['volume_attachment'])
 
     def _ovo_built(self) -> None:
