@@ -277,6 +277,7 @@ def to_primitive(ovo: CinderObject, skip: Iterable[str] = ()) -> Primitive:
 
 _NESTED_SKIP = {'snapshots', 'volume_attachment'}
 _PLAIN_TYPES = (str, int, float, bool, dict, list)
+_SCALARS = frozenset((str, int, float, bool))
 _UNSET = object()
 
 
@@ -291,7 +292,10 @@ def _primitive(ovo: CinderObject, skip: set[str],
         value = getattr(ovo, '_obj_' + name, _UNSET)
         if value is _UNSET or name in skip:
             continue
-        if isinstance(value, ovo_base.ObjectListBase):
+        if value is None or type(value) in _SCALARS:
+            # Most fields: no isinstance() through oslo's abstract classes.
+            data[name] = value
+        elif isinstance(value, ovo_base.ObjectListBase):
             data[name] = _list_primitive(value, path)
         elif isinstance(value, ovo_base.VersionedObject):
             if any(value is seen for seen in path):
