@@ -154,6 +154,15 @@ def new_attachment(context: Any, **values: Any) -> Any:
     return attachment
 
 
+def new_snapshot_fast(context: Any, volume_ovo: Any,
+                      values: dict[str, Any]) -> CinderObject:
+    """``new_snapshot`` for values made by the library or checked by
+    ``check_fields`` (see ``new_object``)."""
+    return new_object(objects_module().Snapshot, context, {
+        'metadata': {}, **values, 'volume': volume_ovo,
+        'cgsnapshot': None, 'group_snapshot': None})
+
+
 def new_attachment_fast(context: Any,
                         values: dict[str, Any]) -> CinderObject:
     """``new_attachment`` for values made by the library or checked by
