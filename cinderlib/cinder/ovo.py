@@ -19,10 +19,16 @@ from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
 
 
 def objects_module() -> Any:
-    load()
-    # lazy: Cinder loads on first use, never with import cinderlib
-    from cinder import objects
+    objects = _objects_module[0]
+    if objects is None:  # first use: not taking load()'s lock every time
+        load()
+        # lazy: Cinder loads on first use, never with import cinderlib
+        from cinder import objects
+        _objects_module[0] = objects
     return objects
+
+
+_objects_module: list[Any] = [None]
 
 
 def utcnow() -> datetime.datetime:
