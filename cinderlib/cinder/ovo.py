@@ -19,13 +19,12 @@ from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
 
 
 def objects_module() -> Any:
-    objects = _objects_module[0]
-    if objects is None:  # first use: not taking load()'s lock every time
+    if _objects_module[0] is None:  # first use; then no lock, no import
         load()
         # lazy: Cinder loads on first use, never with import cinderlib
         from cinder import objects
         _objects_module[0] = objects
-    return objects
+    return _objects_module[0]
 
 
 _objects_module: list[Any] = [None]
