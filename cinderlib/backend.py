@@ -104,6 +104,8 @@ class Backend(metaclass=_ProcessState):
                 self._stats = self._complete_stats(
                     self.driver.get_volume_stats(refresh=False))
             except Exception:
+                if getattr(self, 'driver', None) is not None:
+                    cinder_drivers.release_driver(self.driver)
                 self._config.clear()
                 raise
             _runtime.backends[self.id] = self
@@ -355,6 +357,7 @@ class Backend(metaclass=_ProcessState):
         with _runtime.lock:
             if _runtime.backends.get(self.id) is self:
                 del _runtime.backends[self.id]
+                cinder_drivers.release_driver(self.driver)
                 self._config.clear()
 
     # -- serialization --------------------------------------------------------

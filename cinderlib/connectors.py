@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional, cast
 from cinderlib import exception
 from cinderlib._runtime import GlobalOptions
 from cinderlib.cinder import config as cinder_config
+from cinderlib.cinder import deferred
 
 LOG = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def configure_privsep(root_helper: str) -> None:
         # oslo.privsep imports eventlet, which warns that it is deprecated;
         # we never monkey-patch, so the warning says nothing to callers.
         warnings.simplefilter('ignore')
+        deferred.skip_green_dns()
         # lazy: os-brick loads on first use, never with import cinderlib
         from os_brick import privileged
     configure = functools.partial(_configure_context, in_process=in_process,

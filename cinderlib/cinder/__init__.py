@@ -14,5 +14,8 @@ so lazily: importing it imports no Cinder module.
 - ``primitives``: the one validator of primitives;
 - ``db_shim``: the DB API drivers and Cinder's objects call, served from
   the persistence plugin;
-- ``listing``: the installed drivers, described.
+- ``listing``: the installed drivers, described;
+- ``deferred``: Cinder's import, trimmed (modules no driver uses run on
+  first use);
+- ``rbd_connections``: the RBD driver's cluster connection, kept open.
 """

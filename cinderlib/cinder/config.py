@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import importlib
 import re
 import threading
@@ -23,6 +24,7 @@ from typing import Any, Callable, Iterable, Optional
 from cinderlib import _runtime
 from cinderlib import exception
 from cinderlib import validation
+from cinderlib.cinder import deferred
 
 #: Held while Cinder is loaded, or its process-wide state (privsep,
 #: coordination) changes.
@@ -51,9 +53,11 @@ def load() -> None:
             # Cinder imports eventlet, which warns that it is deprecated; we
             # never monkey-patch, so the warning says nothing to our callers.
             warnings.simplefilter('ignore')
+            deferred.install()
             importlib.import_module('cinder')
             # lazy: Cinder loads on first use, never with import cinderlib
             from cinder import objects
+            deferred.trim_db_api()
             # Driver modules use the object classes at import time.
             objects.register_all()
             importlib.import_module('cinder.common.config')
@@ -64,9 +68,21 @@ def load() -> None:
         _register_missing_options()
         _parse_config()
         _configure_cinder_privsep()
+        freeze_long_lived()
         _loaded = True
         _runtime.set_secret_option_test(
             lambda name: is_secret(name, default_option(name)))
+
+
+def freeze_long_lived() -> None:
+    """Leave the objects alive now (Cinder's modules, classes, option
+    definitions: about a million, kept for the life of the process) out of
+    every later garbage collection (``gc.freeze``).  Python's own exit
+    collects several times over them: most of a short process's exit (on
+    the development machine 2.7-3.5 s of exit under load, 0.2-0.4 s
+    frozen), and a full collection during operations scans them too.
+    Cycles already garbage now are never collected: import leaves few."""
+    gc.freeze()
 
 
 def is_loaded() -> bool:
@@ -108,6 +124,11 @@ def set_default_options(options: dict[str, Any]) -> None:
     cfg_conf = conf()
     known = {opt_info['opt'].name: opt_info['opt']
              for opt_info in cfg_conf._opts.values()}
+    if not set(options) <= set(known):
+        # Some may be registered by a module whose import was deferred.
+        deferred.run_all()
+        known = {opt_info['opt'].name: opt_info['opt']
+                 for opt_info in cfg_conf._opts.values()}
     for name, value in options.items():
         if name not in known:
             raise exception.InvalidArgument(

@@ -5,12 +5,14 @@ steps, and Cinder's coordinator (the locks drivers take)."""
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from cinderlib import directories
 from cinderlib import exception
 from cinderlib.cinder import config
+from cinderlib.cinder import rbd_connections
 from cinderlib.cinder.config import conf, load, set_group_option
 
 
@@ -66,6 +68,7 @@ def import_driver_class(path: Any) -> type:
             issubclass(driver_class, cinder_driver.BaseVD)):
         raise exception.InvalidDriverOption(
             'volume_driver', f'{path!r} is not a Cinder volume driver class')
+    config.freeze_long_lived()  # the driver's modules, as Cinder's
     return driver_class
 
 
@@ -76,7 +79,16 @@ def build_driver(driver_class: type, configuration: Any, host: str,
                           cluster_name=None, is_vol_db_empty=False,
                           active_backend_id=None, db=db_shim)
     use_db(driver, db_shim)
+    rbd = sys.modules.get('cinder.volume.drivers.rbd')
+    if rbd is not None and isinstance(driver, rbd.RBDDriver):
+        rbd_connections.keep_open(driver)
     return driver
+
+
+def release_driver(driver: Any) -> None:
+    """Free what a driver built by ``build_driver`` holds open for the
+    library (the RBD driver's kept cluster connection)."""
+    rbd_connections.close(driver)
 
 
 def use_db(driver: Any, db_shim: Any) -> None:
