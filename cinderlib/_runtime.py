@@ -144,6 +144,8 @@ class LoadedBackend(Protocol):
 
     def check_pool_name(self, pool_name: Optional[str]) -> str: ...
 
+    def stats(self, refresh: bool = False) -> dict[str, Any]: ...
+
 
 class Persistence(Protocol):
     """What the layers below ``persistence`` use of the active plugin (a

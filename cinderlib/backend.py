@@ -23,6 +23,7 @@ from cinderlib.cinder import config as cinder_config
 from cinderlib.cinder import db_shim
 from cinderlib.cinder import drivers as cinder_drivers
 from cinderlib.objects import Connection, Snapshot, Volume
+from cinderlib.objects import adoption
 
 SECRET_PLACEHOLDER = _runtime.SECRET_PLACEHOLDER
 # Class attributes of Backend that are the process state of _runtime.
@@ -341,6 +342,49 @@ class Backend(metaclass=_ProcessState):
         volume = Volume(self, size=size, name=name, description=description,
                         bootable=bootable, **kwargs)
         return volume.create()
+
+    # -- adopting what exists on the storage ----------------------------------
+    def manage_existing(self, existing_ref: dict[str, Any],
+                        name: Optional[str] = None,
+                        **kwargs: Any) -> Volume:
+        """Adopt a volume that exists on the storage, by the driver's
+        reference (``{'source-name': NAME}`` or ``{'source-id': ID}``); it
+        then is a volume like any other, of the size the driver reports.
+        ``kwargs`` are ``create_volume``'s but ``size``.  A reference this
+        library already manages raises ``AlreadyManaged``, a driver that
+        cannot adopt ``NotSupported``, both before anything changes.  See
+        :mod:`cinderlib.objects.adoption`."""
+        if 'size' in kwargs:
+            raise exception.InvalidArgument(
+                'size', 'an adopted volume has the size the driver reports')
+        adoption.require_volume_support(self)
+        volume = Volume(self, name=name or '', **kwargs)
+        return adoption.manage_volume(volume, existing_ref)
+
+    def list_manageable_volumes(
+            self, marker: Any = None, limit: int = 1000, offset: int = 0,
+            sort_keys: Optional[list[str]] = None,
+            sort_dirs: Optional[list[str]] = None) -> list[dict[str, Any]]:
+        """What ``manage_existing`` could adopt: the driver's list of
+        Cinder's manageable-volume dicts (``reference``, ``size``,
+        ``safe_to_manage``, ``reason_not_safe``, ``cinder_id``,
+        ``extra_info``), sorted by ``sort_keys`` (``'reference'``,
+        ``'size'``) in ``sort_dirs`` (``'asc'``, ``'desc'``; by default
+        by reference, descending, as Cinder's API), from the entry after
+        the ``marker`` reference, skipping ``offset``, at most
+        ``limit``."""
+        return adoption.list_manageable(self, 'volume', marker, limit,
+                                        offset, sort_keys, sort_dirs)
+
+    def list_manageable_snapshots(
+            self, marker: Any = None, limit: int = 1000, offset: int = 0,
+            sort_keys: Optional[list[str]] = None,
+            sort_dirs: Optional[list[str]] = None) -> list[dict[str, Any]]:
+        """What ``Volume.manage_existing_snapshot`` could adopt, as
+        ``list_manageable_volumes`` (each entry also has
+        ``source_reference``, its volume's reference)."""
+        return adoption.list_manageable(self, 'snapshot', marker, limit,
+                                        offset, sort_keys, sort_dirs)
 
     def validate_connector(self, connector_dict: dict[str, Any]) -> None:
         """Raise if the driver cannot use this connector."""

@@ -213,14 +213,47 @@ def device_usable(brick_connector_obj: Any,
 
 
 def extend_device(brick_connector_obj: Any, conn_info: dict[str, Any],
-                  device: Optional[dict[str, Any]]) -> Optional[int]:
-    """Make this host see a grown volume; returns its size in bytes (None
-    if os-brick cannot tell)."""
+                  device: Optional[dict[str, Any]],
+                  new_size: Optional[int] = None) -> Optional[int]:
+    """Make this host see a grown volume (``new_size`` bytes, if known);
+    returns its size in bytes as seen here (None if os-brick cannot
+    tell)."""
     path = device.get('path') if device else None
     if isinstance(path, str) and os.path.isfile(path):
         return os.path.getsize(path)
+    if _is_librbd_handle(path):
+        return _refresh_librbd_handle(path, new_size)
     return cast(Optional[int],
                 brick_connector_obj.extend_volume(conn_info['data']))
+
+
+def _is_librbd_handle(path: Any) -> bool:
+    """Whether ``path`` is os-brick's file-like over an open librbd image
+    (``RBDVolumeIOWrapper``: RBD attached without the kernel)."""
+    volume = getattr(getattr(path, '_rbd_volume', None), 'image', None)
+    return all(hasattr(volume, name) for name in ('image', 'client', 'name'))
+
+
+def _refresh_librbd_handle(handle: Any, new_size: Optional[int]) -> int:
+    """The size the open image sees; if it still sees less than
+    ``new_size`` (librbd refreshes an image on the notice of a resize,
+    which a missed notice leaves stale), the image is opened again in
+    place, so that the caller's handle writes in the new space."""
+    volume = handle._rbd_volume.image  # os-brick's RBDVolume
+    size = int(volume.image.size())
+    if new_size is None or size >= new_size:
+        return size
+    LOG.info('Reopening RBD image %s: it still sees %s bytes, not %s',
+             volume.name, size, new_size)
+    client = volume.client
+    reopened = client.rbd.Image(client.ioctx, volume.name)
+    stale, volume.image = volume.image, reopened
+    try:
+        stale.close()
+    except Exception:
+        LOG.warning('Could not close the stale handle of RBD image %s',
+                    volume.name, exc_info=True)
+    return int(reopened.size())
 
 
 def storable_device(

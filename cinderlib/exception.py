@@ -1,9 +1,9 @@
 """Exceptions raised by cinderlib.
 
-``NotFound``, ``VolumeNotFound``, ``SnapshotNotFound``, ``ConnectionNotFound``
-and ``InvalidVolume`` are Cinder's own classes (callers may catch either
-name); they are resolved on first access so that importing this module does
-not import Cinder.  Everything else is defined here.
+``NotFound``, ``VolumeNotFound``, ``SnapshotNotFound``, ``ConnectionNotFound``,
+``InvalidVolume`` and ``InvalidSnapshot`` are Cinder's own classes (callers
+may catch either name); they are resolved on first access so that importing
+this module does not import Cinder.  Everything else is defined here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _CINDER_ALIASES = {
     'SnapshotNotFound': 'SnapshotNotFound',
     'ConnectionNotFound': 'VolumeAttachmentNotFound',
     'InvalidVolume': 'InvalidVolume',
+    'InvalidSnapshot': 'InvalidSnapshot',
     'InvalidInput': 'InvalidInput',
     'VolumeDriverException': 'VolumeDriverException',
 }
@@ -181,6 +182,29 @@ class BackendNotLoaded(CinderlibError, LookupError):
             f'Backend {name!r} is not loaded in this process; create it with '
             f'cinderlib.Backend(volume_backend_name={name!r}, ...) first, or '
             f'call setup(fail_on_missing_backend=False)')
+
+
+class NotSupported(CinderlibError, NotImplementedError):
+    """The backend's driver cannot do an operation: ``driver`` (its class
+    name) and ``operation`` name them.  Raised before anything changed."""
+
+    def __init__(self, driver: str, operation: str) -> None:
+        self.driver = driver
+        self.operation = operation
+        super().__init__(f'Driver {driver} does not support {operation}')
+
+
+class AlreadyManaged(InvalidArgument):
+    """Adopting a storage object that this library already manages was
+    refused before anything changed: ``kind`` (``'volume'`` or
+    ``'snapshot'``) and ``object_id`` name the object that has it."""
+
+    def __init__(self, existing_ref: Any, kind: str, object_id: str) -> None:
+        self.kind = kind
+        self.object_id = object_id
+        super().__init__('existing_ref',
+                         f'{existing_ref!r:.200} is already managed as '
+                         f'{kind} {object_id}')
 
 
 class NotLocal(CinderlibError):

@@ -13,8 +13,19 @@ will never finish.  ``recover()`` settles each one:
   if that fails it stays ``error_deleting``;
 - a volume being extended becomes ``error`` with its old size; ``extend()``
   again finishes it;
+- a volume being reverted to a snapshot becomes ``error`` (reverting
+  again finishes it), the connections its revert made are removed, and
+  the snapshot (``restoring``, its data untouched) ``available`` again;
+  a generic revert's temporary volume is deleted, whatever its status;
+- a volume being adopted (``managing``) becomes ``error_managing``: the
+  driver may have taken the object over; ``unmanage()`` releases it and
+  leaves the data; one being released (``unmanaging``) is released again;
 - a connection being made or removed is disconnected: its export, if
-  any, is terminated and its record removed.
+  any, is terminated and its record removed;
+- a volume being migrated (its ``migration_status`` ``migrating:...``,
+  or ``target:...`` for the volume made on the other backend): before the
+  swap the target is deleted and the source restored, after it the
+  target's record goes (see :mod:`cinderlib.objects.migration`).
 
 Resources whose lock is held (an operation still running here, in another
 process or on another host sharing the coordination backend) are left
@@ -29,6 +40,8 @@ from typing import Any
 from cinderlib import _runtime
 from cinderlib import locks
 from cinderlib import states
+from cinderlib.objects import migration
+from cinderlib.objects import revert
 from cinderlib.objects.base import Resource
 from cinderlib.states import Status
 
@@ -47,12 +60,20 @@ def recover(backend: _runtime.LoadedBackend) -> list[dict[str, Any]]:
             if connection._ovo.attach_status in states.ATTACH_IN_PROGRESS:
                 report.append(_settle(connection, volume.id,
                                       _undo_connection))
+    migrating = [volume for volume in volumes
+                 if migration.in_migration(volume)]
+    for volume in migrating:
+        report.extend(migration.recover_volume(volume))
+    settled = {entry['id'] for entry in report}
+    volumes = [volume for volume in volumes if volume.id not in settled]
     for volume in volumes:
         for snapshot in persistence.get_snapshots(volume_id=volume.id):
             if snapshot.status in states.IN_PROGRESS:
                 report.append(_settle(snapshot, volume.id, _finish))
     for volume in volumes:
-        if volume.status in states.IN_PROGRESS:
+        if revert.is_temporary(volume):
+            report.append(_settle(volume, volume.id, _delete_temporary))
+        elif volume.status in states.IN_PROGRESS:
             report.append(_settle(volume, volume.id, _finish))
     return report
 
@@ -88,9 +109,28 @@ def _finish(resource: Any) -> str:
     if resource.status == Status.DELETING:
         resource.delete()
         return states.GONE
-    resource._ovo.status = Status.ERROR
+    if resource.status == Status.RESTORING:  # a revert reads, not writes
+        resource._ovo.status = Status.AVAILABLE
+        resource.save()
+        return Status.AVAILABLE
+    if resource.status == Status.UNMANAGING:
+        resource.unmanage()
+        return states.GONE
+    if resource.status == Status.REVERTING:
+        # It was available, unconnected: its revert made these.
+        for connection in resource.connections:
+            connection.disconnect(force=True)
+    failed = (Status.ERROR_MANAGING if resource.status == Status.MANAGING
+              else Status.ERROR)
+    resource._ovo.status = failed
     resource.save()
-    return Status.ERROR
+    return failed
+
+
+def _delete_temporary(volume: Any) -> str:
+    volume.cleanup()
+    volume.delete()
+    return states.GONE
 
 
 def _undo_connection(connection: Any) -> str:

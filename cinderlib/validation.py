@@ -324,3 +324,17 @@ def connection_info(value: Any,
     if result.get('connector'):
         connector(result['connector'], f"{field}['connector']")
     return result
+
+
+def existing_ref(value: Any, field: str = 'existing_ref') -> dict[str, Any]:
+    """Return a copy of a driver's reference to a storage object
+    (``{'source-name': NAME}``, ``{'source-id': ID}``...): a non-empty
+    dict, storable as JSON."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentType(
+            field, f"must be a dict such as {{'source-name': NAME}}, got "
+                   f'{value!r:.60}')
+    if not value:
+        raise InvalidArgument(field, 'is empty')
+    result: dict[str, Any] = json_value(value, field, 3)
+    return result

@@ -19,6 +19,7 @@ from cinder import interface
 from cinder.volume import configuration
 from cinder.volume import driver
 from cinder.volume import volume_types
+from cinder.volume import volume_utils
 
 memory_opts = [
     cfg.ListOpt('memory_pools', default=[],
@@ -168,6 +169,76 @@ class MemoryVolumeDriver(driver.VolumeDriver):
             raise MemoryDriverError(reason=f'bad volume {volume.name}')
         self.volumes[volume.name] = volume.size
 
+    def revert_to_snapshot(self, context, volume, snapshot):
+        self._call('revert_to_snapshot', volume.id, snapshot.id)
+        size = self._require(self.snapshots, snapshot.name, 'snapshot')
+        if self._require(self.volumes, volume.name, 'volume') != size:
+            raise MemoryDriverError(reason=f'{volume.name} and '
+                                           f'{snapshot.name} sizes differ')
+
+    # -- adopting (manage / unmanage) -----------------------------------------
+    # A volume or snapshot made outside the library is an entry under any
+    # name; adopting renames it to the Cinder object's name.
+    def manage_existing_get_size(self, volume, existing_ref):
+        self._call('manage_existing_get_size', volume.id)
+        return self._require(self.volumes, existing_ref.get('source-name'),
+                             'volume')
+
+    def manage_existing(self, volume, existing_ref):
+        self._call('manage_existing', volume.id)
+        self._adopt(self.volumes, existing_ref['source-name'], volume.name)
+        return {'provider_location': f'memory://{volume.name}'}
+
+    def unmanage(self, volume):
+        # Called after a failed adoption too: it need not exist.
+        self._call('unmanage', volume.id)
+
+    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
+        self._call('manage_existing_snapshot_get_size', snapshot.id)
+        self._require(self.volumes, snapshot.volume.name, 'volume')
+        return self._require(self.snapshots,
+                             existing_ref.get('source-name'), 'snapshot')
+
+    def manage_existing_snapshot(self, snapshot, existing_ref):
+        self._call('manage_existing_snapshot', snapshot.id)
+        self._adopt(self.snapshots, existing_ref['source-name'],
+                    snapshot.name)
+
+    def unmanage_snapshot(self, snapshot):
+        self._call('unmanage_snapshot', snapshot.id)
+        self._require(self.snapshots, snapshot.name, 'snapshot')
+
+    def _adopt(self, store, name, new_name):
+        self._require(store, name, 'object')
+        if new_name in store and new_name != name:
+            raise MemoryDriverError(reason=f'{new_name} exists')
+        store[new_name] = store.pop(name)
+
+    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
+                               sort_keys, sort_dirs):
+        self._call('get_manageable_volumes')
+        return self._manageable(self.volumes, cinder_volumes, marker, limit,
+                                offset, sort_keys, sort_dirs)
+
+    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
+                                 offset, sort_keys, sort_dirs):
+        self._call('get_manageable_snapshots')
+        return self._manageable(self.snapshots, cinder_snapshots, marker,
+                                limit, offset, sort_keys, sort_dirs)
+
+    @staticmethod
+    def _manageable(store, managed, marker, limit, offset, sort_keys,
+                    sort_dirs):
+        ids = {resource.name: resource.id for resource in managed}
+        entries = [{'reference': {'source-name': name}, 'size': size,
+                    'safe_to_manage': name not in ids,
+                    'reason_not_safe': 'already managed' if name in ids
+                    else None,
+                    'cinder_id': ids.get(name), 'extra_info': None}
+                   for name, size in store.items()]
+        return volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs)
+
     # -- exports and connections ----------------------------------------------
     def create_export(self, context, volume, connector):
         self._call('create_export', volume.id)
@@ -204,3 +275,16 @@ class MemoryVolumeDriver(driver.VolumeDriver):
         self._require(self.exports, volume.name, 'export')
         hosts = self._require(self.connections, volume.name, 'connection')
         hosts.remove(connector['host'])
+
+
+@interface.volumedriver
+class UnmanageableMemoryVolumeDriver(MemoryVolumeDriver):
+    """The memory driver without adopting, as most drivers are."""
+
+    manage_existing = driver.VolumeDriver.manage_existing
+    manage_existing_get_size = driver.VolumeDriver.manage_existing_get_size
+    get_manageable_volumes = driver.VolumeDriver.get_manageable_volumes
+    manage_existing_snapshot = driver.VolumeDriver.manage_existing_snapshot
+    manage_existing_snapshot_get_size = (
+        driver.VolumeDriver.manage_existing_snapshot_get_size)
+    get_manageable_snapshots = driver.VolumeDriver.get_manageable_snapshots

@@ -18,4 +18,6 @@ so lazily: importing it imports no Cinder module.
 - ``deferred``: Cinder's import, trimmed (modules no driver uses run on
   first use);
 - ``rbd_connections``: the RBD driver's cluster connection, kept open.
+- ``manageable``: what adopting and releasing storage objects needs
+  (whether a driver implements it, the listing arguments).
 """

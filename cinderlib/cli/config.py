@@ -50,6 +50,19 @@ def open_backend(args: argparse.Namespace,
     return cinderlib.Backend(name, **options)
 
 
+def other_backend(path: str, name: Optional[str],
+                  say: Callable[[str], None]) -> cinderlib.Backend:
+    """Load a second backend (``volume migrate``'s target) from the
+    configuration file ``path``: its ``backend:`` or, chosen by ``name``,
+    one of its ``backends:``; the state and setup stay the first one's."""
+    args = argparse.Namespace(config=path, backend_name=name, option=[],
+                              driver=None, state=DEFAULT_STATE)
+    options = backend_options(args)[0]
+    backend_name = options.pop('volume_backend_name')
+    say(f'loading backend {backend_name}')
+    return cinderlib.Backend(backend_name, **options)
+
+
 def state_directory(state_file: str) -> None:
     """Make sure the directory of ``state_file`` exists, private: the state
     holds connection credentials (CHAP passwords...).  What is missing of

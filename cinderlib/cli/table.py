@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cinderlib.cli import adopt  # noqa: F401  (declares its commands)
 from cinderlib.cli import connection, general, snapshot, volume
 from cinderlib.cli.command import Commands
 
@@ -19,9 +20,10 @@ migration.delegate('migrate-db', 'import the database of the retired '
 
 COMMANDS: tuple[Commands, ...] = (
     general.commands,      # demo, drivers, convert, connector, stats
-    volume.commands,       # volume create|list|show|delete|extend|clone
+    volume.commands,       # volume create|list|show|delete|extend|clone|revert
     snapshot.commands,     # snapshot create|list|delete
     connection.commands,   # connect, disconnect, attach, detach
+    # adopt adds manage|unmanage|manageable to volume and snapshot.
     # Commands that are another tool's main come last.
     migration,             # migrate-db
 )

@@ -1,4 +1,4 @@
-"""``cinderlib volume create|list|show|extend|clone|delete``."""
+"""``cinderlib volume create|list|show|extend|clone|revert|delete|migrate``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from cinderlib import Volume
+from cinderlib.cli import config
 from cinderlib.cli.command import Call, Commands, arg, key_values
 from cinderlib.cli.errors import UsageError
 
@@ -89,3 +90,41 @@ def clone(call: Call) -> Any:
     if call.args.size is not None:
         kwargs['size'] = call.args.size
     return summary(volume.clone(**kwargs))
+
+
+@commands.command(
+    'migrate', 'move a volume to another backend (copying its data)',
+    arg('volume_id'),
+    arg('--to-config', required=True, metavar='FILE',
+        help="the target backend's configuration (its backend: or "
+             "backends:; its setup: and persistence: are not used)"),
+    arg('--to-backend', metavar='NAME',
+        help='the backend of --to-config, when it lists several'),
+    arg('--pool', help="the target pool (default: the backend's first)"),
+    progress='migrating volume {volume_id}')
+def migrate(call: Call) -> Any:
+    volume = call.volume(call.args.volume_id)
+    target = config.other_backend(call.args.to_config, call.args.to_backend,
+                                  call.say)
+    label = f'migrating volume {volume.id} to {target.id}'
+
+    def progress(done: int, total: int) -> None:
+        call.say(f'{label}: {done * 100 // max(total, 1)}% '
+                 f'({done // 2 ** 20} of {total // 2 ** 20} MiB)')
+
+    call.say(label)
+    volume.migrate(target, pool_name=call.args.pool, progress=progress)
+    return dict(summary(volume), backend=volume.backend_name,
+                migration_status=volume.migration_status)
+
+
+@commands.command('revert', "make a volume's data its latest snapshot's",
+                  arg('volume_id'),
+                  arg('snapshot_id', help="the volume's latest snapshot"),
+                  progress='reverting volume {volume_id} to snapshot '
+                           '{snapshot_id}')
+def revert(call: Call) -> Any:
+    volume = call.volume(call.args.volume_id)
+    snapshot = call.snapshot(call.args.snapshot_id)
+    volume.revert_to_snapshot(snapshot)
+    return dict(summary(volume), snapshot_id=snapshot.id)

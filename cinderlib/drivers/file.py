@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import math
 import os
 import stat
 import threading
@@ -39,6 +40,7 @@ from cinder import exception
 from cinder import interface
 from cinder.volume import configuration
 from cinder.volume import driver
+from cinder.volume import volume_utils
 
 LOG = logging.getLogger(__name__)
 
@@ -135,8 +137,12 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
     # -- paths ---------------------------------------------------------------
 
     def volume_path(self, volume: Any) -> str:
-        """The file of a volume: ``volume-<id>`` in the directory."""
-        return self._object_path(VOLUME_PREFIX, volume.id)
+        """The file of a volume: ``volume-<name_id>`` in the directory
+        (Cinder's ``name_id``: the id, or after a migration the id of the
+        volume whose storage it took)."""
+        # Not volume.name_id: that raises when _name_id was never set.
+        name_id = volume.get('_name_id', None) or volume.id
+        return self._object_path(VOLUME_PREFIX, name_id)
 
     def snapshot_path(self, snapshot: Any) -> str:
         """The file of a snapshot: ``snapshot-<id>`` in the directory."""
@@ -187,12 +193,189 @@ class FileVolumeDriver(driver.VolumeDriver):  # type: ignore[misc]
     # -- snapshots -----------------------------------------------------------
 
     def create_snapshot(self, snapshot: Any) -> None:
-        # volume_id, not snapshot.volume: that may lazy-load from the DB.
-        source = self._object_path(VOLUME_PREFIX, snapshot.volume_id)
+        # snapshot.volume only if set: else it would lazy-load from the
+        # DB.  A migrated volume's file is named after its name_id.
+        if snapshot.obj_attr_is_set('volume'):
+            source = self.volume_path(snapshot.volume)
+        else:
+            source = self._object_path(VOLUME_PREFIX, snapshot.volume_id)
         self._copy(source, self.snapshot_path(snapshot))
 
     def delete_snapshot(self, snapshot: Any) -> None:
         _remove(self.snapshot_path(snapshot))
+
+    def revert_to_snapshot(self, context: Any, volume: Any,
+                           snapshot: Any) -> None:
+        """Replace the volume's file by a copy of the snapshot's, renamed
+        over it once complete: an interrupted revert changes nothing."""
+        path = self.volume_path(volume)
+        _check_regular(path, _lstat(path))
+        source = self.snapshot_path(snapshot)
+        src = _open_file(source, os.O_RDONLY)
+        try:
+            self._copy_fd(src, path, volume.size * GiB)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data=f'revert of {path} to {source} failed: {exc}') from exc
+        finally:
+            os.close(src)
+
+    def snapshot_revert_use_temp_snapshot(self) -> bool:
+        # The volume's file is replaced only once the copy is complete.
+        return False
+
+    # -- adopting existing files (manage / unmanage) --------------------------
+
+    def manage_existing_get_size(self, volume: Any,
+                                 existing_ref: Any) -> int:
+        return _size_gib(self._existing_file(existing_ref)[1])
+
+    def manage_existing(self, volume: Any,
+                        existing_ref: Any) -> dict[str, str]:
+        path = self.volume_path(volume)
+        self._adopt(existing_ref, path, grow_to=volume.size * GiB)
+        return {'provider_location': path}
+
+    def unmanage(self, volume: Any) -> None:
+        """The file stays, under the volume's file name."""
+
+    def manage_existing_snapshot_get_size(self, snapshot: Any,
+                                          existing_ref: Any) -> int:
+        return _size_gib(self._existing_file(existing_ref)[1])
+
+    def manage_existing_snapshot(self, snapshot: Any,
+                                 existing_ref: Any) -> None:
+        self._adopt(existing_ref, self.snapshot_path(snapshot), grow_to=0)
+
+    def unmanage_snapshot(self, snapshot: Any) -> None:
+        """The file stays, under the snapshot's file name."""
+
+    def get_manageable_volumes(self, cinder_volumes: list[Any], marker: Any,
+                               limit: int, offset: int, sort_keys: list[str],
+                               sort_dirs: list[str]) -> list[dict[str, Any]]:
+        """Every file of the directory but temporary ones and
+        subdirectories; those the library manages, and those it would
+        refuse, not safe to manage."""
+        managed = self._managed_files(cinder_volumes)
+        entries = [self._manageable_entry(entry, info, managed)
+                   for entry, info in self._candidate_files()]
+        return cast('list[dict[str, Any]]', volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs))
+
+    def get_manageable_snapshots(self, cinder_snapshots: list[Any],
+                                 marker: Any, limit: int, offset: int,
+                                 sort_keys: list[str],
+                                 sort_dirs: list[str]) -> list[dict[str, Any]]:
+        """The ``snapshot-*`` files of the directory (any unmanaged file
+        can be adopted as a snapshot, but those are the likely ones); the
+        volume a file was a snapshot of is not known."""
+        managed = {os.path.basename(self.snapshot_path(snapshot)): snapshot.id
+                   for snapshot in cinder_snapshots}
+        entries = []
+        for entry, info in self._candidate_files():
+            if entry.name.startswith(SNAPSHOT_PREFIX):
+                entries.append(dict(
+                    self._manageable_entry(entry, info, managed),
+                    source_reference=None))
+        return cast('list[dict[str, Any]]', volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs))
+
+    def _existing_file(self, existing_ref: Any) -> tuple[str, os.stat_result]:
+        """The path and status of the file ``existing_ref`` names, refused
+        unless it can be adopted safely."""
+        if not isinstance(existing_ref, dict) or (
+                set(existing_ref) != {'source-name'}):
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="it must be {'source-name': <file name in "
+                       "file_volumes_dir>}")
+        name = existing_ref['source-name']
+        reason = _unsafe_name(name)
+        if reason is None:
+            path = os.path.join(self.directory, name)
+            try:
+                info = os.lstat(path)
+            except FileNotFoundError:
+                reason = f'there is no file {name} in {self.directory}'
+            else:
+                reason = _unsafe_file(info)
+        if reason is not None:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref, reason=reason)
+        return path, info
+
+    def _adopt(self, existing_ref: Any, path: str, grow_to: int) -> None:
+        """Rename the file ``existing_ref`` names to ``path``, at least
+        ``grow_to`` bytes long."""
+        source, _ = self._existing_file(existing_ref)
+        try:
+            self._rename_and_grow(existing_ref, source, path, grow_to)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data=f'cannot adopt {source} as {path}: {exc}') from exc
+        _fsync_directory(self.directory)
+
+    @staticmethod
+    def _rename_and_grow(existing_ref: Any, source: str, path: str,
+                         grow_to: int) -> None:
+        fd = _open_file(source, os.O_WRONLY if grow_to else os.O_RDONLY)
+        try:
+            opened = os.fstat(fd)
+            reason = _unsafe_file(opened)
+            if reason is not None:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref, reason=reason)
+            if source != path:
+                _refuse_existing(path)
+                os.rename(source, path)
+            renamed = os.lstat(path)
+            if (renamed.st_dev, renamed.st_ino) != (opened.st_dev,
+                                                    opened.st_ino):
+                raise exception.VolumeBackendAPIException(
+                    data=f'{source} was replaced while being adopted')
+            if opened.st_size < grow_to:
+                os.ftruncate(fd, grow_to)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _managed_files(self, cinder_volumes: list[Any]) -> dict[str, str]:
+        """The file names of the volumes and their snapshots, with ids."""
+        managed = {}
+        for volume in cinder_volumes:
+            managed[os.path.basename(self.volume_path(volume))] = volume.id
+            for snapshot in self.db.snapshot_get_all_for_volume(
+                    volume._context, volume.id):
+                managed[os.path.basename(
+                    self.snapshot_path(snapshot))] = snapshot.id
+        return managed
+
+    def _candidate_files(self) -> Iterator[tuple[os.DirEntry[str],
+                                                 os.stat_result]]:
+        """The directory's entries but temporary files and directories,
+        with their status."""
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed while we were listing
+            if not stat.S_ISDIR(info.st_mode):
+                yield entry, info
+
+    @staticmethod
+    def _manageable_entry(entry: os.DirEntry[str], info: os.stat_result,
+                          managed: dict[str, str]) -> dict[str, Any]:
+        cinder_id = managed.get(entry.name)
+        reason = ('already managed' if cinder_id is not None else
+                  _unsafe_name(entry.name) or _unsafe_file(info))
+        return {'reference': {'source-name': entry.name},
+                'size': _size_gib(info),
+                'safe_to_manage': reason is None,
+                'reason_not_safe': reason,
+                'cinder_id': cinder_id,
+                'extra_info': None}
 
     # -- copying -------------------------------------------------------------
 
@@ -312,6 +495,42 @@ def file_name(prefix: str, object_id: Any) -> str:
         return name
     digest = hashlib.sha256(object_id.encode('utf-8', 'surrogatepass'))
     return f'{prefix}{HASHED_MARK}{digest.hexdigest()}'
+
+
+def _size_gib(info: os.stat_result) -> int:
+    """A file's size in whole GiB, rounded up; at least 1."""
+    return max(1, math.ceil(info.st_size / GiB))
+
+
+def _unsafe_name(name: Any) -> str | None:
+    """Why a file may not be adopted by this name, or None."""
+    if not isinstance(name, str) or not name:
+        return f'{name!r:.60} is not a file name'
+    if ('/' in name or name in ('.', '..') or not name.isprintable() or
+            len(name.encode('utf-8', 'surrogateescape')) > NAME_MAX):
+        return f'{name!r:.60} is not a plain file name'
+    if name.startswith(TEMP_PREFIX):
+        return f'{name} is a temporary file of a copy'
+    if name.startswith((VOLUME_PREFIX + HASHED_MARK,
+                        SNAPSHOT_PREFIX + HASHED_MARK)):
+        return (f'{name} is named after a hashed id by this driver; '
+                f'rename it first')
+    return None
+
+
+def _unsafe_file(info: os.stat_result) -> str | None:
+    """Why a file may not be adopted, or None: only regular files of this
+    process's user with no other hard link are, as a link elsewhere would
+    make writes to the volume change another file."""
+    if stat.S_ISLNK(info.st_mode):
+        return 'it is a symbolic link'
+    if not stat.S_ISREG(info.st_mode):
+        return 'it is not a regular file'
+    if info.st_uid != os.geteuid():
+        return f'it belongs to uid {info.st_uid}, not to this process\'s user'
+    if info.st_nlink != 1:
+        return 'it has other hard links'
+    return None
 
 
 def _make_private_directory(path: str) -> None:

@@ -13,7 +13,7 @@ from cinderlib import validation
 from cinderlib._runtime import AnyBackend
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import base
-from cinderlib.states import AttachStatus, Status
+from cinderlib.states import OWN_ATTACHMENTS, AttachStatus, Status
 
 if TYPE_CHECKING:
     from cinderlib.objects.volume import Volume
@@ -169,7 +169,8 @@ class Connection(base.VolumeChild):
                 volume._unexport_quietly(connection)
                 raise
             volume._add_connection(connection)
-            volume._ovo.status = Status.IN_USE
+            if volume._ovo.status not in OWN_ATTACHMENTS:
+                volume._ovo.status = Status.IN_USE
             volume._ovo.attach_status = AttachStatus.ATTACHED
             volume.save()
         return connection
@@ -378,14 +379,18 @@ class Connection(base.VolumeChild):
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:
-                volume._ovo.status = Status.AVAILABLE
+                if volume._ovo.status not in OWN_ATTACHMENTS:
+                    volume._ovo.status = Status.AVAILABLE
                 volume._ovo.attach_status = AttachStatus.DETACHED
             volume.save()
 
     def extend(self) -> Optional[int]:
-        """Grow the local device after the volume grew; returns bytes."""
+        """Make the local device see the volume's new size, the handle
+        ``path`` gives included (an open librbd image is refreshed);
+        returns the size in bytes this host sees."""
         return connectors.extend_device(self.connector, self.conn_info,
-                                        self.device)
+                                        self.device,
+                                        self.volume.size * 1024 ** 3)
 
     @classmethod
     def _not_found_error(cls, object_id: str) -> Exception:

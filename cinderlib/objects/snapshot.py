@@ -8,6 +8,7 @@ from cinderlib import exception
 from cinderlib import locks
 from cinderlib._runtime import AnyBackend
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import adoption
 from cinderlib.objects import base
 from cinderlib.states import SNAPSHOTTABLE, Status
 
@@ -138,6 +139,11 @@ class Snapshot(base.VolumeChild):
                 return
             self._delete(lambda driver: driver.delete_snapshot(self._ovo))
             volume._remove_snapshot(self)
+
+    def unmanage(self) -> None:
+        """Stop managing the snapshot: the driver's ``unmanage_snapshot``,
+        then the record is removed; the snapshot stays on the storage."""
+        adoption.unmanage_snapshot(self)
 
     def create_volume(self, **new_vol_params: Any) -> Volume:
         """A new volume with this snapshot's data.

@@ -13,7 +13,10 @@ from cinderlib import locks
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, LoadedBackend
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.objects import adoption
 from cinderlib.objects import base
+from cinderlib.objects import migration
+from cinderlib.objects import revert
 from cinderlib.objects.connection import Connection
 from cinderlib.objects.snapshot import Snapshot
 from cinderlib.states import AttachStatus, Status
@@ -295,6 +298,19 @@ class Volume(base.Resource):
                 return self.local_attach.extend()
             return size * GiB
 
+    def revert_to_snapshot(self, snapshot: Snapshot) -> None:
+        """Make the volume's data its latest snapshot's, as Cinder does.
+
+        Only the latest snapshot, taken at the volume's current size, of a
+        volume that is ``available`` (or ``error`` after a failed revert);
+        through the driver's ``revert_to_snapshot``, or by copying a
+        temporary volume made from the snapshot where the driver has none.
+        The volume is ``reverting`` and the snapshot ``restoring`` until
+        it ends; a failure leaves the volume ``error`` (see
+        :mod:`cinderlib.objects.revert`).
+        """
+        revert.revert_to_snapshot(self, snapshot)
+
     def clone(self, **new_vol_attrs: Any) -> 'Volume':
         """A new volume with this one's data; ``size`` may be larger."""
         # The size is read under the lock: an extend running meanwhile
@@ -317,6 +333,28 @@ class Volume(base.Resource):
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
                                                            self._ovo))
 
+    def migrate(self, backend: LoadedBackend | str,
+                pool_name: Optional[str] = None,
+                progress: Optional[Callable[[int, int], None]] = None
+                ) -> 'Volume':
+        """Move the volume to ``backend`` (a ``Backend`` or a loaded
+        backend's name; any driver), on ``pool_name`` (default: its first
+        pool), as Cinder's host-assisted migration does: a volume is made
+        there, both are attached here, the data copied (zero blocks
+        skipped), then this volume keeps its id and names the new storage
+        (``_name_id``), and the old storage is deleted.  Returns this
+        volume.  ``progress(bytes_done, bytes_total)`` is called as the
+        copy advances.
+
+        Refused (``InvalidVolume``, nothing changed) for a volume that is
+        not ``available``, is connected, has snapshots, or is already on
+        that backend and pool.  Until the copy is complete this volume
+        stays the volume of record: a failure deletes the new volume
+        (``migration_status`` is then ``error``), and after a crash
+        ``Backend.recover()`` does.
+        """
+        return migration.migrate(self, backend, pool_name, progress)
+
     def create_snapshot(self, name: str = '', description: str = '',
                         **kwargs: Any) -> Snapshot:
         """Create a snapshot of this volume."""
@@ -324,6 +362,24 @@ class Volume(base.Resource):
                             **kwargs)
         snapshot.create()
         return snapshot
+
+    def manage_existing_snapshot(self, existing_ref: dict[str, Any],
+                                 name: str = '', description: str = '',
+                                 **kwargs: Any) -> Snapshot:
+        """Adopt a snapshot of this volume that exists on the storage, by
+        the driver's reference (``{'source-name': NAME}``...); the other
+        arguments are as for ``create_snapshot``.  See
+        :mod:`cinderlib.objects.adoption`."""
+        adoption.require_snapshot_support(self.backend)
+        snapshot = Snapshot(self, name=name, description=description,
+                            **kwargs)
+        return adoption.manage_snapshot(snapshot, existing_ref)
+
+    def unmanage(self) -> None:
+        """Stop managing the volume: the driver's ``unmanage``, then the
+        record is removed; its data stays on the storage.  Refused while
+        it has snapshots or connections."""
+        adoption.unmanage_volume(self)
 
     def connect(self, connector_dict: dict[str, Any],
                 **ovo_fields: Any) -> Connection:

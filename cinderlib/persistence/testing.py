@@ -225,6 +225,40 @@ class PersistenceConformance:
         assert volume.status == snapshot.status == 'deleted'
         assert connection.attach_status == 'detached'
 
+    # -- adopting and releasing -----------------------------------------------
+    def test_adopted_objects_are_stored_and_released_ones_removed(
+            self, plugin: PersistenceDriverBase, backend: cinderlib.Backend,
+            persistence_config: dict[str, Any]) -> None:
+        directory = pathlib.Path(backend.driver.directory)
+        (directory / 'outside.img').write_bytes(b'adopted data')
+        (directory / 'outside.snap').write_bytes(b'adopted snapshot')
+        volume = backend.manage_existing({'source-name': 'outside.img'},
+                                         name='adopted')
+        snapshot = volume.manage_existing_snapshot(
+            {'source-name': 'outside.snap'})
+        if self.durable:
+            cinderlib.Backend.set_persistence(dict(persistence_config))
+            plugin = cinderlib.Backend.persistence
+        found = plugin.get_volumes(volume_id=volume.id)
+        assert [(v.name, v.status, v.size) for v in found] == [
+            ('adopted', 'available', 1)]
+        assert [(s.id, s.status) for s in plugin.get_snapshots(
+            volume_id=volume.id)] == [(snapshot.id, 'available')]
+        # The driver learns what is managed through the plugin.
+        ids = {entry['reference']['source-name']: entry['cinder_id']
+               for entry in backend.list_manageable_volumes()}
+        assert ids == {volume.name_in_storage: volume.id,
+                       snapshot.name_in_storage: snapshot.id}
+        volume, = found
+        volume.snapshots[0].unmanage()
+        assert plugin.get_snapshots(snapshot_id=snapshot.id) == []
+        volume.unmanage()
+        assert plugin.get_volumes(volume_id=volume.id) == []
+        assert (directory / volume.name_in_storage).read_bytes().startswith(
+            b'adopted data')
+        assert (directory / snapshot.name_in_storage).read_bytes() == (
+            b'adopted snapshot')
+
     # -- key-values -----------------------------------------------------------
     def test_key_values(self, plugin: PersistenceDriverBase) -> None:
         # Unique keys: a database may be shared with other tests.

@@ -61,6 +61,28 @@ def test_volume_lifecycle(run, tmp_path):
     assert list((tmp_path / 'volumes').iterdir()) == []
 
 
+def test_volume_revert(run, tmp_path):
+    volume_id = run('volume', 'create', '1')[1]['id']
+    volume_file = tmp_path / 'volumes' / f'volume-{volume_id}'
+    with open(volume_file, 'r+b') as data:
+        data.write(b'before')
+    first = run('snapshot', 'create', volume_id)[1]['id']
+    latest = run('snapshot', 'create', volume_id)[1]['id']
+    with open(volume_file, 'r+b') as data:
+        data.write(b'after!')
+    status, reverted, err = run('volume', 'revert', volume_id, latest)
+    assert status == 0 and err == ''
+    assert reverted['id'] == volume_id and reverted['snapshot_id'] == latest
+    assert reverted['status'] == 'available'
+    with open(volume_file, 'rb') as data:
+        assert data.read(6) == b'before'
+    status, _, err = run('volume', 'revert', volume_id, first)
+    assert status == cli.EXIT_USAGE and 'not the latest' in err
+    assert len(err.strip().splitlines()) == 1
+    status, _, err = run('volume', 'revert', volume_id, MISSING)
+    assert status == cli.EXIT_NOT_FOUND and MISSING in err
+
+
 def test_volume_from_snapshot(run):
     volume_id = run('volume', 'create', '1')[1]['id']
     snapshot_id = run('snapshot', 'create', volume_id)[1]['id']
@@ -323,3 +345,50 @@ def test_a_command_can_hand_its_command_line_to_another_main(capsys):
         cli.main(['connector', 'extra'], table)
     assert exited.value.code == cli.EXIT_USAGE
     assert 'unrecognized arguments: extra' in capsys.readouterr().err
+
+
+def test_volume_manage_unmanage_and_manageable(run, tmp_path):
+    volumes = tmp_path / 'volumes'
+    status, created, _ = run('volume', 'create', '1')
+    outside = volumes / 'outside.img'
+    with open(outside, 'wb') as file:
+        file.write(b'outside data')
+    status, entries, _ = run('volume', 'manageable', '--sort',
+                             'reference:asc')
+    assert status == 0
+    assert [(e['reference']['source-name'], e['safe_to_manage'])
+            for e in entries] == [('outside.img', True),
+                                  (f'volume-{created["id"]}', False)]
+    status, adopted, _ = run('volume', 'manage', 'outside.img', '--name',
+                             'adopted')
+    assert status == 0
+    assert adopted['name'] == 'adopted' and adopted['size'] == 1
+    assert adopted['status'] == 'available'
+    adopted_file = volumes / f'volume-{adopted["id"]}'
+    assert adopted_file.read_bytes()[:12] == b'outside data'
+    status, _, err = run('volume', 'manage',
+                         f'{{"source-name": "volume-{created["id"]}"}}')
+    assert status == cli.EXIT_USAGE and 'already managed' in err
+    status, _, err = run('volume', 'manage', '{"source-name": ')
+    assert status == cli.EXIT_USAGE
+    status, released, _ = run('volume', 'unmanage', adopted['id'])
+    assert status == 0 and released['id'] == adopted['id']
+    assert [v['id'] for v in run('volume', 'list')[1]] == [created['id']]
+    assert adopted_file.read_bytes()[:12] == b'outside data'
+
+
+def test_snapshot_manage_unmanage_and_manageable(run, tmp_path):
+    status, created, _ = run('volume', 'create', '1')
+    (tmp_path / 'volumes' / 'snapshot-old').write_bytes(b'old')
+    entries = run('snapshot', 'manageable')[1]
+    assert [e['reference'] for e in entries] == [
+        {'source-name': 'snapshot-old'}]
+    status, adopted, _ = run('snapshot', 'manage', created['id'],
+                             'snapshot-old', '--name', 'old')
+    assert status == 0 and adopted['name'] == 'old'
+    assert adopted['volume_id'] == created['id']
+    status, released, _ = run('snapshot', 'unmanage', adopted['id'])
+    assert status == 0
+    assert run('snapshot', 'list')[1] == []
+    assert (tmp_path / 'volumes' / f'snapshot-{adopted["id"]}').read_bytes(
+    ) == b'old'

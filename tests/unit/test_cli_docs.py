@@ -15,7 +15,8 @@ VALUES = {'SIZE': '1', 'S': '1', 'ID': 'an-id', 'VOLUME_ID': 'an-id',
           'SNAPSHOT_ID': 'an-id', 'CONNECTION_ID': 'an-id', 'N': 'name',
           'P': 'pool', 'K=V': 'k=v', 'DIR': 'dir', 'TEXT': 'rbd',
           'CINDER_CONF': 'cinder.conf', 'CONNECTOR_JSON': '{}',
-          'URL': 'sqlite:///x.sqlite'}
+          'URL': 'sqlite:///x.sqlite', 'REFERENCE': 'disk.img',
+          'COUNT': '10', 'KEY:DIR': 'size:asc'}
 # Commands that hand their words to another tool's parser.
 DELEGATED = {'migrate-db'}
 BACKEND = ['--config', 'files.yaml', '--state', 'st.db']
@@ -51,9 +52,12 @@ def test_the_documented_commands_are_all_found():
     assert commands == {
         'demo', 'drivers', 'convert', 'connector', 'stats',
         'volume create', 'volume list', 'volume show', 'volume extend',
-        'volume clone', 'volume delete', 'snapshot create', 'snapshot list',
-        'snapshot delete', 'connect', 'disconnect', 'attach', 'detach',
-        'migrate-db'}
+        'volume clone', 'volume revert', 'volume delete', 'volume migrate',
+        'snapshot create', 'snapshot list', 'snapshot delete',
+        'volume manage', 'volume unmanage', 'volume manageable',
+        'snapshot manage', 'snapshot unmanage', 'snapshot manageable',
+        'connect',
+        'disconnect', 'attach', 'detach', 'migrate-db'}
 
 
 @pytest.mark.parametrize('synopsis', SYNOPSES)

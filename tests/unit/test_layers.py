@@ -23,7 +23,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[2] / 'cinderlib'
 LAYERS = [
     ['cinderlib.exception'],
     ['cinderlib.validation', 'cinderlib.directories', 'cinderlib.logs',
-     'cinderlib.progress', 'cinderlib.jsontext', 'cinderlib.conf_convert'],
+     'cinderlib.progress', 'cinderlib.jsontext', 'cinderlib.conf_convert',
+     'cinderlib.datacopy'],
     ['cinderlib._runtime'],
     ['cinderlib.states', 'cinderlib.locks', 'cinderlib.cinder',
      'cinderlib.connectors'],

@@ -702,3 +702,19 @@ def test_os_brick_local_connector_attaches_the_file(drv, written):
     write(device['path'], BLOCK, pattern('attached'))
     assert read(drv.volume_path(written), BLOCK) == pattern('attached')
     brick.disconnect_volume(info['data'], device)
+
+
+def test_a_volume_with_a_name_id_uses_that_file(drv, ctx, new_snapshot,
+                                                directory):
+    """After a migration a volume names the storage of the volume it
+    took (Cinder's _name_id): its file, its snapshots' source."""
+    taken = str(uuid.uuid4())
+    volume = objects.Volume(ctx, id=str(uuid.uuid4()), _name_id=taken,
+                            size=1, status='creating')
+    drv.create_volume(volume)
+    assert os.listdir(directory) == [f'volume-{taken}']
+    snapshot = new_snapshot(volume)
+    drv.create_snapshot(snapshot)
+    drv.delete_snapshot(snapshot)
+    drv.delete_volume(volume)
+    assert os.listdir(directory) == []
