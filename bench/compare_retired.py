@@ -231,7 +231,7 @@ def table(results, volumes, cold_runs):
     cells = [cell(*(results[s][side]['peak_rss_mib'] for side in SIDES),
                   unit=lambda mib: f'{mib:.0f} MiB') for s in scenarios]
     lines.append('| peak RSS | ' + ' | '.join(cells) + ' |')
-    for key, title in (
+    for key, title in () if not cold_runs else (
             ('startup', 'import + setup + first Backend'),
             ('process_wall', 'cold start: process running import, setup, '
                              f'Backend, create_volume(1) (median of '
@@ -270,7 +270,8 @@ def parse_arguments():
     parser.add_argument('--ops', type=int, default=200)
     parser.add_argument('--volumes', type=int, default=2000)
     parser.add_argument('--warmup', type=int, default=20)
-    parser.add_argument('--cold-runs', type=int, default=5)
+    parser.add_argument('--cold-runs', type=int, default=5,
+                        help='0: no cold starts')
     parser.add_argument('--scenarios', default=','.join(SCENARIOS))
     parser.add_argument('--postgresql', metavar='URL')
     parser.add_argument('--no-postgresql', action='store_true')
@@ -328,7 +329,7 @@ def main():
             order = SIDES if number % 2 == 0 else tuple(reversed(SIDES))
             results[scenario] = {side: run_operations(
                 sides, databases, scenario, side, args) for side in order}
-        for scenario in args.scenarios:
+        for scenario in args.scenarios if args.cold_runs else ():
             cold = run_cold(sides, databases, scenario, args)
             results[scenario]['cold_runs'] = cold
             results[scenario]['cold'] = {side: medians(cold[side])
@@ -363,8 +364,9 @@ def report(args, results, retired_python, load_before, load_after):
             f'{name} {version}' for name, version in versions[side].items()))
     print()
     print(table(results, args.volumes, args.cold_runs))
-    print()
-    print(cold_phases(results))
+    if args.cold_runs:
+        print()
+        print(cold_phases(results))
     if args.json:
         document = {
             'settings': {key: getattr(args, key) for key in (

@@ -111,7 +111,9 @@ def _ovo(data: dict[str, Any], expected: str) -> Any:
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
     primitives.check_primitive(primitive, expected)
-    return cinder_ovo.from_primitive(primitive, _runtime.context())
+    # Checked: built without oslo's coercion, plain fields filled.
+    return cinder_ovo.trusted_from_primitive(primitive, _runtime.context(),
+                                             fill=True, given=True)
 
 
 # -- what the retired cinderlib 5.x wrote -------------------------------------
@@ -231,23 +233,17 @@ def _upgrade_connection(data: dict[str, Any]) -> None:
 
 def _complete_volume(ovo: Any) -> None:
     """Values for the fields a serialized volume may leave out."""
+    # Plain fields were filled when it was built (``_ovo``).
     for name in ('metadata', 'admin_metadata', 'glance_metadata'):
         if not ovo.obj_attr_is_set(name):
             setattr(ovo, name, {})
     if not ovo.obj_attr_is_set('volume_type'):
         ovo.volume_type = None  # volume_type_id is None too
-    elif ovo.volume_type is not None:
-        cinder_ovo.fill_unset_fields(ovo.volume_type)
-        qos = ovo.volume_type.get('qos_specs', None)
-        if qos is not None:
-            cinder_ovo.fill_unset_fields(qos)
-    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _complete_child(ovo: Any) -> None:
     if 'metadata' in ovo.fields and not ovo.obj_attr_is_set('metadata'):
         ovo.metadata = {}
-    cinder_ovo.fill_unset_fields(ovo)
 
 
 def _check_class(cls: type[Resource], data: Any) -> Any:
@@ -271,9 +267,9 @@ def load_volume(data: dict[str, Any],
     for child in (snapshot_ovos or []) + (attachment_ovos or []):
         cinder_ovo.forget_field(child, 'volume')  # no copy of the volume
         _complete_child(child)
-    ovo.volume_attachment = getattr(
-        cinder_ovo.objects_module(), 'VolumeAttachmentList')(
-            objects=attachment_ovos or [])
+    ovo.volume_attachment = cinder_ovo.new_object(
+        cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
+        {'objects': attachment_ovos or []})
     cinder_ovo.reset_changes(ovo)
     volume = Volume._from_ovo(backend, ovo)
     if snapshot_ovos is not None:

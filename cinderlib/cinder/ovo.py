@@ -21,10 +21,15 @@ from cinderlib.cinder.primitives import (_DATETIME, _OBJECT, _PLAIN,
 
 
 def objects_module() -> Any:
-    load()
-    # lazy: Cinder loads on first use, never with import cinderlib
-    from cinder import objects
-    return objects
+    if _objects_module[0] is None:  # first use; then no lock, no import
+        load()
+        # lazy: Cinder loads on first use, never with import cinderlib
+        from cinder import objects
+        _objects_module[0] = objects
+    return _objects_module[0]
+
+
+_objects_module: list[Any] = [None]
 
 
 def utcnow() -> datetime.datetime:
@@ -51,20 +56,66 @@ def fill_unset_fields(ovo: Any) -> Any:
 def new_volume_type(context: Any, type_id: str,
                     extra_specs: dict[str, Any],
                     qos_specs: Optional[dict[str, Any]]) -> CinderObject:
-    """A volume type of its own for one volume, as Cinder would give it."""
+    """A volume type of its own for one volume, as Cinder would give it,
+    marked saved (it is stored with its volume)."""
     objects = objects_module()
     qos = None
     if qos_specs:
-        qos = fill_unset_fields(objects.QualityOfServiceSpecs(
-            context, id=type_id, name=type_id, consumer='back-end',
-            specs=dict(qos_specs)))
-        qos.obj_reset_changes()
-    volume_type = objects.VolumeType(
-        context, id=type_id, name=type_id, description=None, is_public=True,
-        projects=[], extra_specs=dict(extra_specs),
-        qos_specs_id=qos.id if qos else None, qos_specs=qos,
-        created_at=utcnow(), deleted=False)
-    return fill_unset_fields(volume_type)
+        qos = new_object(objects.QualityOfServiceSpecs, context, {
+            'id': type_id, 'name': type_id, 'consumer': 'back-end',
+            'specs': _coerced(objects.QualityOfServiceSpecs, 'specs',
+                              qos_specs)})
+    return new_object(objects.VolumeType, context, {
+        'id': type_id, 'name': type_id, 'description': None,
+        'is_public': True, 'projects': [],
+        'extra_specs': _coerced(objects.VolumeType, 'extra_specs',
+                                extra_specs),
+        'qos_specs_id': type_id if qos else None, 'qos_specs': qos,
+        'created_at': utcnow(), 'deleted': False})
+
+
+def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
+    return ovo_class.fields[name].coerce(None, name, value)
+
+
+def new_object(ovo_class: Any, context: Any,
+               values: dict[str, Any]) -> CinderObject:
+    """An object of ``ovo_class`` holding ``values``, its other plain
+    fields filled as ``fill_unset_fields`` fills them, marked saved.
+
+    Every value must be what the field's setter would store: made by
+    the library, or checked and coerced by ``check_fields``.  It skips
+    the constructor's coercing setters (a third of ``create_volume``
+    when it went through them).
+    """
+    info = _class_info(ovo_class.obj_name())
+    obj: Any = ovo_class.__new__(ovo_class)  # not through __init__
+    attributes = obj.__dict__
+    attributes['_context'] = context
+    attributes['_changed_fields'] = set()
+    for name, value in info.defaults:
+        if name not in values:
+            attributes['_obj_' + name] = value
+    for name, value in values.items():
+        attributes['_obj_' + name] = value
+    _saved(obj)
+    return obj
+
+
+def new_volume_fast(context: Any, volume_type: Any,
+                    values: dict[str, Any]) -> CinderObject:
+    """``new_volume`` for values that are what the fields store (see
+    ``new_object``): those ``Volume()`` makes and ``check_fields``
+    checked."""
+    objects = objects_module()
+    attachments = new_object(objects.VolumeAttachmentList, context,
+                             {'objects': []})
+    return new_object(objects.Volume, context, {
+        'metadata': {}, 'admin_metadata': {}, 'glance_metadata': {},
+        **values, 'volume_type': volume_type,
+        'volume_attachment': attachments,
+        # ``snapshots`` stays unset: see new_volume.
+        'consistencygroup': None, 'cluster': None, 'group': None})
 
 
 def new_volume(context: Any, **values: Any) -> Any:
@@ -110,6 +161,29 @@ def new_attachment(context: Any, **values: Any) -> Any:
     return attachment
 
 
+def new_snapshot_fast(context: Any, volume_ovo: Any,
+                      values: dict[str, Any]) -> CinderObject:
+    """``new_snapshot`` for values made by the library or checked by
+    ``check_fields`` (see ``new_object``)."""
+    return new_object(objects_module().Snapshot, context, {
+        'metadata': {}, **values, 'volume': volume_ovo,
+        'cgsnapshot': None, 'group_snapshot': None})
+
+
+def new_attachment_fast(context: Any,
+                        values: dict[str, Any]) -> CinderObject:
+    """``new_attachment`` for values made by the library or checked by
+    ``check_fields``; its dict fields (the connector, the connection
+    info) still go through their coercion, which wraps them."""
+    objects = objects_module()
+    cls = objects.VolumeAttachment
+    values = dict(values)
+    for name in ('connector', 'connection_info'):
+        if values.get(name) is not None:
+            values[name] = _coerced(cls, name, values[name])
+    return new_object(cls, context, values)
+
+
 def forget_field(ovo: Any, name: str) -> None:
     """Unset a lazy field so that it is loaded afresh when next read."""
     if ovo.obj_attr_is_set(name):
@@ -132,17 +206,52 @@ def reset_changes(ovo: Any) -> None:
     list containers of its snapshots and attachments) as saved.  The
     related objects themselves are saved on their own and not walked: that
     would make every save cost as much as the volume has snapshots."""
-    ovo.obj_reset_changes()
+    _saved(ovo)
     owned, lists = _object_fields(type(ovo))
     for name in owned + lists:
-        if ovo.obj_attr_is_set(name):
-            child = getattr(ovo, name)
-            if child is None:
-                continue
-            if name in lists:
-                child.obj_reset_changes()
-            else:
-                reset_changes(child)
+        # The attribute behind the field: reading it never lazy-loads.
+        child = getattr(ovo, '_obj_' + name, None)
+        if child is None:
+            continue
+        if name in lists:
+            _saved(child)
+        else:
+            reset_changes(child)
+
+
+def _saved(ovo: Any) -> None:
+    """``ovo.obj_reset_changes()``, without the per-field checks of
+    Cinder's volume and snapshot versions where it knows what they do."""
+    how = _reset_kinds.get(type(ovo))
+    if how is None:
+        how = _reset_kinds[type(ovo)] = _reset_kind(type(ovo))
+    if how is _RESET_CALL:
+        ovo.obj_reset_changes()
+        return
+    ovo._changed_fields.clear()
+    if how is _RESET_METADATA:
+        for name in _TRACKED_METADATA:
+            if name in ovo.fields:
+                # What their _reset_metadata_tracking does: copies to
+                # compare metadata changes against.
+                value = getattr(ovo, '_obj_' + name, None)
+                setattr(ovo, '_orig_' + name, dict(value) if value else {})
+
+
+_RESET_PLAIN, _RESET_METADATA, _RESET_CALL = 'plain', 'metadata', 'call'
+_reset_kinds: dict[type, str] = {}
+
+
+def _reset_kind(ovo_class: type) -> str:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import base as ovo_base
+    method = getattr(ovo_class, 'obj_reset_changes')
+    if method is ovo_base.VersionedObject.obj_reset_changes:
+        return _RESET_PLAIN
+    # ignore: oslo's classes declare obj_name loosely
+    if ovo_class.obj_name() in _METADATA_TRACKERS:  # type: ignore
+        return _RESET_METADATA
+    return _RESET_CALL
 
 
 _RELATIONSHIPS = {'snapshots', 'volume_attachment', 'volume'}
@@ -184,6 +293,7 @@ def to_primitive(ovo: CinderObject, skip: Iterable[str] = ()) -> Primitive:
 
 _NESTED_SKIP = {'snapshots', 'volume_attachment'}
 _PLAIN_TYPES = (str, int, float, bool, dict, list)
+_SCALARS = frozenset((str, int, float, bool))
 _UNSET = object()
 
 
@@ -198,7 +308,10 @@ def _primitive(ovo: CinderObject, skip: set[str],
         value = getattr(ovo, '_obj_' + name, _UNSET)
         if value is _UNSET or name in skip:
             continue
-        if isinstance(value, ovo_base.ObjectListBase):
+        if value is None or type(value) in _SCALARS:
+            # Most fields: no isinstance() through oslo's abstract classes.
+            data[name] = value
+        elif isinstance(value, ovo_base.ObjectListBase):
             data[name] = _list_primitive(value, path)
         elif isinstance(value, ovo_base.VersionedObject):
             if any(value is seen for seen in path):
@@ -332,25 +445,35 @@ def _newer_minor(version: str, local: str) -> bool:
 
 
 def trusted_from_primitive(primitive: Primitive, context: Any,
-                           fill: bool = False) -> CinderObject:
+                           fill: bool = False,
+                           given: bool = False) -> CinderObject:
     """Rebuild an object from a primitive ``check_primitive`` accepted.
 
-    For data this library stored itself (the ``db`` plugin): it skips the
-    coercion ``from_primitive`` repeats on every field, which makes it
-    several times faster.  Fields the class does not have are ignored;
-    with ``fill``, plain fields the primitive lacks (its own and its
-    nested objects') get what ``fill_unset_fields`` gives them.
+    It skips the coercion ``from_primitive`` repeats on every field, which
+    makes it several times faster: ``check_primitive`` has checked that
+    each value is what that coercion gives.  Fields the class does not
+    have are ignored; with ``fill``, plain fields the primitive lacks (its
+    own and its nested objects') get what ``fill_unset_fields`` gives
+    them.  ``given``: a caller's data (``cinderlib.load``), not what this
+    library stored (its dicts and lists decoded from JSON, not shared
+    with the caller): versions are checked as ``from_primitive`` checks
+    them.  Dates without a time zone are taken as UTC, as the field's
+    coercion takes them.
     """
-    info = _class_info(primitive['versioned_object.name'])
+    name = primitive['versioned_object.name']
+    info = _class_info(name)
     cls, kinds = info.cls, info.kinds
+    if given:
+        _check_version(name, cls, primitive['versioned_object.version'])
     obj: Any = cls.__new__(cls)  # not through __init__
-    obj._context = context
-    obj._changed_fields = set()
+    attributes = obj.__dict__
+    attributes['_context'] = context
+    attributes['_changed_fields'] = set()
     data = primitive['versioned_object.data']
     if fill:
         for name, value in info.defaults:
             if name not in data:
-                setattr(obj, '_obj_' + name, value)
+                attributes['_obj_' + name] = value
     for name, value in data.items():
         kind = kinds.get(name)
         if kind is None:  # not a field of this class
@@ -359,22 +482,29 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
             pass
         elif kind is _DATETIME:
             value = parse_datetime(value)
+            if value.tzinfo is None:  # what the field's coercion does
+                value = value.replace(tzinfo=datetime.timezone.utc)
         elif kind is _OBJECT:
-            value = trusted_from_primitive(value, context, fill)
+            value = trusted_from_primitive(value, context, fill, given)
         else:  # _OBJECTS
-            value = [trusted_from_primitive(item, context, fill)
+            value = [trusted_from_primitive(item, context, fill, given)
                      for item in value]
-        setattr(obj, '_obj_' + name, value)
-    if cls.obj_name() in _METADATA_TRACKERS:
-        # What their obj_reset_changes does (Cinder 29), without its
-        # per-field checks: copies to compare metadata changes against.
-        for name in _TRACKED_METADATA:
-            if name in cls.fields:
-                value = getattr(obj, '_obj_' + name, None)
-                setattr(obj, '_orig_' + name, dict(value) if value else {})
-    else:
-        obj.obj_reset_changes()
+        attributes['_obj_' + name] = value
+    _saved(obj)
     return obj
+
+
+def _check_version(name: str, cls: Any, version: str) -> None:
+    """Refuse a primitive of a version this Cinder cannot read (a newer
+    minor version, another major one), as ``from_primitive`` does."""
+    if version == cls.VERSION:
+        return
+    major, _, minor = version.partition('.')
+    own_major, _, own_minor = cls.VERSION.partition('.')
+    if int(major) != int(own_major) or int(minor) > int(own_minor):
+        raise exception.InvalidSerializedData(
+            f'bad {name} object: version {version} of {name} is not '
+            f'supported (this Cinder has {cls.VERSION})')
 
 
 _METADATA_TRACKERS = {'Volume', 'Snapshot'}

@@ -137,13 +137,14 @@ class Connection(base.VolumeChild):
             now = cinder_ovo.utcnow()
             values = {'attached_host': connector.get('host'),
                       'attach_time': now, 'created_at': now, **fields}
-            ovo = cinder_ovo.new_attachment(
-                volume.backend.context, id=connection_id,
-                volume_id=volume.id, attach_status=AttachStatus.ATTACHING,
+            # Every value is valid as it is (made here, or checked above).
+            ovo = cinder_ovo.new_attachment_fast(volume.backend.context, dict(
+                id=connection_id, volume_id=volume.id,
+                attach_status=AttachStatus.ATTACHING,
                 attach_mode=attach_mode or 'rw', connector=connector,
                 connection_info={'conn': {}, 'connector': connector,
                                  'device': None},
-                **values)
+                **values))
             connection = cls._from_ovo(volume.backend, ovo, volume)
             connection.use_multipath = use_multipath
             connection.device_scan_attempts = scan_attempts

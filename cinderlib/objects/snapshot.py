@@ -58,10 +58,11 @@ class Snapshot(base.VolumeChild):
             'status': Status.CREATING, 'user_id': context.user_id,
             'project_id': context.project_id,
             'created_at': cinder_ovo.utcnow(), 'deleted': False, **fields}
-        ovo = cinder_ovo.new_snapshot(
-            context, vol_ovo, id=snapshot_id, volume_id=volume.id,
-            volume_size=vol_ovo.size, volume_type_id=vol_ovo.volume_type_id,
-            **values)
+        # Every value is valid as it is (made here, or checked above).
+        ovo = cinder_ovo.new_snapshot_fast(context, vol_ovo, dict(
+            values, id=snapshot_id, volume_id=volume.id,
+            volume_size=vol_ovo.size,
+            volume_type_id=vol_ovo.volume_type_id))
         super().__init__(volume.backend, ovo)
         self._volume: Optional[Volume] = volume
         self._mark_unstored()

@@ -109,9 +109,10 @@ class Volume(base.Resource):
             **fields}
         volume_type = cinder_ovo.new_volume_type(context, volume_id,
                                                  extra_specs, qos_specs)
-        return cinder_ovo.new_volume(
-            context, id=volume_id, size=size, host=host,
-            volume_type_id=volume_id, volume_type=volume_type, **values)
+        # Every value is valid as it is (made here, or checked above).
+        return cinder_ovo.new_volume_fast(context, volume_type, dict(
+            values, id=volume_id, size=size, host=host,
+            volume_type_id=volume_id))
 
     @classmethod
     def _from_ovo(cls, backend: AnyBackend,
@@ -514,9 +515,10 @@ class Volume(base.Resource):
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_ovo.objects_module(
-        ).VolumeAttachmentList(ovo._context, objects=[
-            connection._ovo for connection in self._connections])
+        ovo.volume_attachment = cinder_ovo.new_object(
+            cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
+            {'objects': [connection._ovo
+                         for connection in self._connections]})
         ovo.obj_reset_changes(['volume_attachment'])
 
     def _ovo_built(self) -> None:

@@ -23,6 +23,10 @@ class MemoryPersistence(base.PersistenceDriverBase):
         self.snapshots: dict[str, Snapshot] = {}
         self.connections: dict[str, Connection] = {}
         self.key_values: dict[str, KeyValue] = {}
+        # Volume ids by the name each volume was last stored with (get by
+        # name is a lookup, not a scan), and that name by id.
+        self._volume_ids_named: dict[str, dict[str, None]] = {}
+        self._volume_name: dict[str, str] = {}
 
     @staticmethod
     def _matching(store: dict[_K, _T], object_id: Optional[_K],
@@ -46,8 +50,23 @@ class MemoryPersistence(base.PersistenceDriverBase):
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
         with self._lock:
-            return self._matching(self.volumes, volume_id, name=volume_name,
-                                  backend_name=backend_name)
+            if volume_name and not volume_id:
+                # By the name it was stored with, as the db plugin finds
+                # it (a rename not saved yet does not count).
+                try:
+                    named = self._volume_ids_named.get(volume_name, {})
+                except TypeError:  # unhashable: no volume has that name
+                    named = {}
+                return self._matching(
+                    {object_id: self.volumes[object_id]
+                     for object_id in named}, None,
+                    backend_name=backend_name)
+            found = self._matching(self.volumes, volume_id,
+                                   backend_name=backend_name)
+            if volume_name:
+                found = [volume for volume in found
+                         if self._volume_name.get(volume.id) == volume_name]
+            return found
 
     def get_snapshots(self, snapshot_id: Optional[str] = None,
                       snapshot_name: Optional[str] = None,
@@ -72,7 +91,19 @@ class MemoryPersistence(base.PersistenceDriverBase):
     def set_volume(self, volume: Volume) -> None:
         with self._lock:
             self.volumes[volume.id] = volume
+            self._index_name(volume.id, volume.name)
         super().set_volume(volume)
+
+    def _index_name(self, volume_id: str, name: Optional[str]) -> None:
+        old = self._volume_name.pop(volume_id, None)
+        if old is not None:
+            named = self._volume_ids_named[old]
+            del named[volume_id]
+            if not named:
+                del self._volume_ids_named[old]
+        if name is not None:
+            self._volume_name[volume_id] = name
+            self._volume_ids_named.setdefault(name, {})[volume_id] = None
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         with self._lock:
@@ -96,6 +127,7 @@ class MemoryPersistence(base.PersistenceDriverBase):
             stores: tuple[dict[str, Any], ...] = (
                 self.volumes, self.snapshots, self.connections)
             before = [dict(store) for store in stores]
+            names = dict(self._volume_name)
             try:
                 for obj in objects:
                     getattr(self, f'set_{base.object_kind(obj)}')(obj)
@@ -103,11 +135,16 @@ class MemoryPersistence(base.PersistenceDriverBase):
                 for store, saved in zip(stores, before):
                     store.clear()
                     store.update(saved)
+                self._volume_ids_named.clear()
+                self._volume_name.clear()
+                for object_id, name in names.items():
+                    self._index_name(object_id, name)
                 raise
 
     def delete_volume(self, volume: Volume) -> None:
         with self._lock:
-            self.volumes.pop(volume.id, None)
+            if self.volumes.pop(volume.id, None) is not None:
+                self._index_name(volume.id, None)
         super().delete_volume(volume)
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:

@@ -1,6 +1,7 @@
 """Cinder's trimmed import (cinderlib/cinder/deferred.py) and the cheap
 schema check that spares a cold start Alembic."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -27,11 +28,15 @@ def test_real_drivers_build_after_the_trimmed_import():
         timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
+    # Cinder 27 and 28: the cinder.db package star-imports cinder.db.api,
+    # which imports cinder.api.common, so both run when Cinder loads.
+    eager = ({'cinder.db.api': 'ran', 'cinder.api.common': 'ran'}
+             if _db_package_copies_the_api() else
+             {'cinder.api.common': 'absent'})
     for key in ('after_backend', 'after_operations'):
         assert found[key] == {
-            'models': 'absent', 'cinder.api.common': 'absent',
-            **{name: 'deferred' for name in deferred.DEFERRED
-               if name != 'cinder.api.common'}}
+            'models': 'absent',
+            **{name: 'deferred' for name in deferred.DEFERRED}, **eager}
     assert found['volume_name_template'] == 'volume-%s'
     assert found['frozen'] > 100_000
     assert found['volume_name'].startswith('volume-')
@@ -45,6 +50,14 @@ def test_real_drivers_build_after_the_trimmed_import():
     assert found['model_after_run'] == 'volumes'
     assert found['at_end']['cinder.db.api'] == 'ran'
     assert found['at_end']['models'] == 'loaded'
+
+
+def _db_package_copies_the_api():
+    """Cinder 27 and 28 (they have cinder.db.sqlalchemy.api); read from
+    the files, as importing would load Cinder in this process."""
+    locations = importlib.util.find_spec('cinder').submodule_search_locations
+    return os.path.exists(os.path.join(locations[0], 'db', 'sqlalchemy',
+                                       'api.py'))
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The memory plugin's contract: filters, upserts, deletions, key-values."""
 
+import pytest
+
 import cinderlib
 
 
@@ -50,3 +52,39 @@ def test_base_class_side_effects(volume):
     assert volume.deleted
     assert volume.status == 'deleted'
     assert volume.deleted_at is not None
+
+
+def test_get_by_name_is_a_lookup_by_the_stored_name(backend, monkeypatch):
+    volumes = [backend.create_volume(1, name=f'v{n}') for n in range(50)]
+    twin = backend.create_volume(1, name='v7')
+    reads = []
+    original = cinderlib.Volume.name
+    monkeypatch.setattr(cinderlib.Volume, 'name', property(
+        lambda volume: reads.append(volume.id) or original.fget(volume),
+        original.fset))
+    assert cinderlib.Volume.get_by_name('v7') == [volumes[7], twin]
+    assert reads == []  # no volume's name read: an index, not a scan
+    monkeypatch.undo()
+
+    volumes[7].name = 'renamed'
+    assert cinderlib.Volume.get_by_name('renamed') == []  # not saved yet
+    volumes[7].save()
+    assert cinderlib.Volume.get_by_name('renamed') == [volumes[7]]
+    assert cinderlib.Volume.get_by_name('v7') == [twin]
+    assert plugin().get_volumes(volume_id=twin.id, volume_name='v7') == [
+        twin]
+    assert plugin().get_volumes(volume_id=twin.id,
+                                volume_name='renamed') == []
+    twin.delete()
+    assert cinderlib.Volume.get_by_name('v7') == []
+    assert len(cinderlib.Volume.get_by_name('v8')) == 1
+
+
+def test_failed_set_objects_restores_the_name_index(backend):
+    kept = backend.create_volume(1, name='kept')
+    kept.name = 'changed'
+    with pytest.raises(TypeError):
+        plugin().set_objects([kept, object()])
+    kept.name = 'kept'
+    assert cinderlib.Volume.get_by_name('kept') == [kept]
+    assert cinderlib.Volume.get_by_name('changed') == []

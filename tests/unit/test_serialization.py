@@ -577,3 +577,29 @@ def test_nesting_of_a_value_holding_itself_is_measured_safely():
         with pytest.raises(exception.InvalidArgument):
             validation.nesting(value, 'value')
     assert validation.nesting(nested(validation.MAX_NESTING), 'v')
+
+
+def test_load_takes_older_versions_and_refuses_newer_ones(volume):
+    """load() builds objects without oslo's coercion (checked data), and
+    still judges versions as oslo does: an older minor version loads as
+    this Cinder's, a newer one or another major version is refused."""
+    data = volume.json
+    fields_of(data)['volume_type']['versioned_object.version'] = '1.0'
+    loaded = cinderlib.load(data)
+    assert fields_of(loaded.json)['volume_type'][
+        'versioned_object.version'] == volume._ovo.volume_type.VERSION
+    major, _, minor = volume._ovo.VERSION.partition('.')
+    for version in (f'{major}.{int(minor) + 1}', f'{int(major) + 1}.0'):
+        data = volume.json
+        data['ovo']['versioned_object.version'] = version
+        with pytest.raises(exception.InvalidSerializedData,
+                           match=f'version {version} of Volume'):
+            cinderlib.load(data)
+
+
+def test_load_takes_dates_without_time_zone_as_utc(volume):
+    data = volume.json
+    fields_of(data)['created_at'] = '2024-05-06T07:08:09.123456'
+    loaded = cinderlib.load(data)
+    assert loaded.created_at.isoformat() == '2024-05-06T07:08:09.123456+00:00'
+    assert loaded.created_at.utcoffset().total_seconds() == 0
