@@ -122,7 +122,8 @@ OBJECT_ATTRIBUTES = {
         'encryption_key_id', 'source_volid', 'snapshot_id', 'provider_id',
         'consistencygroup', 'cluster', 'group', 'get', 'obj_attr_is_set',
         'obj_reset_changes', 'obj_what_changed', 'fields', 'OPTIONAL_FIELDS',
-        'OBJ_PROJECT_NAMESPACE', 'VERSION', 'obj_name'],
+        'OBJ_PROJECT_NAMESPACE', 'VERSION', 'obj_name', 'migration_status',
+        'name_id'],
     'Snapshot': [
         'id', 'volume_id', 'volume_size', 'status', 'progress',
         'display_name', 'display_description', 'metadata', 'volume',
