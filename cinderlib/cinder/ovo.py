@@ -495,13 +495,14 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
 
 
 def _check_version(name: str, cls: Any, version: str) -> None:
-    """Refuse a primitive of a version this Cinder cannot read (a newer
-    minor version, another major one), as ``from_primitive`` does."""
+    """Refuse a primitive of another major version, as ``from_primitive``
+    does; a newer minor version (a newer Cinder's) loads, its added fields
+    ignored, as ``_local_versions`` lets ``from_primitive`` do."""
     if version == cls.VERSION:
         return
-    major, _, minor = version.partition('.')
-    own_major, _, own_minor = cls.VERSION.partition('.')
-    if int(major) != int(own_major) or int(minor) > int(own_minor):
+    major, _, _ = version.partition('.')
+    own_major, _, _ = cls.VERSION.partition('.')
+    if int(major) != int(own_major):
         raise exception.InvalidSerializedData(
             f'bad {name} object: version {version} of {name} is not '
             f'supported (this Cinder has {cls.VERSION})')
