@@ -8,6 +8,7 @@ layers).
 """
 
 import ast
+import importlib.util
 import os
 import pathlib
 import random
@@ -16,7 +17,9 @@ import sys
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[2] / 'cinderlib'
+# The package under test: the source tree's, or the installed wheel's
+# (tools/check-package.sh runs the unit tests on the wheel).
+PACKAGE = pathlib.Path(importlib.util.find_spec('cinderlib').origin).parent
 
 # The layers, bottom first; a module may import modules of its own layer
 # or of the layers below.  The longest matching prefix places a module.
