@@ -38,6 +38,30 @@ class CopyResult:
     written: int
 
 
+def file_extents(fd: int, size: int) -> Optional[list[tuple[int, int]]]:
+    """``(offset, length)`` of the parts of the first ``size`` bytes of an
+    open file that may hold data (the rest are holes, reading zeros);
+    None where the file system cannot tell (a block device, no
+    ``SEEK_DATA``)."""
+    extents = []
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # only a hole is left
+                break
+            if offset == 0 and exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
+                return None
+            raise
+        if start >= size:
+            break
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        extents.append((start, end - start))
+        offset = end
+    return extents
+
+
 class _Device:
     """One end of a copy: a file descriptor, or a file-like object."""
 
@@ -57,23 +81,8 @@ class _Device:
         if self.fd is None:
             yield from self._stream_extents(size)
             return
-        offset = 0
-        while offset < size:
-            try:
-                start = os.lseek(self.fd, offset, os.SEEK_DATA)
-            except OSError as exc:
-                if exc.errno == errno.ENXIO:  # only a hole is left
-                    return
-                if offset == 0 and exc.errno in (errno.EINVAL,
-                                                 errno.EOPNOTSUPP):
-                    yield 0, size
-                    return
-                raise
-            end = min(os.lseek(self.fd, start, os.SEEK_HOLE), size)
-            if start >= size:
-                return
-            yield start, end - start
-            offset = end
+        extents = file_extents(self.fd, size)
+        yield from [(0, size)] if extents is None else extents
 
     def _stream_extents(self, size: int) -> Iterator[tuple[int, int]]:
         # os-brick's librbd file-like object shows its image: librbd

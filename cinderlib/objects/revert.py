@@ -22,13 +22,13 @@ temporary volume is known by its name, Cinder's
 from __future__ import annotations
 
 import datetime
-import errno
 import logging
 import os
 import stat
 import uuid
 from typing import TYPE_CHECKING, Any, Optional
 
+from cinderlib import datacopy
 from cinderlib import exception
 from cinderlib import locks
 from cinderlib.objects.snapshot import Snapshot
@@ -230,21 +230,13 @@ class _Device:
         hold data (the rest reads as zeros); None if it cannot tell."""
         if self.fd is None or not stat.S_ISREG(os.fstat(self.fd).st_mode):
             return None
-        ranges = []
-        offset = 0
-        while offset < size:
-            try:
-                start = os.lseek(self.fd, offset, os.SEEK_DATA)
-            except OSError as exc:
-                if exc.errno == errno.ENXIO:  # only a hole is left
-                    break
-                return None  # SEEK_DATA unsupported
-            if start >= size:
-                break
-            end = min(os.lseek(self.fd, start, os.SEEK_HOLE), size)
-            ranges.append((start, end))
-            offset = end
-        return ranges
+        try:
+            extents = datacopy.file_extents(self.fd, size)
+        except OSError:
+            return None  # SEEK_DATA unusable here: copy everything
+        if extents is None:
+            return None
+        return [(start, start + length) for start, length in extents]
 
     def close(self, sync: bool) -> None:
         if self.fd is not None:
