@@ -570,10 +570,12 @@ def _create_engine(url: Any, sqlite_synchronous: bool,
         @event.listens_for(engine, 'connect')
         def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
             cursor = dbapi_connection.cursor()
+            # First: switching to WAL waits for a process that holds the
+            # database (e.g. creating the schema) as long as any statement.
+            cursor.execute('PRAGMA busy_timeout=30000')
             if not _in_memory(parsed):
                 cursor.execute('PRAGMA journal_mode=WAL')
             cursor.execute(f'PRAGMA synchronous={synchronous}')
-            cursor.execute('PRAGMA busy_timeout=30000')
             cursor.close()
     return engine
 
