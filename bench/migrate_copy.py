@@ -38,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import cinderlib  # noqa: E402
+from bench.ceph_ops import start_ceph  # noqa: E402
 from cinderlib import datacopy  # noqa: E402
 
 FILE_DRIVER = 'cinderlib.drivers.file.FileVolumeDriver'
@@ -135,16 +136,6 @@ def migrate_seconds(source: cinderlib.Volume, there: cinderlib.Backend,
     seconds = timed(lambda: source.migrate(there))
     source.migrate(back)
     return seconds
-
-
-def start_ceph(work: str) -> dict[str, str]:
-    out = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'ceph-up.sh'),
-                          work], capture_output=True, text=True, check=True)
-    settings = dict(line.split('=', 1) for line in out.stdout.splitlines()
-                    if '=' in line)
-    if settings.get('CINDERLIB_CEPH_PYTHONPATH') not in sys.path:
-        sys.path.append(settings['CINDERLIB_CEPH_PYTHONPATH'])
-    return settings
 
 
 def fill(volume: cinderlib.Volume, dense: bool) -> None:

@@ -32,7 +32,6 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from cinderlib import _runtime
-from cinderlib import connectors
 from cinderlib import datacopy
 from cinderlib import exception
 from cinderlib import locks
@@ -163,15 +162,7 @@ def _reads_zeros(target: Volume) -> bool:
 
 def _attach(volume: Volume) -> Connection:
     """``volume.attach()``, its connection marked as the migration's."""
-    connector = connectors.local_connector_properties(_runtime.options())
-    connection = volume.connect(connector, mountpoint=MOUNTPOINT)
-    try:
-        connection.attach()
-    except Exception:
-        connection.disconnect(force=True)
-        raise
-    volume.local_attach = connection
-    return connection
+    return volume._attach_here(mountpoint=MOUNTPOINT)
 
 
 def _roll_back(source: Volume, target: Optional[Volume],

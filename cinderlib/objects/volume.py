@@ -394,8 +394,13 @@ class Volume(base.Resource):
         """Connect the volume to this host and attach it through os-brick."""
         if self.local_attach is not None:
             return self.local_attach
+        return self._attach_here()
+
+    def _attach_here(self, **connection_fields: Any) -> Connection:
+        """A new local attachment, its connection made with
+        ``connection_fields``; undone if os-brick cannot attach."""
         connector = connectors.local_connector_properties(_runtime.options())
-        connection = self.connect(connector)
+        connection = self.connect(connector, **connection_fields)
         try:
             connection.attach()
         except Exception:
