@@ -169,13 +169,9 @@ class DBPersistence(base.PersistenceDriverBase):
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
-        volumes, types = schema.volumes, schema.volume_types
-        rows = self._select(
-            volumes, source=volumes.outerjoin(
-                types, types.c.volume_id == volumes.c.id),
-            extra=[types.c.data.label('type_data')],
-            operation='listing volumes', id=volume_id, name=volume_name,
-            backend_name=backend_name)
+        rows = self._select(schema.volumes, operation='listing volumes',
+                            id=volume_id, name=volume_name,
+                            backend_name=backend_name)
         context = _runtime.context()
         return [self._object('volume', row, self._builder(
             Volume, row, context, _with_type(row))) for row in rows]
@@ -227,28 +223,21 @@ class DBPersistence(base.PersistenceDriverBase):
                             row.key, reason)
         return result
 
-    def _select(self, table: Any, source: Any = None,
-                extra: Optional[list[Any]] = None,
-                operation: str = 'reading', **filters: Any) -> list[Any]:
-        """The rows of ``table`` (joined to ``extra`` columns from
-        ``source``) matching every filter given exactly (None or empty
+    def _select(self, table: Any, operation: str = 'reading',
+                **filters: Any) -> list[Any]:
+        """The rows of ``table`` (a volume's with its type's data,
+        ``type_data``) matching every filter given exactly (None or empty
         means no filter), oldest first: the columns objects are rebuilt
         from, checked."""
         kind = _KINDS[table.name]
-        columns = [table.c.id, table.c.backend_name, table.c.version,
-                   table.c.data] + [table.c[name] for name in _FIELDS[kind]]
-        query = select(*columns, *(extra or [])).select_from(
-            source if source is not None else table).where(
-                table.c.deleted.is_(False))
         filters = {column: value for column, value in filters.items()
                    if value}
-        for column, value in filters.items():
+        for value in filters.values():
             if not _storable(value):
                 return []  # no row can hold it
-            query = query.where(table.c[column] == value)
+        query = _query(table, tuple(filters))
         with self._connect(operation) as conn:
-            rows = list(conn.execute(query.order_by(table.c.created_at,
-                                                    table.c.id)))
+            rows = conn.execute(query, filters).all()
         for row in rows:
             _check_row(kind, row)
         return rows
@@ -374,7 +363,15 @@ class DBPersistence(base.PersistenceDriverBase):
         statements = _statements(table)
         version = _version(obj)
         if version is None:
-            # A copy that never read the row (e.g. load(save=True)).
+            # A copy that never read the row: a new object, or one loaded
+            # with load(save=True).  Inserted if no row has its id (one
+            # statement for a new object), else it updates the row.
+            insert_new = _insert_if_absent(table, conn.dialect.name)
+            if insert_new is not None and conn.execute(insert_new, dict(
+                    values, id=obj.id, version=1)).rowcount:
+                written.version = 1
+                written.inserted = True
+                return
             row = conn.execute(statements['version'],
                                {'b_id': obj.id}).first()
             version = row.version if row is not None else None
@@ -705,6 +702,44 @@ def _statements(table: Table) -> dict[str, Any]:
                 table.c.version, table.c.data).where(row_id)
         _statement_cache[table.name] = statements
     return statements
+
+
+def _query(table: Table, filtered: tuple[str, ...]) -> Any:
+    """The SELECT of ``_select``: its filters are bound parameters named
+    after their columns (built once per table and filter set)."""
+    key = (table.name, filtered)
+    query = _query_cache.get(key)
+    if query is None:
+        kind = _KINDS[table.name]
+        columns = [table.c.id, table.c.backend_name, table.c.version,
+                   table.c.data] + [table.c[name] for name in _FIELDS[kind]]
+        source = table
+        if kind == 'volume':
+            types = schema.volume_types
+            source = table.outerjoin(types, types.c.volume_id == table.c.id)
+            columns.append(types.c.data.label('type_data'))
+        query = select(*columns).select_from(source).where(
+            table.c.deleted.is_(False), *(
+                table.c[column] == bindparam(column) for column in filtered)
+        ).order_by(table.c.created_at, table.c.id)
+        _query_cache[key] = query
+    return query
+
+
+_query_cache: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _insert_if_absent(table: Table, dialect: str) -> Any:
+    """An INSERT that does nothing (its rowcount 0) when a row has the
+    id; None where the database has none that touches nothing else
+    (MySQL's INSERT IGNORE also drops errors such as a too long value)."""
+    key = (table.name, dialect)
+    statement = _statement_cache.get(key)
+    if statement is None and dialect in ('sqlite', 'postgresql'):
+        insert = import_module(f'sqlalchemy.dialects.{dialect}').insert
+        statement = _statement_cache[key] = insert(
+            table).on_conflict_do_nothing(index_elements=[table.c.id])
+    return statement
 
 
 def _slot(obj: Resource) -> dict[str, Any]:
