@@ -9,8 +9,8 @@ Changing a table means adding an Alembic revision under ``migrations/``.
 
 from typing import Any
 
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String,
-                        Table, Text)
+from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData,
+                        String, Table, Text)
 from sqlalchemy.dialects import mysql
 
 from cinderlib.validation import MAX_STATUS_LENGTH
@@ -39,9 +39,12 @@ volumes = Table(
     'cinderlib_volumes', metadata,
     Column('id', String(ID), primary_key=True),
     Column('name', String(255), index=True),
-    Column('backend_name', String(255), nullable=False, index=True),
+    Column('backend_name', String(255), nullable=False),
     Column('status', String(MAX_STATUS_LENGTH), index=True),
-    *_state_columns())
+    *_state_columns(),
+    # A backend's volumes, oldest first (Backend.volumes), in index order.
+    Index('ix_cinderlib_volumes_backend_listing', 'backend_name',
+          'created_at', 'id'))
 
 volume_types = Table(
     'cinderlib_volume_types', metadata,
