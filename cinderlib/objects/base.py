@@ -94,20 +94,37 @@ class StoredState:
     from it.
     """
 
-    __slots__ = ('id', 'text', '_primitive', '_build', 'kind', 'expected',
-                 'fields')
+    __slots__ = ('id', '_text', '_added', '_primitive', '_build', 'kind',
+                 'expected', 'fields')
 
     def __init__(self, object_id: str, text: str,
                  build: Callable[[dict[str, Any]], Any], kind: str = 'object',
                  expected: Optional[str] = None,
-                 fields: Optional[dict[str, Any]] = None) -> None:
+                 fields: Optional[dict[str, Any]] = None,
+                 added: tuple[tuple[str, str], ...] = ()) -> None:
         self.id = object_id
-        self.text = text
+        self._text = text
+        # Fields stored apart, (name, JSON text) pairs: put into the text
+        # on first use (jsontext.add_fields), not for every object listed.
+        self._added = added
         self._primitive: Optional[dict[str, Any]] = None
         self._build = build
         self.kind = kind
         self.expected = expected
         self.fields = fields or {}
+
+    @property
+    def text(self) -> str:
+        """The JSON text of the primitive."""
+        if self._added:
+            self._text = jsontext.add_fields(self._text, self._added)
+            self._added = ()
+        return self._text
+
+    @text.setter
+    def text(self, text: str) -> None:
+        self._text = text
+        self._added = ()
 
     @property
     def primitive(self) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The db plugin's own behaviour: errors, migrations, deletes, conflicts,
 and state shared between processes."""
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import pytest
 import sqlalchemy
@@ -523,3 +525,47 @@ def test_fields_left_out_serialize_as_when_built(url, tmp_path, stored):
     assert unbuilt['ovo']['versioned_object.data']['user_id'] is None
     found._ovo
     assert found.to_json(simplified=True) == unbuilt
+
+
+def test_listing_leaves_garbage_collection_on(url, tmp_path, monkeypatch):
+    """Listings pause collections while they build objects; collections
+    are on again afterwards, also when the listing failed."""
+    plugin = use_db(url, tmp_path)
+    backend = cinderlib.Backend('gc', volume_driver=MEMORY_DRIVER,
+                                memory_attach_dir=str(tmp_path))
+    backend.create_volume(1, name='one')
+    paused = []
+    build = plugin._objects
+
+    def objects(cls, rows):
+        paused.append(gc.isenabled())
+        return build(cls, rows)
+    monkeypatch.setattr(plugin, '_objects', objects)
+    assert len(backend.volumes) == 1
+    assert paused == [False] and gc.isenabled()
+
+    def failing(cls, rows):
+        raise RuntimeError('boom')
+    monkeypatch.setattr(plugin, '_objects', failing)
+    with pytest.raises(RuntimeError):
+        backend.volumes
+    assert gc.isenabled()
+
+
+def test_live_objects_are_held_weakly(url, tmp_path):
+    plugin = use_db(url, tmp_path)
+    backend = cinderlib.Backend('weak', volume_driver=MEMORY_DRIVER,
+                                memory_attach_dir=str(tmp_path))
+    for number in range(3):
+        backend.create_volume(1, name=f'v{number}')
+    listed = backend.volumes
+    assert all(a is b for a, b in zip(backend.volumes, listed))
+    gone = weakref.ref(listed[0])
+    del listed
+    gc.collect()
+    assert gone() is None
+    # Ids of objects gone are dropped as the map grows.
+    live = plugin._live['volume']
+    for number in range(5000):
+        live[f'id-{number}'] = cinderlib.KeyValue('k', 'v')
+    assert len(live._refs) < 2048
