@@ -113,28 +113,32 @@ class DBPersistence(base.PersistenceDriverBase):
     @contextlib.contextmanager
     def _connect(self, operation: str,
                  resource: Any = None) -> Iterator[Any]:
-        with self._connection_lock, self._unavailable_as(
-                operation, resource), self.engine.connect() as conn:
-            yield conn
+        with self._connection_lock:
+            try:
+                with self.engine.connect() as conn:
+                    yield conn
+            except Exception as exc:
+                self._raise_unavailable(exc, operation, resource)
+                raise
 
     @contextlib.contextmanager
     def _begin(self, operation: str, resource: Any = None) -> Iterator[Any]:
         """A connection in a transaction, committed on success."""
-        with self._connection_lock, self._unavailable_as(
-                operation, resource), self.engine.begin() as conn:
-            yield conn
+        with self._connection_lock:
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+            except Exception as exc:
+                self._raise_unavailable(exc, operation, resource)
+                raise
 
-    @contextlib.contextmanager
-    def _unavailable_as(self, operation: str,
-                        resource: Any = None) -> Iterator[None]:
+    def _raise_unavailable(self, exc: Exception, operation: str,
+                           resource: Any) -> None:
         """Report the database being out of reach (a server down or
         restarting, a dropped connection, a read-only file, a full disk)
-        as ``PersistenceUnavailable``, without the driver's traceback."""
-        try:
-            yield
-        except Exception as exc:
-            if not _unavailable(exc):
-                raise
+        as ``PersistenceUnavailable``, without the driver's traceback;
+        other errors are left to the caller to raise."""
+        if _unavailable(exc):
             raise exception.PersistenceUnavailable(
                 self.url, operation, _reason(exc), resource) from None
 
@@ -254,6 +258,8 @@ class DBPersistence(base.PersistenceDriverBase):
         row, or a new one whose state is the row's (decoded, checked and
         rebuilt on first use, ``StoredState``).  Made in one loop, as a
         listing of 100,000 rows is mostly this."""
+        if not rows:
+            return []
         kind = cls.KIND
         live = self._live[kind]
         # One of each for every row: the Cinder object's rebuilder, the
