@@ -464,8 +464,8 @@ class DBPersistence(base.PersistenceDriverBase):
         kind = obj.KIND
         table = _TABLES[kind]
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
-            row = conn.execute(select(table.c.version, table.c.deleted).where(
-                table.c.id == obj.id)).first()
+            row = conn.execute(_statements(table)['state'],
+                               {'b_id': obj.id}).first()
         if row is not None and row.version == version:
             return not row.deleted
         if _has_unsaved_changes(obj):
@@ -772,6 +772,8 @@ def _statements(table: Table) -> dict[str, Any]:
                 table.c.version).where(row_id)
             statements['current'] = table.select().with_only_columns(
                 table.c.version, table.c.data).where(row_id)
+            statements['state'] = table.select().with_only_columns(
+                table.c.version, table.c.deleted).where(row_id)
         _statement_cache[table.name] = statements
     return statements
 
