@@ -98,6 +98,7 @@ class DBPersistence(base.PersistenceDriverBase):
             raise exception.InvalidPersistence(
                 f'cannot use database {self.url}: '
                 f'{type(exc).__name__}: {_first_line(exc)}') from None
+        self._reader: Optional[tuple[Any, Any]] = None
         self._lock = threading.RLock()
         # One SQLite connection in memory is shared: one user at a time.
         self._connection_lock = (
@@ -113,13 +114,28 @@ class DBPersistence(base.PersistenceDriverBase):
     @contextlib.contextmanager
     def _connect(self, operation: str,
                  resource: Any = None) -> Iterator[Any]:
+        """A connection for one read (one statement)."""
         with self._connection_lock:
             try:
-                with self.engine.connect() as conn:
+                with self._reading_engine().connect() as conn:
                     yield conn
             except Exception as exc:
                 self._raise_unavailable(exc, operation, resource)
                 raise
+
+    def _reading_engine(self) -> Any:
+        """The engine of ``_connect``: reads are one statement each, on
+        PostgreSQL without a transaction around it (no BEGIN and ROLLBACK
+        round trips).  Made again when ``engine`` is replaced."""
+        engine = self.engine
+        cached = getattr(self, '_reader', None)
+        if cached is None or cached[0] is not engine:
+            reader = engine
+            if engine.dialect.name == 'postgresql':
+                reader = engine.execution_options(
+                    isolation_level='AUTOCOMMIT')
+            self._reader = (engine, reader)
+        return self._reader[1]
 
     @contextlib.contextmanager
     def _begin(self, operation: str, resource: Any = None) -> Iterator[Any]:
