@@ -24,7 +24,7 @@ import stat
 import threading
 import weakref
 from importlib import import_module
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy
@@ -128,14 +128,14 @@ class DBPersistence(base.PersistenceDriverBase):
         PostgreSQL without a transaction around it (no BEGIN and ROLLBACK
         round trips).  Made again when ``engine`` is replaced."""
         engine = self.engine
-        cached = getattr(self, '_reader', None)
+        cached: Optional[tuple[Any, Any]] = getattr(self, '_reader', None)
         if cached is None or cached[0] is not engine:
             reader = engine
             if engine.dialect.name == 'postgresql':
                 reader = engine.execution_options(
                     isolation_level='AUTOCOMMIT')
-            self._reader = (engine, reader)
-        return self._reader[1]
+            cached = self._reader = (engine, reader)
+        return cached[1]
 
     @contextlib.contextmanager
     def _begin(self, operation: str, resource: Any = None) -> Iterator[Any]:
@@ -267,7 +267,7 @@ class DBPersistence(base.PersistenceDriverBase):
                         kind != 'volume' or row.type_data is None or
                         type(row.type_data) is str)):
                 _check_row(kind, row)
-        return rows
+        return cast('list[Any]', rows)
 
     def _objects(self, cls: Any, rows: list[Any]) -> list[Any]:
         """The objects of checked rows: for each, the live object of its
@@ -801,9 +801,9 @@ def _query(table: Table, filtered: tuple[str, ...]) -> Any:
     query = _query_cache.get(key)
     if query is None:
         kind = _KINDS[table.name]
-        columns = [table.c[name] for name in _ROW_START] + [
+        columns: list[Any] = [table.c[name] for name in _ROW_START] + [
             table.c[name] for name in _FIELDS[kind]]
-        source = table
+        source: Any = table
         if kind == 'volume':
             types = schema.volume_types
             source = table.outerjoin(types, types.c.volume_id == table.c.id)
