@@ -453,11 +453,14 @@ class Resource:
             raise
 
     # -- serialization --------------------------------------------------------
-    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
+    def _to_primitive(self, simplified: bool,
+                      copy: bool = True) -> dict[str, Any]:
+        """The Cinder object's primitive; without ``copy`` it may share
+        dicts and lists with the object (to be encoded at once)."""
         skip = self._SKIP_IN_JSON if simplified else ()
         stored = self.__dict__.get('_stored')
         if stored is None:
-            return cinder_ovo.to_primitive(self._ovo, skip)
+            return cinder_ovo.to_primitive(self._ovo, skip, copy)
         data = {name: value for name, value in
                 stored.primitive['versioned_object.data'].items()
                 if name not in skip}
@@ -473,10 +476,11 @@ class Resource:
                 'ovo': self._to_primitive(simplified)}
 
     def to_jsons(self, simplified: bool = True) -> str:
+        # Stored text used as is: no decoding and encoding again.
         text = self._primitive_text(simplified)
         if text is None:
-            return jsontext.dumps(self.to_json(simplified))
-        # Stored text used as is: no decoding and encoding again.
+            text = jsontext.dumps_acyclic(self._to_primitive(simplified,
+                                                             copy=False))
         return jsontext.compose((
             ('class', jsontext.dumps(type(self).__name__)),
             ('backend', jsontext.dumps(self.backend.config)), ('ovo', text)))

@@ -79,3 +79,59 @@ def test_values_too_deep_to_serialize_are_refused(volume, connector):
     attachment.connection_info = cycle
     with pytest.raises(exception.InvalidArgument):
         cinder_ovo.to_primitive(attachment)
+
+
+def _objects_with_every_kind_of_field(backend, connector):
+    volume = backend.create_volume(1, metadata={'m': '1'},
+                                   extra_specs={'e': '2'},
+                                   qos_specs={'q': '3'})
+    connection = volume.connect(connector)
+    snapshot = volume.create_snapshot()
+    return volume, connection, snapshot
+
+
+def test_primitive_text_is_that_of_the_primitive(backend, connector):
+    """Made without copies (to be encoded at once), the same text."""
+    from cinderlib import jsontext
+    objects = _objects_with_every_kind_of_field(backend, connector)
+    for ovo in [obj._ovo for obj in objects] + [
+            objects[0]._ovo.volume_type]:
+        primitive = cinder_ovo.to_primitive(ovo)
+        assert cinder_ovo.to_primitive(ovo, copy=False) == primitive
+        assert cinder_ovo.to_primitive_text(ovo) == jsontext.dumps(
+            primitive)
+    for obj in objects:
+        assert obj.dumps == jsontext.dumps(obj.dump)
+        assert obj.jsons == jsontext.dumps(obj.json)
+        assert obj.to_jsons() == jsontext.dumps(obj.to_json())
+
+
+def test_primitives_share_no_dict_with_the_object(backend, connector):
+    volume, connection, _ = _objects_with_every_kind_of_field(backend,
+                                                              connector)
+    data = volume.json['ovo']['versioned_object.data']
+    data['metadata']['m'] = 'changed'
+    data['volume_type']['versioned_object.data']['extra_specs']['e'] = 'x'
+    data['volume_attachment']['versioned_object.data']['objects'][0][
+        'versioned_object.data']['connection_info']['conn']['data'][
+            'x'] = 'y'
+    assert volume.metadata == {'m': '1'}
+    assert volume._ovo.volume_type.extra_specs == {'e': '2'}
+    assert 'x' not in connection.connection_info['conn']['data']
+
+
+def test_a_cycle_in_a_field_is_refused_by_every_serialization(
+        volume, connector):
+    import pytest
+
+    from cinderlib import exception
+    connection = volume.connect(connector)
+    cycle: dict = {}
+    cycle['self'] = cycle
+    connection.connection_info['conn']['data']['x'] = cycle
+    for serialize in (lambda: connection.jsons, lambda: volume.dumps,
+                      lambda: connection.json, lambda: volume.dump,
+                      lambda: cinder_ovo.to_primitive_text(connection._ovo)):
+        with pytest.raises(exception.InvalidArgument) as error:
+            serialize()
+        assert 'connection_info: nests more than' in str(error.value)
