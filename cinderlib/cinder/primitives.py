@@ -39,8 +39,8 @@ class _ClassInfo:
     """What checking and rebuilding need to know of an object class: how
     to rebuild each field and how to check its value."""
 
-    __slots__ = ('cls', 'kinds', 'allowed', 'checkers', 'defaults',
-                 'filled', 'required')
+    __slots__ = ('cls', 'kinds', 'nested', 'allowed', 'checkers',
+                 'defaults', 'filled', 'required')
 
     def __init__(self, cls: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
@@ -72,6 +72,9 @@ class _ClassInfo:
                     field_type._element_type._type, ovo_fields.Object):
                 kind = _OBJECTS
             self.kinds[name] = kind
+        # The fields holding objects, or lists of objects.
+        self.nested = tuple(name for name, kind in self.kinds.items()
+                            if kind in (_OBJECT, _OBJECTS))
         # {field: the types of its JSON values}; fields whose values need
         # more than their type checked allow any, and have a checker.
         self.allowed: dict[str, Collection[type]] = {}
@@ -110,6 +113,34 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     if expected in _SOUND:
         _SOUND[expected](primitive[DATA], 'serialized ' + _CLASSES[expected])
     return exact
+
+
+def check_versions(primitive: Primitive) -> None:
+    """Raise ``InvalidSerializedData`` if ``primitive`` (which
+    ``check_primitive`` accepted) or an object it holds is of another major
+    version than this Cinder's class, as ``from_primitive`` refuses it; an
+    older or newer minor version (a newer Cinder's, its added fields
+    ignored) is this Cinder's version once built."""
+    name = primitive['versioned_object.name']
+    info = _class_info(name)
+    version = primitive['versioned_object.version']
+    local = info.cls.VERSION
+    if version != local and (int(version.partition('.')[0]) !=
+                             int(local.partition('.')[0])):
+        raise exception.InvalidSerializedData(
+            f'bad {name} object: version {version} of {name} is not '
+            f'supported (this Cinder has {local})')
+    data = primitive[DATA]
+    for field in info.nested:
+        value = data.get(field)
+        if value is None:
+            continue
+        if info.kinds[field] is _OBJECT:
+            check_versions(value)
+        else:
+            for item in value:
+                if item is not None:
+                    check_versions(item)
 
 
 _ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
