@@ -135,3 +135,73 @@ def test_a_cycle_in_a_field_is_refused_by_every_serialization(
         with pytest.raises(exception.InvalidArgument) as error:
             serialize()
         assert 'connection_info: nests more than' in str(error.value)
+
+
+def test_values_are_checked_whatever_shapes_were_seen(volume, connector):
+    """What the keys and the types of values tell is checked once per
+    shape of data; values are checked every time."""
+    import copy
+    import re
+
+    import pytest
+
+    from cinderlib import exception
+    from cinderlib.cinder import primitives
+    volume.connect(connector)
+    good = volume.json['ovo']
+    primitives.check_primitive(good, 'Volume')
+    fields = good['versioned_object.data']
+    attachment = fields['volume_attachment']['versioned_object.data'][
+        'objects'][0]['versioned_object.data']
+    for where, key, value, error in (
+            (fields, 'created_at', 'yesterday', 'created_at: must be an ISO'),
+            (fields, 'attach_status', 'glued', 'attach_status: must be one'),
+            (fields, 'metadata', {'k': 1}, "metadata['k']: must be a str"),
+            (fields, 'metadata', {'k': None}, "metadata['k']: must not be"),
+            (fields, 'status', 'x' * 1000, 'status'),
+            (attachment, 'connector', {'host': {'a': [None]}}, None)):
+        bad = copy.deepcopy(good)
+        target = bad['versioned_object.data'] if where is fields else (
+            bad['versioned_object.data']['volume_attachment'][
+                'versioned_object.data']['objects'][0][
+                    'versioned_object.data'])
+        target[key] = value
+        if error is None:  # free-form: any JSON value
+            primitives.check_primitive(bad, 'Volume')
+            continue
+        with pytest.raises(exception.InvalidSerializedData,
+                           match=re.escape(error)):
+            primitives.check_primitive(bad, 'Volume')
+    primitives.check_primitive(good, 'Volume')
+
+
+def test_errors_name_the_first_wrong_field_whatever_was_seen(volume):
+    """The first of several wrong fields is reported, as it was before
+    shapes were remembered: first data of that shape or not."""
+    import copy
+
+    import pytest
+
+    from cinderlib import exception
+    from cinderlib.cinder import primitives
+    bad = copy.deepcopy(volume.json['ovo'])
+    fields = bad['versioned_object.data']
+    fields['attach_status'] = 'glued'  # its check comes first
+    fields['metadata'] = None  # a null where none may be
+    for _ in range(2):
+        with pytest.raises(exception.InvalidSerializedData,
+                           match='attach_status'):
+            primitives.check_primitive(bad, 'Volume')
+
+
+def test_shapes_remembered_are_bounded(volume):
+    import copy
+
+    from cinderlib.cinder import primitives
+    primitive = copy.deepcopy(volume.json['ovo'])
+    fields = primitive['versioned_object.data']
+    for number in range(primitives._MAX_SHAPES + 10):
+        fields[f'unknown_{number}'] = number  # a new shape each time
+        primitives.check_primitive(primitive, 'Volume')
+    assert 0 < len(primitives._class_info('Volume').shapes) <= (
+        primitives._MAX_SHAPES)
