@@ -1,9 +1,10 @@
 """Loading what ``json``/``jsons``/``dump``/``dumps`` produce.
 
-``load`` works in two steps: it builds and checks every object of its
-input first, and only then, with ``save=True``, stores them all with one
+``load`` works in two steps: it checks every object of its input first,
+and only then, with ``save=True``, stores them all with one
 ``set_objects`` call of the persistence plugin, which stores all or none.
-So bad input raises before anything is stored.
+So bad input raises before anything is stored.  The Cinder objects are
+built from the checked input when first used (see ``_Group``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def load(json_src: Any, save: bool = False) -> Any:
     """Objects from a JSON string, a dict or a list of them.
 
     ``save=True`` also writes every loaded object to persistence: all of
-    them, or none when the input holds anything invalid.
+    them, or none when the input holds anything invalid.  The input is
+    checked here; the Cinder objects are built when first used.
     """
     data = _decode(json_src)
     loaded: list[Any] = []
