@@ -286,23 +286,38 @@ class _Group:
         built = {id(member): (member, ovo)
                  for member, ovo in zip(self.members, ovos)
                  if self._holds(member)}
-        volumes = {}
-        for member, ovo in built.values():
-            volume = member._volume if isinstance(member, Snapshot) else None
-            if volume is not None:
-                # What Snapshot._from_ovo does: the Cinder object holds its
-                # volume's (another object's may fail to build: then
-                # nothing is handed out yet).
-                volumes[id(member)] = (built[id(volume)][1]
-                                       if id(volume) in built
-                                       else volume._ovo)
+        # The Cinder objects of other objects they hold (other objects'
+        # may fail to build: then nothing is handed out yet).
+        held = {}
         for key, (member, ovo) in built.items():
-            if key in volumes:
-                ovo.volume = volumes[key]
+            if isinstance(member, Snapshot) and member._volume is not None:
+                # What Snapshot._from_ovo does: it holds its volume's.
+                held[key] = self._ovo_of(member._volume, built)
+            elif isinstance(member, Volume) and (
+                    member._connections is not None and
+                    not ovo.volume_attachment.objects and
+                    member._connections):
+                # Connections read from persistence since it was loaded
+                # without them: what Volume.connections then did to it
+                # (the list load() gave it replaced by theirs).
+                held[key] = [self._ovo_of(connection, built)
+                             for connection in member._connections]
+        for key, (member, ovo) in built.items():
+            if isinstance(member, Snapshot) and key in held:
+                ovo.volume = held[key]
+            elif key in held:
+                ovo.volume_attachment = cinder_ovo.new_object(
+                    cinder_ovo.objects_module().VolumeAttachmentList,
+                    ovo._context, {'objects': held[key]})
+                ovo.obj_reset_changes(['volume_attachment'])
             # Complete before another thread can see it.
             member.__dict__['_ovo'] = ovo
             del member.__dict__['_stored']
         self.members, self._build = [], None
+
+    @staticmethod
+    def _ovo_of(obj: Resource, built: dict[int, tuple[Resource, Any]]) -> Any:
+        return built[id(obj)][1] if id(obj) in built else obj._ovo
 
     def _holds(self, member: Resource) -> bool:
         state = member.__dict__.get('_stored')

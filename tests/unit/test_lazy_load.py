@@ -192,3 +192,25 @@ def test_refresh_before_first_use_takes_the_stored_object(populated):
     assert loaded.name == 'stored since'
     assert json.loads(loaded.dumps)['ovo']['versioned_object.data'][
         'display_name'] == 'stored since'
+
+
+@pytest.mark.parametrize('first', ['connections', 'attribute'])
+def test_connections_read_before_first_use_are_the_volumes(populated,
+                                                           first):
+    """A volume loaded without its connections (simplified form) reads
+    them from persistence before its Cinder object is first built: its
+    attachment list is theirs, as when it was built at load (Ember-CSI
+    removes a connection from both)."""
+    volume = populated[0]
+    loaded = cinderlib.load(volume.to_jsons())
+    loaded._set_children(None, cinderlib.Backend.persistence.get_connections(
+        volume_id=volume.id))
+    if first == 'connections':
+        connections = loaded.connections
+    else:
+        loaded.status
+        connections = loaded._connections
+    attachments = loaded._ovo.volume_attachment.objects
+    assert len(attachments) == 1
+    assert all(a is c._ovo for a, c in zip(attachments, connections))
+    assert not loaded._ovo.obj_what_changed()
