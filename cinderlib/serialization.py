@@ -1,15 +1,16 @@
 """Loading what ``json``/``jsons``/``dump``/``dumps`` produce.
 
-``load`` works in two steps: it builds and checks every object of its
-input first, and only then, with ``save=True``, stores them all with one
+``load`` works in two steps: it checks every object of its input first,
+and only then, with ``save=True``, stores them all with one
 ``set_objects`` call of the persistence plugin, which stores all or none.
-So bad input raises before anything is stored.
+So bad input raises before anything is stored.  The Cinder objects are
+built from the checked input when first used (see ``_Group``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, cast
 
 from cinderlib import _runtime
 from cinderlib import exception
@@ -18,6 +19,7 @@ from cinderlib._runtime import AnyBackend, UnloadedBackend
 from cinderlib.cinder import config as cinder_config
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.cinder import primitives
+from cinderlib.cinder.primitives import Primitive
 from cinderlib.objects import Connection, Snapshot, Volume
 from cinderlib.objects import base
 from cinderlib.objects.base import Resource
@@ -34,7 +36,8 @@ def load(json_src: Any, save: bool = False) -> Any:
     """Objects from a JSON string, a dict or a list of them.
 
     ``save=True`` also writes every loaded object to persistence: all of
-    them, or none when the input holds anything invalid.
+    them, or none when the input holds anything invalid.  The input is
+    checked here; the Cinder objects are built when first used.
     """
     data = _decode(json_src)
     loaded: list[Any] = []
@@ -106,14 +109,13 @@ def backend_for(config: Any) -> AnyBackend:
 backend_or_placeholder = _runtime.backend_or_placeholder
 
 
-def _ovo(data: dict[str, Any], expected: str) -> Any:
-    """The checked Cinder object of a serialized object."""
+def _checked(data: dict[str, Any], expected: str) -> Primitive:
+    """The checked primitive of a serialized object (its ``ovo``)."""
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
     primitives.check_primitive(primitive, expected)
-    # Checked: built without oslo's coercion, plain fields filled.
-    return cinder_ovo.trusted_from_primitive(primitive, _runtime.context(),
-                                             fill=True, given=True)
+    primitives.check_versions(primitive)
+    return cast(Primitive, primitive)  # a dict: checked
 
 
 # -- what the retired cinderlib 5.x wrote -------------------------------------
@@ -253,36 +255,154 @@ def _check_class(cls: type[Resource], data: Any) -> Any:
 
 
 # -- loaders ------------------------------------------------------------------
+# A loaded object is built lazily: load() checks its input, and the Cinder
+# objects are built when one of them is first used (most of load()'s time
+# when it built them at once), all those of one serialized object together,
+# as load() built them (``_build_volume``, ``_build_child``).
+class _Group:
+    """The objects one serialized object holds (a volume with its
+    snapshots and connections; a snapshot or connection with its volume),
+    whose Cinder objects are built together on the first use of any."""
+
+    __slots__ = ('_build', 'members')
+
+    def __init__(self, build: Callable[[Any], list[Any]]) -> None:
+        # The Cinder objects of the members, in their order, from a
+        # request context; None once built.
+        self._build: Optional[Callable[[Any], list[Any]]] = build
+        self.members: list[Resource] = []
+
+    def state(self, primitive: Primitive) -> _Loaded:
+        return _Loaded(primitive, self)
+
+    def build(self) -> None:
+        """Build and hand out the members' Cinder objects (with
+        ``base._BUILDING`` held: see ``Resource._build_ovo``)."""
+        if self._build is None:
+            return
+        ovos = self._build(_runtime.context())
+        # The members still to build (others took other state meanwhile:
+        # refresh()), with their Cinder objects.
+        built = {id(member): (member, ovo)
+                 for member, ovo in zip(self.members, ovos)
+                 if self._holds(member)}
+        # The Cinder objects of other objects they hold (other objects'
+        # may fail to build: then nothing is handed out yet).
+        held = {}
+        for key, (member, ovo) in built.items():
+            if isinstance(member, Snapshot) and member._volume is not None:
+                # What Snapshot._from_ovo does: it holds its volume's.
+                held[key] = self._ovo_of(member._volume, built)
+            elif isinstance(member, Volume) and (
+                    member._connections is not None and
+                    not ovo.volume_attachment.objects and
+                    member._connections):
+                # Connections read from persistence since it was loaded
+                # without them: what Volume.connections then did to it
+                # (the list load() gave it replaced by theirs).
+                held[key] = [self._ovo_of(connection, built)
+                             for connection in member._connections]
+        for key, (member, ovo) in built.items():
+            if isinstance(member, Snapshot) and key in held:
+                ovo.volume = held[key]
+            elif key in held:
+                ovo.volume_attachment = cinder_ovo.new_object(
+                    cinder_ovo.objects_module().VolumeAttachmentList,
+                    ovo._context, {'objects': held[key]})
+                ovo.obj_reset_changes(['volume_attachment'])
+            # Complete before another thread can see it.
+            member.__dict__['_ovo'] = ovo
+            del member.__dict__['_stored']
+        self.members, self._build = [], None
+
+    @staticmethod
+    def _ovo_of(obj: Resource, built: dict[int, tuple[Resource, Any]]) -> Any:
+        return built[id(obj)][1] if id(obj) in built else obj._ovo
+
+    def _holds(self, member: Resource) -> bool:
+        state = member.__dict__.get('_stored')
+        return isinstance(state, _Loaded) and state.group is self
+
+
+class _Loaded(base.StoredState):
+    """A loaded object before its Cinder object is built: its checked
+    primitive (its id and volume id are read there) and its group."""
+
+    __slots__ = ('group',)
+    reusable = False  # the caller's primitive: serialized once built
+
+    def __init__(self, primitive: Primitive, group: _Group) -> None:
+        super().__init__(primitive[primitives.DATA]['id'], '',
+                         _built_by_group)
+        self._primitive = primitive
+        self.group = group
+
+    def build_into(self, resource: Resource) -> Any:
+        self.group.build()
+        return resource.__dict__['_ovo']
+
+
+def _built_by_group(primitive: Primitive) -> Any:
+    raise AssertionError('built by its group')  # build_into, not build
+
+
 def load_volume(data: dict[str, Any],
                 loaded: Optional[list[Any]] = None) -> Volume:
     backend_config = _check_class(Volume, data)
-    ovo = _ovo(data, Volume.OVO_NAME)
+    primitive = _checked(data, Volume.OVO_NAME)
     backend = backend_for(backend_config)
+    group = _Group(lambda context: _build_volume(primitive, context))
+    volume = Volume._from_ovo(backend, group.state(primitive))
+    fields = primitive[primitives.DATA]
     # Snapshots and attachments left out (simplified form) load lazily
-    # from persistence.  The Cinder object must not hold its snapshots
-    # (see cinder_ovo.new_volume).
-    snapshot_ovos = _take_list(ovo, 'snapshots')
-    attachment_ovos = _take_list(ovo, 'volume_attachment')
+    # from persistence.
+    snapshots = _list_items(fields, 'snapshots')
+    attachments = _list_items(fields, 'volume_attachment')
+    if snapshots is not None:
+        volume._snapshots = [
+            Snapshot._from_ovo(backend, group.state(item), volume)
+            for item in snapshots]
+    if attachments is not None:
+        volume._connections = [
+            Connection._from_ovo(backend, group.state(item), volume)
+            for item in attachments]
+    group.members = [volume, *(volume._snapshots or []),
+                     *(volume._connections or [])]
+    if loaded is not None:
+        loaded.extend(group.members)
+    return volume
+
+
+def _list_items(fields: dict[str, Any],
+                name: str) -> Optional[list[Primitive]]:
+    """The primitives of the objects of a list field (None if it was
+    left out), as ``_take_list`` finds them once built."""
+    if name not in fields:
+        return None
+    value = fields[name]
+    if value is None:
+        return []
+    return cast('list[Primitive]',
+                value[primitives.DATA]['objects'])  # checked
+
+
+def _build_volume(primitive: Primitive, context: Any) -> list[Any]:
+    """The Cinder objects of a serialized volume, its snapshots' and its
+    connections', in that order."""
+    ovo = cinder_ovo.trusted_from_primitive(primitive, context, fill=True)
+    # The Cinder object must not hold its snapshots (see
+    # cinder_ovo.new_volume).
+    snapshot_ovos = _take_list(ovo, 'snapshots') or []
+    attachment_ovos = _take_list(ovo, 'volume_attachment') or []
     _complete_volume(ovo)
-    for child in (snapshot_ovos or []) + (attachment_ovos or []):
+    for child in snapshot_ovos + attachment_ovos:
         cinder_ovo.forget_field(child, 'volume')  # no copy of the volume
         _complete_child(child)
     ovo.volume_attachment = cinder_ovo.new_object(
         cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
-        {'objects': attachment_ovos or []})
+        {'objects': attachment_ovos})
     cinder_ovo.reset_changes(ovo)
-    volume = Volume._from_ovo(backend, ovo)
-    if snapshot_ovos is not None:
-        volume._snapshots = [Snapshot._from_ovo(backend, s, volume)
-                             for s in snapshot_ovos]
-    if attachment_ovos is not None:
-        volume._connections = [Connection._from_ovo(backend, c, volume)
-                               for c in attachment_ovos]
-    if loaded is not None:
-        loaded.append(volume)
-        loaded.extend(volume._snapshots or [])
-        loaded.extend(volume._connections or [])
-    return volume
+    return [ovo, *snapshot_ovos, *attachment_ovos]
 
 
 def _take_list(ovo: Any, name: str) -> Optional[list[Any]]:
@@ -301,28 +421,42 @@ def _load_child(cls: type[_Child]
     def loader(data: dict[str, Any],
                loaded: Optional[list[Any]] = None) -> _Child:
         backend_config = _check_class(cls, data)
-        ovo = _ovo(data, cls.OVO_NAME)
+        primitive = _checked(data, cls.OVO_NAME)
         backend = backend_for(backend_config)
+        group = _Group(lambda context: _build_child(primitive, context))
         volume = None
-        if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
-            volume_ovo = ovo.volume
-            # Its own lists are not part of the serialized child.
-            _take_list(volume_ovo, 'snapshots')
-            _take_list(volume_ovo, 'volume_attachment')
-            _complete_volume(volume_ovo)
-            volume_ovo.volume_attachment = getattr(
-                cinder_ovo.objects_module(), 'VolumeAttachmentList')(
-                    objects=[])
-            cinder_ovo.reset_changes(volume_ovo)
-            volume = Volume._from_ovo(backend, volume_ovo)
-        cinder_ovo.forget_field(ovo, 'volume')  # _from_ovo binds it
-        _complete_child(ovo)
-        cinder_ovo.reset_changes(ovo)
-        obj = cls._from_ovo(backend, ovo, volume)
+        volume_primitive = primitive[primitives.DATA].get('volume')
+        if volume_primitive is not None:
+            volume = Volume._from_ovo(backend, group.state(volume_primitive))
+            group.members.append(volume)
+        obj = cls._from_ovo(backend, group.state(primitive), volume)
+        group.members.append(obj)
         if loaded is not None:
             loaded.append(obj)
         return obj
     return loader
+
+
+def _build_child(primitive: Primitive, context: Any) -> list[Any]:
+    """The Cinder objects of a serialized snapshot or connection: its
+    volume's, if it holds it, and its own."""
+    ovo = cinder_ovo.trusted_from_primitive(primitive, context, fill=True)
+    built = []
+    if ovo.obj_attr_is_set('volume') and ovo.volume is not None:
+        volume_ovo = ovo.volume
+        # Its own lists are not part of the serialized child.
+        _take_list(volume_ovo, 'snapshots')
+        _take_list(volume_ovo, 'volume_attachment')
+        _complete_volume(volume_ovo)
+        volume_ovo.volume_attachment = getattr(
+            cinder_ovo.objects_module(), 'VolumeAttachmentList')(objects=[])
+        cinder_ovo.reset_changes(volume_ovo)
+        built.append(volume_ovo)
+    cinder_ovo.forget_field(ovo, 'volume')  # _from_ovo binds it
+    _complete_child(ovo)
+    cinder_ovo.reset_changes(ovo)
+    built.append(ovo)
+    return built
 
 
 def load_backend(data: dict[str, Any], loaded: Optional[list[Any]] = None

@@ -39,13 +39,14 @@ class _ClassInfo:
     """What checking and rebuilding need to know of an object class: how
     to rebuild each field and how to check its value."""
 
-    __slots__ = ('cls', 'kinds', 'allowed', 'checkers', 'defaults',
-                 'filled', 'required')
+    __slots__ = ('cls', 'namespace', 'kinds', 'nested', 'allowed',
+                 'checkers', 'defaults', 'filled', 'required', 'shapes')
 
     def __init__(self, cls: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         self.cls = cls
+        self.namespace: str = cls.OBJ_PROJECT_NAMESPACE
         optional = getattr(cls, 'OPTIONAL_FIELDS', ())
         # What fill_unset_fields sets (immutable values only).
         self.defaults = [
@@ -72,6 +73,9 @@ class _ClassInfo:
                     field_type._element_type._type, ovo_fields.Object):
                 kind = _OBJECTS
             self.kinds[name] = kind
+        # The fields holding objects, or lists of objects.
+        self.nested = tuple(name for name, kind in self.kinds.items()
+                            if kind in (_OBJECT, _OBJECTS))
         # {field: the types of its JSON values}; fields whose values need
         # more than their type checked allow any, and have a checker.
         self.allowed: dict[str, Collection[type]] = {}
@@ -85,6 +89,9 @@ class _ClassInfo:
             else:
                 self.allowed[name] = (plain, type(None)) if (
                     field.nullable) else (plain,)
+        # What _check_fields found of data of each shape seen (see there).
+        self.shapes: dict[tuple[tuple[Any, ...], tuple[type, ...]],
+                          _Shape] = {}
 
 
 _classes_by_name: dict[str, _ClassInfo] = {}
@@ -112,6 +119,34 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     return exact
 
 
+def check_versions(primitive: Primitive) -> None:
+    """Raise ``InvalidSerializedData`` if ``primitive`` (which
+    ``check_primitive`` accepted) or an object it holds is of another major
+    version than this Cinder's class, as ``from_primitive`` refuses it; an
+    older or newer minor version (a newer Cinder's, its added fields
+    ignored) is this Cinder's version once built."""
+    name = primitive['versioned_object.name']
+    info = _class_info(name)
+    version = primitive['versioned_object.version']
+    local = info.cls.VERSION
+    if version != local and (int(version.partition('.')[0]) !=
+                             int(local.partition('.')[0])):
+        raise exception.InvalidSerializedData(
+            f'bad {name} object: version {version} of {name} is not '
+            f'supported (this Cinder has {local})')
+    data = primitive[DATA]
+    for field in info.nested:
+        value = data.get(field)
+        if value is None:
+            continue
+        if info.kinds[field] is _OBJECT:
+            check_versions(value)
+        else:
+            for item in value:
+                if item is not None:
+                    check_versions(item)
+
+
 _ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
                        'versioned_object.version', 'versioned_object.data',
                        'versioned_object.changes'))
@@ -134,32 +169,69 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
     if depth > _MAX_DEPTH:
         raise _invalid(path, 'objects nest too deeply')
     namespace = primitive.get('versioned_object.namespace')
-    if namespace != info.cls.OBJ_PROJECT_NAMESPACE:
+    if namespace != info.namespace:
         raise _invalid(path, f'"versioned_object.namespace" must be '
-                             f'{info.cls.OBJ_PROJECT_NAMESPACE!r}, got '
-                             f'{_brief(namespace)}')
+                             f'{info.namespace!r}, got {_brief(namespace)}')
     version = primitive.get('versioned_object.version')
-    if not isinstance(version, str) or not _VERSION_FORMAT.fullmatch(
-            version):
-        raise _invalid(path, f'"versioned_object.version" must be a '
-                             f'version such as "1.2", got {_brief(version)}')
-    changes = primitive.get('versioned_object.changes', [])
-    if not isinstance(changes, list) or not all(
-            isinstance(change, str) for change in changes):
-        raise _invalid(path, '"versioned_object.changes" must be a list '
-                             'of field names')
+    if type(version) is not str or version not in _versions_seen:
+        _check_version_format(version, path)
     data = primitive.get(DATA)
     if not isinstance(data, dict):
         raise _invalid(path, f'"{DATA}" must be an object, got '
                              f'{_brief(data)}')
-    if len(primitive) > 4 and not _ENVELOPE.issuperset(primitive):
-        raise _invalid(path, f'unknown keys '
-                             f'{sorted(set(primitive) - _ENVELOPE)!r:.60}')
+    if len(primitive) > 4:  # more than name, namespace, version and data
+        changes = primitive.get('versioned_object.changes', [])
+        if not isinstance(changes, list) or not all(
+                isinstance(change, str) for change in changes):
+            raise _invalid(path, '"versioned_object.changes" must be a '
+                                 'list of field names')
+        if not _ENVELOPE.issuperset(primitive):
+            raise _invalid(path, f'unknown keys '
+                           f'{sorted(set(primitive) - _ENVELOPE)!r:.60}')
+    # The hot loop of reading rows.  What is checked of the fields but
+    # for their values' own checks (``info.checkers``) depends on the data's
+    # keys and its values' types alone: its shape, checked once.
+    shape_key = (tuple(data), tuple(map(type, data.values())))
+    shape = info.shapes.get(shape_key)
+    if shape is None:
+        shape = _check_fields(info, data, path)
+        if len(info.shapes) >= _MAX_SHAPES:
+            info.shapes.clear()  # any input cannot grow it without bound
+        info.shapes[shape_key] = shape
+    unknown = shape.inexact
+    for key, check in shape.checks:
+        if check(data[key], _join(path, key), depth):
+            unknown = True
+    return unknown
+
+
+class _Shape:
+    """What ``_check_fields`` found of data of one shape: whether it has
+    keys that are not fields or lacks fields that are filled in, and the
+    checks its values need (those of its fields' values that are not
+    null and need more than their type checked)."""
+
+    __slots__ = ('inexact', 'checks')
+
+    def __init__(self, inexact: bool,
+                 checks: tuple[tuple[str, Checker], ...]) -> None:
+        self.inexact = inexact
+        self.checks = checks
+
+
+# How many shapes of each class's data are kept (few occur: fields are
+# left out or null in a few ways).
+_MAX_SHAPES = 256
+
+
+def _check_fields(info: _ClassInfo, data: dict[str, Any],
+                  path: str) -> _Shape:
+    """Check what the keys of ``data`` and the types of its values tell:
+    required fields present, plain fields of their type (JSON data has no
+    subclasses: exact types), null only where allowed."""
     for name in info.required:
         if name not in data:
             raise _invalid(path, f'has no {name}')
-    # The hot loop of reading rows: plain fields are checked by their
-    # exact type (JSON data has no subclasses), in one comprehension.
     allowed = info.allowed
     wrong = [key for key, value in data.items()
              if type(value) not in allowed.get(key, _JSON_TYPES)]
@@ -172,22 +244,41 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
         plain = cast('tuple[type, ...]', allowed[key])[0]
         raise _invalid(_join(path, key), f'must be '
                        f'{_DESCRIPTIONS[plain]}, got {_brief(value)}')
-    unknown = False
+    checks = []
     for key, nullable, check in info.checkers:
         value = data.get(key)
-        if value is None:
-            if not nullable and key in data:
-                raise _invalid(_join(path, key), 'must not be null')
-        elif check(value, _join(path, key), depth):
-            unknown = True
-    return (unknown or not allowed.keys() >= data.keys() or
-            not info.filled <= data.keys())
+        if value is not None:
+            checks.append((key, check))
+        elif not nullable and key in data:
+            # Raised in its turn among the values' checks.
+            checks.append((key, _refuse_null))
+    return _Shape(not allowed.keys() >= data.keys() or
+                  not info.filled <= data.keys(), tuple(checks))
+
+
+# Versions found well-formed ("1.2"): the few of Cinder's classes.
+_versions_seen: set[str] = set()
+
+
+def _check_version_format(version: Any, path: str) -> None:
+    if not isinstance(version, str) or not _VERSION_FORMAT.fullmatch(
+            version):
+        raise _invalid(path, f'"versioned_object.version" must be a '
+                             f'version such as "1.2", got {_brief(version)}')
+    if len(_versions_seen) >= _MAX_SHAPES:
+        _versions_seen.clear()  # any input cannot grow it without bound
+    _versions_seen.add(version)
+
+
+def _refuse_null(value: Any, path: str, depth: int) -> None:
+    raise _invalid(path, 'must not be null')
 
 
 def _join(path: str, key: str) -> str:
     return f'{path}.{key}' if path else key
 
 
+_STRINGS = frozenset((str,))
 _DESCRIPTIONS = {str: 'a string', int: 'an integer', bool: 'true or false'}
 _JSON_TYPES: frozenset[type] = frozenset((dict, list, str, int, float, bool,
                                           type(None)))
@@ -351,6 +442,18 @@ def _container_checker(python_type: type, description: str,
     free_form = _type_checker(element._type) is _check_anything
     check_item = (_field_checker(element) if not free_form
                   else _null_checker(element.nullable))
+    # Items whose check is of their type alone (free-form ones: only nulls
+    # refused) are first checked all at once, by the set of their types:
+    # the loop below, which reports the first wrong one, runs only if
+    # that fails.
+    plain = _plain_type(element._type)
+    item_types: Optional[frozenset[type]] = None
+    if free_form:
+        item_types = _JSON_TYPES if element.nullable else (
+            _JSON_TYPES - {type(None)})
+    elif plain is not None:
+        item_types = frozenset((plain, type(None)) if element.nullable
+                               else (plain,))
 
     def check(value: Any, path: str, depth: int) -> bool:
         # (Not isinstance() in the test: it would narrow value's type.)
@@ -360,6 +463,11 @@ def _container_checker(python_type: type, description: str,
                                  f'{_brief(value)}')
         if free_form:
             _check_nesting(value, path)
+        if item_types is not None and item_types.issuperset(map(
+                type, value.values() if python_type is dict else value)) and (
+                python_type is not dict or _STRINGS.issuperset(
+                    map(type, value))):
+            return False
         unknown = False
         if python_type is dict:
             for key, item in value.items():

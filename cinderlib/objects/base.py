@@ -9,6 +9,7 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
@@ -97,6 +98,11 @@ class StoredState:
     __slots__ = ('id', '_text', '_added', '_primitive', '_build', 'kind',
                  'expected', 'fields')
 
+    #: The primitive is what ``to_primitive`` wrote (a plugin stored it):
+    #: serializing the object before it is built reuses it.  Otherwise
+    #: (``cinderlib.load``'s input) the object is built to be serialized.
+    reusable: ClassVar[bool] = True
+
     def __init__(self, object_id: str, text: str,
                  build: Callable[[dict[str, Any]], Any], kind: str = 'object',
                  expected: Optional[str] = None,
@@ -159,6 +165,14 @@ class StoredState:
     def build(self) -> Any:
         return self._rebuild(self.primitive)
 
+    def build_into(self, resource: Resource) -> Any:
+        """Build the Cinder object of ``resource``, whose state this is,
+        and give it to it (``_build_ovo`` holds ``_BUILDING``)."""
+        ovo = resource.__dict__['_ovo'] = self.build()
+        resource.__dict__.pop('_stored', None)
+        resource._ovo_built()
+        return ovo
+
     def _rebuild(self, primitive: dict[str, Any]) -> Any:
         try:
             return self._build(primitive)
@@ -169,6 +183,11 @@ class StoredState:
     def _invalid(self, reason: str) -> Exception:
         return exception.InvalidStoredData(self.kind, self.id, reason)
 
+
+# Held while a Cinder object is built from stored state: one thread builds
+# it, the others wait and then find it built.  Reentrant: building one
+# object may build others (a snapshot's volume).
+_BUILDING = threading.RLock()
 
 # The instance attributes the library keeps on its objects; any other one
 # was set by a persistence plugin written for cinderlib 5.x (see
@@ -253,13 +272,14 @@ class Resource:
         return getattr(self._ovo, name)
 
     def _build_ovo(self) -> Any:
-        stored = self.__dict__.get('_stored')
-        if stored is None:
-            raise AttributeError('_ovo')
-        ovo = self.__dict__['_ovo'] = stored.build()
-        self.__dict__.pop('_stored', None)
-        self._ovo_built()
-        return ovo
+        with _BUILDING:
+            ovo = self.__dict__.get('_ovo')
+            if ovo is not None:  # another thread built it meanwhile
+                return ovo
+            stored: Optional[StoredState] = self.__dict__.get('_stored')
+            if stored is None:
+                raise AttributeError('_ovo')
+            return stored.build_into(self)
 
     def _ovo_built(self) -> None:
         """Called when the Cinder object was rebuilt from stored state."""
@@ -343,6 +363,7 @@ class Resource:
             raise self._not_found()
         if found[0] is not self:
             self._ovo = found[0]._ovo
+            self.__dict__.pop('_stored', None)  # not built from it now
             self._take_plugin_attributes(found[0])
             self._refreshed()
 
@@ -470,11 +491,14 @@ class Resource:
             raise
 
     # -- serialization --------------------------------------------------------
-    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
+    def _to_primitive(self, simplified: bool,
+                      copy: bool = True) -> dict[str, Any]:
+        """The Cinder object's primitive; without ``copy`` it may share
+        dicts and lists with the object (to be encoded at once)."""
         skip = self._SKIP_IN_JSON if simplified else ()
         stored = self.__dict__.get('_stored')
-        if stored is None:
-            return cinder_ovo.to_primitive(self._ovo, skip)
+        if stored is None or not stored.reusable:
+            return cinder_ovo.to_primitive(self._ovo, skip, copy)
         data = {name: value for name, value in
                 stored.primitive['versioned_object.data'].items()
                 if name not in skip}
@@ -490,10 +514,11 @@ class Resource:
                 'ovo': self._to_primitive(simplified)}
 
     def to_jsons(self, simplified: bool = True) -> str:
+        # Stored text used as is: no decoding and encoding again.
         text = self._primitive_text(simplified)
         if text is None:
-            return jsontext.dumps(self.to_json(simplified))
-        # Stored text used as is: no decoding and encoding again.
+            text = jsontext.dumps_acyclic(self._to_primitive(simplified,
+                                                             copy=False))
         return jsontext.compose((
             ('class', jsontext.dumps(type(self).__name__)),
             ('backend', jsontext.dumps(self.backend.config)), ('ovo', text)))
@@ -502,7 +527,7 @@ class Resource:
         """The primitive's JSON text from stored state, if the object was
         not rebuilt since it was loaded; None otherwise."""
         stored: Optional[StoredState] = self.__dict__.get('_stored')
-        if stored is None or not simplified:
+        if stored is None or not simplified or not stored.reusable:
             return None
         stored.primitive  # checked before it is handed out
         return stored.text

@@ -417,11 +417,12 @@ class Connection(base.VolumeChild):
     def _load_lazy(self) -> None:
         self.volume
 
-    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
-        primitive = super()._to_primitive(simplified)
+    def _to_primitive(self, simplified: bool,
+                      copy: bool = True) -> dict[str, Any]:
+        primitive = super()._to_primitive(simplified, copy)
         if not simplified:
             primitive['versioned_object.data']['volume'] = (
-                self.volume._to_primitive(simplified=True))
+                self.volume._to_primitive(True, copy))
         return primitive
 
 

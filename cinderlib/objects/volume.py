@@ -557,11 +557,12 @@ class Volume(base.Resource):
                 list_class, cast('list[str]', texts))))  # no None: above
         return jsontext.add_fields(text, lists)
 
-    def _to_primitive(self, simplified: bool) -> dict[str, Any]:
+    def _to_primitive(self, simplified: bool,
+                      copy: bool = True) -> dict[str, Any]:
         """Cinder's primitive; unless ``simplified``, with this volume's
         snapshots and connections as loaded here (the Cinder object
         lazy-loads them, so it may not hold them)."""
-        primitive = super()._to_primitive(True)
+        primitive = super()._to_primitive(True, copy)
         data = primitive['versioned_object.data']
         if not simplified:
             for field, list_class, children in (
@@ -570,7 +571,7 @@ class Volume(base.Resource):
                      self._connections)):
                 if children is not None:
                     data[field] = cinder_ovo.list_primitive(
-                        list_class, [child._to_primitive(simplified=True)
+                        list_class, [child._to_primitive(True, copy)
                                      for child in children])
         return primitive
 

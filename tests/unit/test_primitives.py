@@ -79,3 +79,129 @@ def test_values_too_deep_to_serialize_are_refused(volume, connector):
     attachment.connection_info = cycle
     with pytest.raises(exception.InvalidArgument):
         cinder_ovo.to_primitive(attachment)
+
+
+def _objects_with_every_kind_of_field(backend, connector):
+    volume = backend.create_volume(1, metadata={'m': '1'},
+                                   extra_specs={'e': '2'},
+                                   qos_specs={'q': '3'})
+    connection = volume.connect(connector)
+    snapshot = volume.create_snapshot()
+    return volume, connection, snapshot
+
+
+def test_primitive_text_is_that_of_the_primitive(backend, connector):
+    """Made without copies (to be encoded at once), the same text."""
+    from cinderlib import jsontext
+    objects = _objects_with_every_kind_of_field(backend, connector)
+    for ovo in [obj._ovo for obj in objects] + [
+            objects[0]._ovo.volume_type]:
+        primitive = cinder_ovo.to_primitive(ovo)
+        assert cinder_ovo.to_primitive(ovo, copy=False) == primitive
+        assert cinder_ovo.to_primitive_text(ovo) == jsontext.dumps(
+            primitive)
+    for obj in objects:
+        assert obj.dumps == jsontext.dumps(obj.dump)
+        assert obj.jsons == jsontext.dumps(obj.json)
+        assert obj.to_jsons() == jsontext.dumps(obj.to_json())
+
+
+def test_primitives_share_no_dict_with_the_object(backend, connector):
+    volume, connection, _ = _objects_with_every_kind_of_field(backend,
+                                                              connector)
+    data = volume.json['ovo']['versioned_object.data']
+    data['metadata']['m'] = 'changed'
+    data['volume_type']['versioned_object.data']['extra_specs']['e'] = 'x'
+    data['volume_attachment']['versioned_object.data']['objects'][0][
+        'versioned_object.data']['connection_info']['conn']['data'][
+            'x'] = 'y'
+    assert volume.metadata == {'m': '1'}
+    assert volume._ovo.volume_type.extra_specs == {'e': '2'}
+    assert 'x' not in connection.connection_info['conn']['data']
+
+
+def test_a_cycle_in_a_field_is_refused_by_every_serialization(
+        volume, connector):
+    import pytest
+
+    from cinderlib import exception
+    connection = volume.connect(connector)
+    cycle: dict = {}
+    cycle['self'] = cycle
+    connection.connection_info['conn']['data']['x'] = cycle
+    for serialize in (lambda: connection.jsons, lambda: volume.dumps,
+                      lambda: connection.json, lambda: volume.dump,
+                      lambda: cinder_ovo.to_primitive_text(connection._ovo)):
+        with pytest.raises(exception.InvalidArgument) as error:
+            serialize()
+        assert 'connection_info: nests more than' in str(error.value)
+
+
+def test_values_are_checked_whatever_shapes_were_seen(volume, connector):
+    """What the keys and the types of values tell is checked once per
+    shape of data; values are checked every time."""
+    import copy
+    import re
+
+    import pytest
+
+    from cinderlib import exception
+    from cinderlib.cinder import primitives
+    volume.connect(connector)
+    good = volume.json['ovo']
+    primitives.check_primitive(good, 'Volume')
+    fields = good['versioned_object.data']
+    attachment = fields['volume_attachment']['versioned_object.data'][
+        'objects'][0]['versioned_object.data']
+    for where, key, value, error in (
+            (fields, 'created_at', 'yesterday', 'created_at: must be an ISO'),
+            (fields, 'attach_status', 'glued', 'attach_status: must be one'),
+            (fields, 'metadata', {'k': 1}, "metadata['k']: must be a str"),
+            (fields, 'metadata', {'k': None}, "metadata['k']: must not be"),
+            (fields, 'status', 'x' * 1000, 'status'),
+            (attachment, 'connector', {'host': {'a': [None]}}, None)):
+        bad = copy.deepcopy(good)
+        target = bad['versioned_object.data'] if where is fields else (
+            bad['versioned_object.data']['volume_attachment'][
+                'versioned_object.data']['objects'][0][
+                    'versioned_object.data'])
+        target[key] = value
+        if error is None:  # free-form: any JSON value
+            primitives.check_primitive(bad, 'Volume')
+            continue
+        with pytest.raises(exception.InvalidSerializedData,
+                           match=re.escape(error)):
+            primitives.check_primitive(bad, 'Volume')
+    primitives.check_primitive(good, 'Volume')
+
+
+def test_errors_name_the_first_wrong_field_whatever_was_seen(volume):
+    """The first of several wrong fields is reported, as it was before
+    shapes were remembered: first data of that shape or not."""
+    import copy
+
+    import pytest
+
+    from cinderlib import exception
+    from cinderlib.cinder import primitives
+    bad = copy.deepcopy(volume.json['ovo'])
+    fields = bad['versioned_object.data']
+    fields['attach_status'] = 'glued'  # its check comes first
+    fields['metadata'] = None  # a null where none may be
+    for _ in range(2):
+        with pytest.raises(exception.InvalidSerializedData,
+                           match='attach_status'):
+            primitives.check_primitive(bad, 'Volume')
+
+
+def test_shapes_remembered_are_bounded(volume):
+    import copy
+
+    from cinderlib.cinder import primitives
+    primitive = copy.deepcopy(volume.json['ovo'])
+    fields = primitive['versioned_object.data']
+    for number in range(primitives._MAX_SHAPES + 10):
+        fields[f'unknown_{number}'] = number  # a new shape each time
+        primitives.check_primitive(primitive, 'Volume')
+    assert 0 < len(primitives._class_info('Volume').shapes) <= (
+        primitives._MAX_SHAPES)
