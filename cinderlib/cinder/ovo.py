@@ -75,7 +75,45 @@ def new_volume_type(context: Any, type_id: str,
 
 
 def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
-    return ovo_class.fields[name].coerce(None, name, value)
+    field = ovo_class.fields[name]
+    if type(value) is dict and _holds_any_value(field) and all(
+            type(key) is str for key in value):
+        # What the field's coercion makes (a CoercedDict of the same
+        # items), without calling its element type, which returns each
+        # value as it is, once per item.
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        coerced: Any = ovo_fields.CoercedDict()
+        coerced.enable_coercing(field._type._element_type, None, name)
+        dict.update(coerced, value)
+        return coerced
+    return field.coerce(None, name, value)
+
+
+def set_coerced(ovo: Any, name: str, value: Any) -> None:
+    """``setattr(ovo, name, value)`` for a plain field: the value coerced
+    (see ``_coerced``), the field marked changed."""
+    setattr(ovo, '_obj_' + name, _coerced(type(ovo), name, value))
+    ovo._changed_fields.add(name)
+
+
+def _holds_any_value(field: Any) -> bool:
+    """Whether ``field`` is a dict whose values may be anything (Cinder's
+    ``DictOfNullableField``: connectors, connection info)."""
+    known = _any_value_dicts.get(field)
+    if known is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        element = getattr(field._type, '_element_type', None)
+        known = _any_value_dicts[field] = (
+            type(field._type) is ovo_fields.Dict
+            and type(element) is ovo_fields.Field
+            and type(element._type) is ovo_fields.FieldType
+            and element.nullable)
+    return known
+
+
+_any_value_dicts: dict[Any, bool] = {}
 
 
 def new_object(ovo_class: Any, context: Any,

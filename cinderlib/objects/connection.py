@@ -150,7 +150,7 @@ class Connection(base.VolumeChild):
             connection.device_scan_attempts = scan_attempts
             connection._refuse_existing()
             connection._mark_unstored()
-            connection.save()
+            connection._save_as_made()
             try:
                 conn_info = volume._export(connector)
             except Exception:
@@ -161,10 +161,10 @@ class Connection(base.VolumeChild):
             data['access_mode'] = attach_mode
             ovo.attach_mode = attach_mode
             ovo.attach_status = AttachStatus.ATTACHED
-            ovo.connection_info = {'conn': conn_info, 'connector': connector,
-                                   'device': None}
+            cinder_ovo.set_coerced(ovo, 'connection_info', {
+                'conn': conn_info, 'connector': connector, 'device': None})
             try:
-                connection.save()
+                connection._save_as_made()
             except Exception:  # unrecorded: take the export back
                 volume._unexport_quietly(connection)
                 raise
@@ -403,6 +403,11 @@ class Connection(base.VolumeChild):
         (the connector, the device) is checked first."""
         if '_ovo' in self.__dict__:  # else unchanged since it was read
             self._check_stored_fields()
+        super().save()
+
+    def _save_as_made(self) -> None:
+        """``save()`` without checking again what ``connect()`` made from
+        the values it checked, before any caller code could change it."""
         super().save()
 
     def _check_stored_fields(self) -> None:
