@@ -201,12 +201,20 @@ class Resource:
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
     # The classes that declare a KIND, by kind.
     _classes: ClassVar[dict[str, type[Resource]]] = {}
+    # ``<kind>_id``, ``get_<kind>s``, ``set_<kind>`` (set from KIND).
+    _ID_KEYWORD: ClassVar[str]
+    _GET: ClassVar[str]
+    _SET: ClassVar[str]
     _backend: AnyBackend
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if 'KIND' in cls.__dict__:
             Resource._classes[cls.KIND] = cls
+            # The names built from KIND, made once (every save uses one).
+            cls._ID_KEYWORD = f'{cls.KIND}_id'
+            cls._GET = f'get_{cls.KIND}s'
+            cls._SET = f'set_{cls.KIND}'
 
     @staticmethod
     def class_of(kind: str) -> type[Resource]:
@@ -296,7 +304,7 @@ class Resource:
     def _stored_copies(cls, **filters: Any) -> list[Any]:
         """The plugin's ``get_<kind>s(**filters)``."""
         found: list[Any] = getattr(_runtime.persistence(),
-                                   f'get_{cls.KIND}s')(**filters)
+                                   cls._GET)(**filters)
         return found
 
     @classmethod
@@ -306,7 +314,7 @@ class Resource:
         retired library named it, as ``<kind>_id`` (``volume_id=``,
         ``snapshot_id=``, ``connection_id=``); raises the class's
         not-found error (``VolumeNotFound``...)."""
-        keyword = f'{cls.KIND}_id'
+        keyword = cls._ID_KEYWORD
         if id_keyword:
             if object_id is not None or set(id_keyword) != {keyword}:
                 raise TypeError(f'get_by_id() takes one id, by position or '
@@ -321,7 +329,7 @@ class Resource:
         """Reload this object from persistence: what is stored now, unsaved
         changes dropped; raises the not-found error if it is gone."""
         self._forget_local_state()
-        found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+        found = self._stored_copies(**{self._ID_KEYWORD: self.id})
         if not found:
             raise self._not_found()
         if found[0] is not self:
@@ -342,7 +350,7 @@ class Resource:
 
     def save(self) -> None:
         """Store this object (the plugin's ``set_<kind>``)."""
-        getattr(self.persistence, f'set_{self.KIND}')(self)
+        getattr(self.persistence, self._SET)(self)
 
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
@@ -403,7 +411,7 @@ class Resource:
         stored (that one is left as it is), unless it is this very object
         whose creation failed: creating it again is a retry."""
         try:
-            found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+            found = self._stored_copies(**{self._ID_KEYWORD: self.id})
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
         if found and not (found[0] is self and self._ovo.get(
