@@ -97,6 +97,15 @@ def set_coerced(ovo: Any, name: str, value: Any) -> None:
     ovo._changed_fields.add(name)
 
 
+def set_saved(ovo: Any, name: str, value: Any) -> None:
+    """Set the object field ``name`` of ``ovo`` to ``value``, an object
+    the library made of the field's type, and mark it saved (what the
+    setter then ``obj_reset_changes([name])`` do, without the coercion
+    that checks each item of a list)."""
+    setattr(ovo, '_obj_' + name, value)
+    ovo._changed_fields.discard(name)
+
+
 def _holds_any_value(field: Any) -> bool:
     """Whether ``field`` is a dict whose values may be anything (Cinder's
     ``DictOfNullableField``: connectors, connection info)."""

@@ -520,11 +520,12 @@ class Volume(base.Resource):
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_ovo.new_object(
+        # Set as saved, not through the field's setter: the list is made
+        # here, of the connections' own attachments (no coercion needed).
+        cinder_ovo.set_saved(ovo, 'volume_attachment', cinder_ovo.new_object(
             cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
             {'objects': [connection._ovo
-                         for connection in self._connections]})
-        ovo.obj_reset_changes(['volume_attachment'])
+                         for connection in self._connections]}))
 
     def _ovo_built(self) -> None:
         self._attachments_in_step()
