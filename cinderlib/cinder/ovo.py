@@ -254,16 +254,24 @@ def reset_changes(ovo: Any) -> None:
     related objects themselves are saved on their own and not walked: that
     would make every save cost as much as the volume has snapshots."""
     _saved(ovo)
-    owned, lists = _object_fields(type(ovo))
-    for name in owned + lists:
-        # The attribute behind the field: reading it never lazy-loads.
-        child = getattr(ovo, '_obj_' + name, None)
+    children = _children.get(type(ovo))
+    if children is None:
+        owned, lists = _object_fields(type(ovo))
+        # The attributes behind the fields (reading them never
+        # lazy-loads), and whether each is a list.
+        children = _children[type(ovo)] = tuple(
+            ('_obj_' + name, name in lists) for name in owned + lists)
+    for attribute, is_list in children:
+        child = getattr(ovo, attribute, None)
         if child is None:
             continue
-        if name in lists:
+        if is_list:
             _saved(child)
         else:
             reset_changes(child)
+
+
+_children: dict[type, tuple[tuple[str, bool], ...]] = {}
 
 
 def _saved(ovo: Any) -> None:
@@ -277,12 +285,13 @@ def _saved(ovo: Any) -> None:
         return
     ovo._changed_fields.clear()
     if how is _RESET_METADATA:
+        attributes = ovo.__dict__
         for name in _TRACKED_METADATA:
             if name in ovo.fields:
                 # What their _reset_metadata_tracking does: copies to
                 # compare metadata changes against.
-                value = getattr(ovo, '_obj_' + name, None)
-                setattr(ovo, '_orig_' + name, dict(value) if value else {})
+                value = attributes.get('_obj_' + name)
+                attributes['_orig_' + name] = dict(value) if value else {}
 
 
 _RESET_PLAIN, _RESET_METADATA, _RESET_CALL = 'plain', 'metadata', 'call'
