@@ -215,18 +215,24 @@ class Volume(base.Resource):
     def _create(self, driver_call: Callable[[Any], Any],
                 *sources: base.Resource) -> 'Volume':
         with locks.locked(self.id, *(source.id for source in sources)):
-            self._refuse_existing()
-            for source in sources:
-                source._require_existing()
-            self._ovo.status = Status.CREATING
-            self.save()
-            try:
-                self._apply_update(driver_call(self.backend.driver))
-                self._ovo.status = Status.AVAILABLE
-            except Exception as exc:
-                self._fail(exc, Status.ERROR)
-                raise
-            self.save()
+            return self._create_locked(driver_call, sources)
+
+    def _create_locked(self, driver_call: Callable[[Any], Any],
+                       sources: tuple[base.Resource, ...] = ()) -> 'Volume':
+        """``_create`` once the caller holds the locks of this volume and
+        of its ``sources``."""
+        self._refuse_existing()
+        for source in sources:
+            source._require_existing()
+        self._ovo.status = Status.CREATING
+        self.save()
+        try:
+            self._apply_update(driver_call(self.backend.driver))
+            self._ovo.status = Status.AVAILABLE
+        except Exception as exc:
+            self._fail(exc, Status.ERROR)
+            raise
+        self.save()
         return self
 
     def _apply_update(self, model_update: Optional[dict[str, Any]]) -> None:
@@ -329,7 +335,8 @@ class Volume(base.Resource):
                             f'volume {self.id} ({self._ovo.size} GiB), got '
                             f'{new_volume.size}')
             new_volume._ovo.source_volid = self.id
-            return new_volume._create(
+            # Both locks are held, the source checked above.
+            return new_volume._create_locked(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
                                                            self._ovo))
 
