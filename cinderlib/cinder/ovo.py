@@ -135,18 +135,24 @@ def new_object(ovo_class: Any, context: Any,
     the constructor's coercing setters (a third of ``create_volume``
     when it went through them).
     """
-    info = _class_info(ovo_class.obj_name())
+    defaults = _default_attributes.get(ovo_class)
+    if defaults is None:
+        defaults = _default_attributes[ovo_class] = {
+            '_obj_' + name: value
+            for name, value in _class_info(ovo_class.obj_name()).defaults}
     obj: Any = ovo_class.__new__(ovo_class)  # not through __init__
     attributes = obj.__dict__
     attributes['_context'] = context
     attributes['_changed_fields'] = set()
-    for name, value in info.defaults:
-        if name not in values:
-            attributes['_obj_' + name] = value
+    attributes.update(defaults)  # immutable values: shared
     for name, value in values.items():
         attributes['_obj_' + name] = value
     _saved(obj)
     return obj
+
+
+# The attributes behind the fields new_object fills, with their values.
+_default_attributes: dict[Any, dict[str, Any]] = {}
 
 
 def new_volume_fast(context: Any, volume_type: Any,
@@ -574,15 +580,13 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
     stored as: strings printable and of bounded length, dicts of strings,
     bools, ints, datetimes, enums among their values.  Relationships
     (other Cinder objects) are cinderlib's to set."""
-    # lazy: it imports oslo.config and eventlet (with Cinder)
-    from oslo_versionedobjects import fields as ovo_fields
     checked: dict[str, Any] = {}
     for name, value in values.items():
-        field = ovo_class.fields.get(name)
-        if field is None:
-            raise exception.InvalidArgument(name, f'not a {kind} attribute')
-        field_type = field._type
-        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+        field_check = _field_checks.get((ovo_class, name))
+        if field_check is None:
+            field_check = _field_check(ovo_class, name, kind)
+        field, check = field_check
+        if check is _OBJECT_FIELD:
             raise exception.InvalidArgument(
                 name, f'is set by cinderlib, not given to a {kind}')
         if value is None:
@@ -590,18 +594,17 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
                 raise exception.InvalidArgument(name, 'must not be None')
             checked[name] = None
             continue
-        if isinstance(field_type, ovo_fields.Boolean):
+        if check is _BOOL_FIELD:
             validation.boolean(value, name)
-        elif isinstance(field_type, ovo_fields.Integer):
+        elif check is _INT_FIELD:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise exception.InvalidArgumentType(
                     name, f'must be an integer, got {value!r:.60}')
-        elif isinstance(field_type, ovo_fields.DateTime):
+        elif check is _DATETIME_FIELD:
             validation.date_time(value, name)
-        elif isinstance(field_type, ovo_fields.Dict):
+        elif check is _DICT_FIELD:
             value = validation.string_dict(value, name)
-        elif isinstance(field_type, (ovo_fields.String,
-                                     ovo_fields.StringPattern)):
+        elif check is _TEXT_FIELD:
             validation.text(value, name, validation.FIELD_LENGTHS.get(
                 name, validation.MAX_NAME_LENGTH))
         try:
@@ -610,6 +613,40 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
             raise exception.InvalidArgument(
                 name, f'{value!r:.60} is not valid: {exc}') from None
     return checked
+
+
+(_OBJECT_FIELD, _BOOL_FIELD, _INT_FIELD, _DATETIME_FIELD, _DICT_FIELD,
+ _TEXT_FIELD, _OTHER_FIELD) = ('object', 'bool', 'int', 'datetime', 'dict',
+                               'text', 'other')
+# What check_fields checks of each field, by class and name.
+_field_checks: dict[tuple[Any, str], tuple[Any, str]] = {}
+
+
+def _field_check(ovo_class: Any, name: str, kind: str) -> tuple[Any, str]:
+    """A field of ``ovo_class`` and how check_fields checks its values;
+    ``InvalidArgument`` if it has none of that name."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    field = ovo_class.fields.get(name)
+    if field is None:
+        raise exception.InvalidArgument(name, f'not a {kind} attribute')
+    field_type = field._type
+    check = _OTHER_FIELD
+    if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+        check = _OBJECT_FIELD
+    elif isinstance(field_type, ovo_fields.Boolean):
+        check = _BOOL_FIELD
+    elif isinstance(field_type, ovo_fields.Integer):
+        check = _INT_FIELD
+    elif isinstance(field_type, ovo_fields.DateTime):
+        check = _DATETIME_FIELD
+    elif isinstance(field_type, ovo_fields.Dict):
+        check = _DICT_FIELD
+    elif isinstance(field_type, (ovo_fields.String,
+                                 ovo_fields.StringPattern)):
+        check = _TEXT_FIELD
+    found = _field_checks[(ovo_class, name)] = (field, check)
+    return found
 
 
 def plain_fields(ovo_class: type) -> tuple[str, ...]:
