@@ -9,7 +9,7 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
@@ -34,6 +34,20 @@ backend_named = _runtime.backend_named
 
 _ChildT = TypeVar('_ChildT')
 _R = TypeVar('_R', bound='Resource')
+
+
+# The version and variant bits of a random UUID (RFC 4122 version 4).
+_UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_uuid4() -> str:
+    """``str(uuid.uuid4())``, without building a ``uuid.UUID`` (made for
+    every new volume, snapshot and connection)."""
+    value = int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET
+    text = f'{value:032x}'
+    return (f'{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-'
+            f'{text[20:]}')
 
 
 class ChildList(list[_ChildT]):
@@ -402,7 +416,7 @@ class Resource:
         """``given`` checked, or a new UUID if it is None or empty (as
         the retired library did: protobuf's unset string is empty)."""
         if given is None or given == '':
-            return str(uuid.uuid4())
+            return new_uuid4()
         return validation.resource_id(
             given, _runtime.options().non_uuid_ids, field)
 
@@ -533,7 +547,7 @@ class Resource:
 
     @staticmethod
     def new_uuid() -> str:
-        return str(uuid.uuid4())
+        return new_uuid4()
 
     def _load_lazy(self) -> None:
         """Load lazy attributes so that ``dump`` includes them."""
