@@ -125,7 +125,8 @@ class Connection(base.VolumeChild):
         attach_mode = kwargs.pop('attach_mode', None)
         if attach_mode is not None:
             validation.attach_mode(attach_mode)
-        connection_id = cls._new_id(kwargs.pop('id', None))
+        given_id = kwargs.pop('id', None)
+        connection_id = cls._new_id(given_id)
         fields = cinder_ovo.check_fields(
             cinder_ovo.objects_module().VolumeAttachment, kwargs,
             'connection')
@@ -148,7 +149,8 @@ class Connection(base.VolumeChild):
             connection = cls._from_ovo(volume.backend, ovo, volume)
             connection.use_multipath = use_multipath
             connection.device_scan_attempts = scan_attempts
-            connection._refuse_existing()
+            if given_id:  # a new random UUID is no stored connection's
+                connection._refuse_existing()
             connection._mark_unstored()
             connection._save_as_made()
             try:
