@@ -12,6 +12,10 @@ Three levels, taken together for every operation:
 - hosts: a lock of the coordination backend (tooz: Redis, etcd...) when
   ``setup(coordination_backend_url=...)`` names one.
 
+An object being made with a new random id that no other process can
+know yet (the ``memory`` plugin keeps it in this process) is locked
+among the threads only (``locked(..., in_process=...)``).
+
 The kernel drops ``flock`` locks of a process that dies, and tooz backends
 expire the locks of a host that stops heart-beating, so a crash never
 leaves a resource locked for good.
@@ -33,7 +37,8 @@ import threading
 import weakref
 import zlib
 from contextlib import contextmanager
-from typing import Any, Callable, ContextManager, Iterator, Optional
+from typing import (Any, Callable, Collection, ContextManager, Iterator,
+                    Optional)
 
 from cinderlib import directories
 from cinderlib import exception
@@ -216,11 +221,13 @@ def resource_lock(resource_id: str) -> _ResourceLock:
         return lock
 
 
-def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
+def _acquire(locks: list[_ResourceLock], blocking: bool,
+             in_process: Collection[str] = ()) -> bool:
     """Take every lock, or none (returns False when ``blocking`` is False
     and one is held elsewhere).  Thread locks in id order, then lock files
     in file order, then distributed locks in id order: one global order at
-    each level, so callers never deadlock each other."""
+    each level, so callers never deadlock each other.  The ids in
+    ``in_process`` get their thread lock only (see ``locked``)."""
     taken: list[Callable[[], None]] = []
     first: list[_ResourceLock] = []
     try:
@@ -228,7 +235,8 @@ def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
             if not lock.mutex.acquire(blocking):
                 return False
             taken.append(lock.mutex.release)
-        first = [lock for lock in locks if lock.depth == 0]
+        first = [lock for lock in locks
+                 if lock.depth == 0 and lock.id not in in_process]
         stripes = {}
         for lock in first:
             lock.stripe = _stripe(lock.id)
@@ -304,10 +312,11 @@ class _Locked:
     """``locked()``'s context manager (a class: cheaper to enter and exit
     than a generator, and taken by every operation)."""
 
-    __slots__ = ('ids', 'locks')
+    __slots__ = ('ids', 'in_process', 'locks')
 
-    def __init__(self, ids: list[str]) -> None:
+    def __init__(self, ids: list[str], in_process: Collection[str]) -> None:
         self.ids = ids
+        self.in_process = in_process
         self.locks: list[_ResourceLock] = []
 
     def __enter__(self) -> None:
@@ -321,7 +330,7 @@ class _Locked:
                     f'{", ".join(sorted(holds))}: an operation must take '
                     f'all its locks in one locked() call')
         locks = self.locks = [resource_lock(rid) for rid in ids]
-        _acquire(locks, blocking=True)
+        _acquire(locks, True, self.in_process)
         _note(ids, 1)
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -329,13 +338,19 @@ class _Locked:
         _release(self.locks)
 
 
-def locked(*resource_ids: str) -> ContextManager[None]:
+def locked(*resource_ids: str,
+           in_process: Collection[str] = ()) -> ContextManager[None]:
     """Hold the locks of several resources for the duration of a block.
 
     Give every resource the operation needs at once: a thread that holds
-    locks may only take them again (see ``CHECK_ORDER``)."""
+    locks may only take them again (see ``CHECK_ORDER``).
+
+    ``in_process``: ids among them that no other process or host can know
+    (an object this process is making, with a new random id, that its
+    persistence keeps in this process only): they are locked among this
+    process's threads only, without a lock file or distributed lock."""
     return _Locked(sorted(set(resource_ids)) if len(resource_ids) > 1
-                   else list(resource_ids))
+                   else list(resource_ids), in_process)
 
 
 @contextmanager

@@ -174,7 +174,7 @@ class StoredState:
 LIBRARY_ATTRIBUTES = frozenset({
     '_backend', '_ovo', '_stored', '_snapshots', '_connections',
     'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
-    'device_scan_attempts', '_unexported', '_plugin_slot'})
+    'device_scan_attempts', '_unexported', '_plugin_slot', '_id_made_here'})
 
 
 class Resource:
@@ -220,6 +220,8 @@ class Resource:
     _GET: ClassVar[str]
     _SET: ClassVar[str]
     _backend: AnyBackend
+    # Set on an object made with a new random id (not one given).
+    _id_made_here = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -295,6 +297,16 @@ class Resource:
         stored, as Cinder does: plugins create a record when ``'id'`` is
         among their ``get_changed_fields()`` (see persistence.base)."""
         self._ovo._changed_fields.add('id')
+
+    def _in_process_ids(self) -> tuple[str, ...]:
+        """This object's id if no other process or host can know it, so
+        that ``locks.locked(..., in_process=...)`` needs no lock they see:
+        a new random id made here, never stored, by a plugin that keeps
+        objects in this process only (``private``)."""
+        if (self._id_made_here and 'id' in self._ovo._changed_fields
+                and getattr(self.persistence, 'private', False)):
+            return (self.id,)
+        return ()
 
     def _catch_up(self) -> bool:
         """Once the object's lock is held: take what other processes

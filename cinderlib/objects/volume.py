@@ -63,8 +63,11 @@ class Volume(base.Resource):
                 pool_name = pool_name or source.pool_name
         else:
             backend = backend_or_vol
+        made_id = kwargs.get('id') in (None, '')
         super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
         self._mark_unstored()
+        if made_id:
+            self._id_made_here = True
         self._snapshots: Optional[list[Snapshot]] = base.ChildList()
         self._connections: Optional[list[Connection]] = base.ChildList()
         self.local_attach: Optional[Connection] = None
@@ -214,7 +217,8 @@ class Volume(base.Resource):
 
     def _create(self, driver_call: Callable[[Any], Any],
                 *sources: base.Resource) -> 'Volume':
-        with locks.locked(self.id, *(source.id for source in sources)):
+        with locks.locked(self.id, *(source.id for source in sources),
+                          in_process=self._in_process_ids()):
             return self._create_locked(driver_call, sources)
 
     def _create_locked(self, driver_call: Callable[[Any], Any],
@@ -324,8 +328,13 @@ class Volume(base.Resource):
         # locks are taken together (never one inside the other, which
         # could deadlock with another process taking them in the other
         # order), so the clone's id is made first.
-        new_id = self._new_id(new_vol_attrs.pop('id', None))
-        with locks.locked(self.id, new_id):
+        given_id = new_vol_attrs.pop('id', None)
+        new_id = self._new_id(given_id)
+        # A new random id: no other process can know it (see
+        # base.Resource._in_process_ids).
+        in_process = ((new_id,) if given_id in (None, '') and getattr(
+            self.persistence, 'private', False) else ())
+        with locks.locked(self.id, new_id, in_process=in_process):
             self._require_existing()
             base.same_value(new_vol_attrs, 'source_volid', self.id)
             new_volume = Volume(self, id=new_id, **new_vol_attrs)

@@ -16,6 +16,8 @@ class MemoryPersistence(base.PersistenceDriverBase):
     """Objects in dictionaries of this process, which live as long as the
     process; thread-safe."""
 
+    private = True
+
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.RLock()
