@@ -12,6 +12,10 @@ Three levels, taken together for every operation:
 - hosts: a lock of the coordination backend (tooz: Redis, etcd...) when
   ``setup(coordination_backend_url=...)`` names one.
 
+An object being made with a new random id that no other process can
+know yet (the ``memory`` plugin keeps it in this process) is locked
+among the threads only (``locked(..., in_process=...)``).
+
 The kernel drops ``flock`` locks of a process that dies, and tooz backends
 expire the locks of a host that stops heart-beating, so a crash never
 leaves a resource locked for good.
@@ -33,7 +37,8 @@ import threading
 import weakref
 import zlib
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import (Any, Callable, Collection, ContextManager, Iterator,
+                    Optional)
 
 from cinderlib import directories
 from cinderlib import exception
@@ -113,6 +118,8 @@ class _Stripe:
         self.field = field
         self.changed = threading.Condition(threading.Lock())
         self.users = 0
+        # Threads waiting on ``changed``.
+        self.waiting = 0
         self.fd: Optional[int] = None
         # A thread is taking the file lock: True if it may wait for it.
         self.taking: Optional[bool] = None
@@ -123,7 +130,11 @@ class _Stripe:
                 if self.taking and not blocking:
                     # It waits for another process: the file is busy.
                     return False
-                self.changed.wait()
+                self.waiting += 1
+                try:
+                    self.changed.wait()
+                finally:
+                    self.waiting -= 1
             if self.users:
                 self.users += 1
                 return True
@@ -144,14 +155,20 @@ class _Stripe:
                 os.close(fd)
             with self.changed:
                 self.taking = None
-                self.changed.notify_all()
+                self._wake()
             raise
         with self.changed:
             self.taking = None
             if fd is not None:
                 self.fd, self.users = fd, 1
-            self.changed.notify_all()
+            self._wake()
         return fd is not None
+
+    def _wake(self) -> None:
+        # notify_all() costs a few microseconds even with nobody to wake:
+        # most acquisitions have no other thread waiting.
+        if self.waiting:
+            self.changed.notify_all()
 
     def release(self) -> None:
         with self.changed:
@@ -168,6 +185,11 @@ def _stripe(resource_id: str) -> Optional[_Stripe]:
     if directory is None:
         return None
     number = zlib.crc32(resource_id.encode()) % STRIPES
+    # Made once per file: later uses find it without the registry lock
+    # (a dict lookup is atomic).
+    stripe = _Settings.stripes.get(number)
+    if stripe is not None:
+        return stripe
     with _registry_lock:
         stripe = _Settings.stripes.get(number)
         if stripe is None:
@@ -199,11 +221,13 @@ def resource_lock(resource_id: str) -> _ResourceLock:
         return lock
 
 
-def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
+def _acquire(locks: list[_ResourceLock], blocking: bool,
+             in_process: Collection[str] = ()) -> bool:
     """Take every lock, or none (returns False when ``blocking`` is False
     and one is held elsewhere).  Thread locks in id order, then lock files
     in file order, then distributed locks in id order: one global order at
-    each level, so callers never deadlock each other."""
+    each level, so callers never deadlock each other.  The ids in
+    ``in_process`` get their thread lock only (see ``locked``)."""
     taken: list[Callable[[], None]] = []
     first: list[_ResourceLock] = []
     try:
@@ -211,13 +235,17 @@ def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
             if not lock.mutex.acquire(blocking):
                 return False
             taken.append(lock.mutex.release)
-        first = [lock for lock in locks if lock.depth == 0]
+        first = [lock for lock in locks
+                 if lock.depth == 0 and lock.id not in in_process]
         stripes = {}
         for lock in first:
             lock.stripe = _stripe(lock.id)
             if lock.stripe is not None:
                 stripes[id(lock.stripe)] = lock.stripe
-        for stripe in sorted(stripes.values(), key=lambda s: s.path):
+        ordered = list(stripes.values())
+        if len(ordered) > 1:
+            ordered.sort(key=_path)
+        for stripe in ordered:
             if not stripe.acquire(blocking):
                 return False
             taken.append(stripe.release)
@@ -239,6 +267,10 @@ def _acquire(locks: list[_ResourceLock], blocking: bool) -> bool:
         if taken:  # failed part-way
             for lock in first:
                 lock.stripe = lock.remote = None
+
+
+def _path(stripe: _Stripe) -> str:
+    return stripe.path
 
 
 def _release(locks: list[_ResourceLock]) -> None:
@@ -276,29 +308,49 @@ def _note(resource_ids: list[str], change: int) -> None:
             del holds[rid]
 
 
-@contextmanager
-def locked(*resource_ids: str) -> Iterator[None]:
+class _Locked:
+    """``locked()``'s context manager (a class: cheaper to enter and exit
+    than a generator, and taken by every operation)."""
+
+    __slots__ = ('ids', 'in_process', 'locks')
+
+    def __init__(self, ids: list[str], in_process: Collection[str]) -> None:
+        self.ids = ids
+        self.in_process = in_process
+        self.locks: list[_ResourceLock] = []
+
+    def __enter__(self) -> None:
+        ids = self.ids
+        if CHECK_ORDER:
+            holds = _thread_holds()
+            more = [rid for rid in ids if rid not in holds] if holds else []
+            if more:
+                raise LockOrderError(
+                    f'locking {", ".join(more)} while holding '
+                    f'{", ".join(sorted(holds))}: an operation must take '
+                    f'all its locks in one locked() call')
+        locks = self.locks = [resource_lock(rid) for rid in ids]
+        _acquire(locks, True, self.in_process)
+        _note(ids, 1)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _note(self.ids, -1)
+        _release(self.locks)
+
+
+def locked(*resource_ids: str,
+           in_process: Collection[str] = ()) -> ContextManager[None]:
     """Hold the locks of several resources for the duration of a block.
 
     Give every resource the operation needs at once: a thread that holds
-    locks may only take them again (see ``CHECK_ORDER``)."""
-    ids = sorted(set(resource_ids))
-    holds = _thread_holds()
-    if CHECK_ORDER and holds:
-        more = [rid for rid in ids if rid not in holds]
-        if more:
-            raise LockOrderError(
-                f'locking {", ".join(more)} while holding '
-                f'{", ".join(sorted(holds))}: an operation must take all '
-                f'its locks in one locked() call')
-    locks = [resource_lock(rid) for rid in ids]
-    _acquire(locks, blocking=True)
-    _note(ids, 1)
-    try:
-        yield
-    finally:
-        _note(ids, -1)
-        _release(locks)
+    locks may only take them again (see ``CHECK_ORDER``).
+
+    ``in_process``: ids among them that no other process or host can know
+    (an object this process is making, with a new random id, that its
+    persistence keeps in this process only): they are locked among this
+    process's threads only, without a lock file or distributed lock."""
+    return _Locked(sorted(set(resource_ids)) if len(resource_ids) > 1
+                   else list(resource_ids), in_process)
 
 
 @contextmanager
@@ -327,6 +379,7 @@ def _forget_after_fork() -> None:
     for stripe in _Settings.stripes.values():
         fd, stripe.fd, stripe.users = stripe.fd, None, 0
         stripe.taking = None
+        stripe.waiting = 0
         stripe.changed = threading.Condition(threading.Lock())
         if fd is not None:
             try:

@@ -75,7 +75,54 @@ def new_volume_type(context: Any, type_id: str,
 
 
 def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
-    return ovo_class.fields[name].coerce(None, name, value)
+    field = ovo_class.fields[name]
+    if type(value) is dict and _holds_any_value(field) and all(
+            type(key) is str for key in value):
+        # What the field's coercion makes (a CoercedDict of the same
+        # items), without calling its element type, which returns each
+        # value as it is, once per item.
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        coerced: Any = ovo_fields.CoercedDict()
+        coerced.enable_coercing(field._type._element_type, None, name)
+        dict.update(coerced, value)
+        return coerced
+    return field.coerce(None, name, value)
+
+
+def set_coerced(ovo: Any, name: str, value: Any) -> None:
+    """``setattr(ovo, name, value)`` for a plain field: the value coerced
+    (see ``_coerced``), the field marked changed."""
+    setattr(ovo, '_obj_' + name, _coerced(type(ovo), name, value))
+    ovo._changed_fields.add(name)
+
+
+def set_saved(ovo: Any, name: str, value: Any) -> None:
+    """Set the object field ``name`` of ``ovo`` to ``value``, an object
+    the library made of the field's type, and mark it saved (what the
+    setter then ``obj_reset_changes([name])`` do, without the coercion
+    that checks each item of a list)."""
+    setattr(ovo, '_obj_' + name, value)
+    ovo._changed_fields.discard(name)
+
+
+def _holds_any_value(field: Any) -> bool:
+    """Whether ``field`` is a dict whose values may be anything (Cinder's
+    ``DictOfNullableField``: connectors, connection info)."""
+    known = _any_value_dicts.get(field)
+    if known is None:
+        # lazy: it imports oslo.config and eventlet (with Cinder)
+        from oslo_versionedobjects import fields as ovo_fields
+        element = getattr(field._type, '_element_type', None)
+        known = _any_value_dicts[field] = (
+            type(field._type) is ovo_fields.Dict
+            and type(element) is ovo_fields.Field
+            and type(element._type) is ovo_fields.FieldType
+            and element.nullable)
+    return known
+
+
+_any_value_dicts: dict[Any, bool] = {}
 
 
 def new_object(ovo_class: Any, context: Any,
@@ -88,18 +135,24 @@ def new_object(ovo_class: Any, context: Any,
     the constructor's coercing setters (a third of ``create_volume``
     when it went through them).
     """
-    info = _class_info(ovo_class.obj_name())
+    defaults = _default_attributes.get(ovo_class)
+    if defaults is None:
+        defaults = _default_attributes[ovo_class] = {
+            '_obj_' + name: value
+            for name, value in _class_info(ovo_class.obj_name()).defaults}
     obj: Any = ovo_class.__new__(ovo_class)  # not through __init__
     attributes = obj.__dict__
     attributes['_context'] = context
     attributes['_changed_fields'] = set()
-    for name, value in info.defaults:
-        if name not in values:
-            attributes['_obj_' + name] = value
+    attributes.update(defaults)  # immutable values: shared
     for name, value in values.items():
         attributes['_obj_' + name] = value
     _saved(obj)
     return obj
+
+
+# The attributes behind the fields new_object fills, with their values.
+_default_attributes: dict[Any, dict[str, Any]] = {}
 
 
 def new_volume_fast(context: Any, volume_type: Any,
@@ -207,16 +260,24 @@ def reset_changes(ovo: Any) -> None:
     related objects themselves are saved on their own and not walked: that
     would make every save cost as much as the volume has snapshots."""
     _saved(ovo)
-    owned, lists = _object_fields(type(ovo))
-    for name in owned + lists:
-        # The attribute behind the field: reading it never lazy-loads.
-        child = getattr(ovo, '_obj_' + name, None)
+    children = _children.get(type(ovo))
+    if children is None:
+        owned, lists = _object_fields(type(ovo))
+        # The attributes behind the fields (reading them never
+        # lazy-loads), and whether each is a list.
+        children = _children[type(ovo)] = tuple(
+            ('_obj_' + name, name in lists) for name in owned + lists)
+    for attribute, is_list in children:
+        child = getattr(ovo, attribute, None)
         if child is None:
             continue
-        if name in lists:
+        if is_list:
             _saved(child)
         else:
             reset_changes(child)
+
+
+_children: dict[type, tuple[tuple[str, bool], ...]] = {}
 
 
 def _saved(ovo: Any) -> None:
@@ -230,12 +291,13 @@ def _saved(ovo: Any) -> None:
         return
     ovo._changed_fields.clear()
     if how is _RESET_METADATA:
+        attributes = ovo.__dict__
         for name in _TRACKED_METADATA:
             if name in ovo.fields:
                 # What their _reset_metadata_tracking does: copies to
                 # compare metadata changes against.
-                value = getattr(ovo, '_obj_' + name, None)
-                setattr(ovo, '_orig_' + name, dict(value) if value else {})
+                value = attributes.get('_obj_' + name)
+                attributes['_orig_' + name] = dict(value) if value else {}
 
 
 _RESET_PLAIN, _RESET_METADATA, _RESET_CALL = 'plain', 'metadata', 'call'
@@ -603,15 +665,13 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
     stored as: strings printable and of bounded length, dicts of strings,
     bools, ints, datetimes, enums among their values.  Relationships
     (other Cinder objects) are cinderlib's to set."""
-    # lazy: it imports oslo.config and eventlet (with Cinder)
-    from oslo_versionedobjects import fields as ovo_fields
     checked: dict[str, Any] = {}
     for name, value in values.items():
-        field = ovo_class.fields.get(name)
-        if field is None:
-            raise exception.InvalidArgument(name, f'not a {kind} attribute')
-        field_type = field._type
-        if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+        field_check = _field_checks.get((ovo_class, name))
+        if field_check is None:
+            field_check = _field_check(ovo_class, name, kind)
+        field, check = field_check
+        if check is _OBJECT_FIELD:
             raise exception.InvalidArgument(
                 name, f'is set by cinderlib, not given to a {kind}')
         if value is None:
@@ -619,18 +679,17 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
                 raise exception.InvalidArgument(name, 'must not be None')
             checked[name] = None
             continue
-        if isinstance(field_type, ovo_fields.Boolean):
+        if check is _BOOL_FIELD:
             validation.boolean(value, name)
-        elif isinstance(field_type, ovo_fields.Integer):
+        elif check is _INT_FIELD:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise exception.InvalidArgumentType(
                     name, f'must be an integer, got {value!r:.60}')
-        elif isinstance(field_type, ovo_fields.DateTime):
+        elif check is _DATETIME_FIELD:
             validation.date_time(value, name)
-        elif isinstance(field_type, ovo_fields.Dict):
+        elif check is _DICT_FIELD:
             value = validation.string_dict(value, name)
-        elif isinstance(field_type, (ovo_fields.String,
-                                     ovo_fields.StringPattern)):
+        elif check is _TEXT_FIELD:
             validation.text(value, name, validation.FIELD_LENGTHS.get(
                 name, validation.MAX_NAME_LENGTH))
         try:
@@ -639,6 +698,40 @@ def check_fields(ovo_class: Any, values: dict[str, Any],
             raise exception.InvalidArgument(
                 name, f'{value!r:.60} is not valid: {exc}') from None
     return checked
+
+
+(_OBJECT_FIELD, _BOOL_FIELD, _INT_FIELD, _DATETIME_FIELD, _DICT_FIELD,
+ _TEXT_FIELD, _OTHER_FIELD) = ('object', 'bool', 'int', 'datetime', 'dict',
+                               'text', 'other')
+# What check_fields checks of each field, by class and name.
+_field_checks: dict[tuple[Any, str], tuple[Any, str]] = {}
+
+
+def _field_check(ovo_class: Any, name: str, kind: str) -> tuple[Any, str]:
+    """A field of ``ovo_class`` and how check_fields checks its values;
+    ``InvalidArgument`` if it has none of that name."""
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    field = ovo_class.fields.get(name)
+    if field is None:
+        raise exception.InvalidArgument(name, f'not a {kind} attribute')
+    field_type = field._type
+    check = _OTHER_FIELD
+    if isinstance(field_type, (ovo_fields.Object, ovo_fields.List)):
+        check = _OBJECT_FIELD
+    elif isinstance(field_type, ovo_fields.Boolean):
+        check = _BOOL_FIELD
+    elif isinstance(field_type, ovo_fields.Integer):
+        check = _INT_FIELD
+    elif isinstance(field_type, ovo_fields.DateTime):
+        check = _DATETIME_FIELD
+    elif isinstance(field_type, ovo_fields.Dict):
+        check = _DICT_FIELD
+    elif isinstance(field_type, (ovo_fields.String,
+                                 ovo_fields.StringPattern)):
+        check = _TEXT_FIELD
+    found = _field_checks[(ovo_class, name)] = (field, check)
+    return found
 
 
 def plain_fields(ovo_class: type) -> tuple[str, ...]:

@@ -9,8 +9,8 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 from __future__ import annotations
 
 import json
+import os
 import threading
-import uuid
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
                     Optional, TypeVar, cast)
 
@@ -35,6 +35,20 @@ backend_named = _runtime.backend_named
 
 _ChildT = TypeVar('_ChildT')
 _R = TypeVar('_R', bound='Resource')
+
+
+# The version and variant bits of a random UUID (RFC 4122 version 4).
+_UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_uuid4() -> str:
+    """``str(uuid.uuid4())``, without building a ``uuid.UUID`` (made for
+    every new volume, snapshot and connection)."""
+    value = int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET
+    text = f'{value:032x}'
+    return (f'{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-'
+            f'{text[20:]}')
 
 
 class ChildList(list[_ChildT]):
@@ -196,7 +210,7 @@ _BUILDING = threading.RLock()
 LIBRARY_ATTRIBUTES = frozenset({
     '_backend', '_ovo', '_stored', '_snapshots', '_connections',
     'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
-    'device_scan_attempts', '_unexported', '_plugin_slot'})
+    'device_scan_attempts', '_unexported', '_plugin_slot', '_id_made_here'})
 
 
 class Resource:
@@ -237,12 +251,22 @@ class Resource:
     _SKIP_IN_JSON: ClassVar[tuple[str, ...]] = ()
     # The classes that declare a KIND, by kind.
     _classes: ClassVar[dict[str, type[Resource]]] = {}
+    # ``<kind>_id``, ``get_<kind>s``, ``set_<kind>`` (set from KIND).
+    _ID_KEYWORD: ClassVar[str]
+    _GET: ClassVar[str]
+    _SET: ClassVar[str]
     _backend: AnyBackend
+    # Set on an object made with a new random id (not one given).
+    _id_made_here = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if 'KIND' in cls.__dict__:
             Resource._classes[cls.KIND] = cls
+            # The names built from KIND, made once (every save uses one).
+            cls._ID_KEYWORD = f'{cls.KIND}_id'
+            cls._GET = f'get_{cls.KIND}s'
+            cls._SET = f'set_{cls.KIND}'
 
     @staticmethod
     def class_of(kind: str) -> type[Resource]:
@@ -311,6 +335,16 @@ class Resource:
         among their ``get_changed_fields()`` (see persistence.base)."""
         self._ovo._changed_fields.add('id')
 
+    def _in_process_ids(self) -> tuple[str, ...]:
+        """This object's id if no other process or host can know it, so
+        that ``locks.locked(..., in_process=...)`` needs no lock they see:
+        a new random id made here, never stored, by a plugin that keeps
+        objects in this process only (``private``)."""
+        if (self._id_made_here and 'id' in self._ovo._changed_fields
+                and getattr(self.persistence, 'private', False)):
+            return (self.id,)
+        return ()
+
     def _catch_up(self) -> bool:
         """Once the object's lock is held: take what other processes
         stored since it was read (shared persistence only).  False when
@@ -333,7 +367,7 @@ class Resource:
     def _stored_copies(cls, **filters: Any) -> list[Any]:
         """The plugin's ``get_<kind>s(**filters)``."""
         found: list[Any] = getattr(_runtime.persistence(),
-                                   f'get_{cls.KIND}s')(**filters)
+                                   cls._GET)(**filters)
         return found
 
     @classmethod
@@ -343,7 +377,7 @@ class Resource:
         retired library named it, as ``<kind>_id`` (``volume_id=``,
         ``snapshot_id=``, ``connection_id=``); raises the class's
         not-found error (``VolumeNotFound``...)."""
-        keyword = f'{cls.KIND}_id'
+        keyword = cls._ID_KEYWORD
         if id_keyword:
             if object_id is not None or set(id_keyword) != {keyword}:
                 raise TypeError(f'get_by_id() takes one id, by position or '
@@ -358,7 +392,7 @@ class Resource:
         """Reload this object from persistence: what is stored now, unsaved
         changes dropped; raises the not-found error if it is gone."""
         self._forget_local_state()
-        found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+        found = self._stored_copies(**{self._ID_KEYWORD: self.id})
         if not found:
             raise self._not_found()
         if found[0] is not self:
@@ -380,7 +414,7 @@ class Resource:
 
     def save(self) -> None:
         """Store this object (the plugin's ``set_<kind>``)."""
-        getattr(self.persistence, f'set_{self.KIND}')(self)
+        getattr(self.persistence, self._SET)(self)
 
     def _adopt_state(self, other: 'Resource') -> None:
         """Take the state of another copy of this object (a newer row)."""
@@ -432,7 +466,7 @@ class Resource:
         """``given`` checked, or a new UUID if it is None or empty (as
         the retired library did: protobuf's unset string is empty)."""
         if given is None or given == '':
-            return str(uuid.uuid4())
+            return new_uuid4()
         return validation.resource_id(
             given, _runtime.options().non_uuid_ids, field)
 
@@ -441,7 +475,7 @@ class Resource:
         stored (that one is left as it is), unless it is this very object
         whose creation failed: creating it again is a retry."""
         try:
-            found = self._stored_copies(**{f'{self.KIND}_id': self.id})
+            found = self._stored_copies(**{self._ID_KEYWORD: self.id})
         except exception.InvalidStoredData:  # there, though unreadable
             found = [None]
         if found and not (found[0] is self and self._ovo.get(
@@ -567,7 +601,7 @@ class Resource:
 
     @staticmethod
     def new_uuid() -> str:
-        return str(uuid.uuid4())
+        return new_uuid4()
 
     def _load_lazy(self) -> None:
         """Load lazy attributes so that ``dump`` includes them."""

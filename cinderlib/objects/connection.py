@@ -125,7 +125,8 @@ class Connection(base.VolumeChild):
         attach_mode = kwargs.pop('attach_mode', None)
         if attach_mode is not None:
             validation.attach_mode(attach_mode)
-        connection_id = cls._new_id(kwargs.pop('id', None))
+        given_id = kwargs.pop('id', None)
+        connection_id = cls._new_id(given_id)
         fields = cinder_ovo.check_fields(
             cinder_ovo.objects_module().VolumeAttachment, kwargs,
             'connection')
@@ -148,9 +149,10 @@ class Connection(base.VolumeChild):
             connection = cls._from_ovo(volume.backend, ovo, volume)
             connection.use_multipath = use_multipath
             connection.device_scan_attempts = scan_attempts
-            connection._refuse_existing()
+            if given_id:  # a new random UUID is no stored connection's
+                connection._refuse_existing()
             connection._mark_unstored()
-            connection.save()
+            connection._save_as_made()
             try:
                 conn_info = volume._export(connector)
             except Exception:
@@ -161,10 +163,10 @@ class Connection(base.VolumeChild):
             data['access_mode'] = attach_mode
             ovo.attach_mode = attach_mode
             ovo.attach_status = AttachStatus.ATTACHED
-            ovo.connection_info = {'conn': conn_info, 'connector': connector,
-                                   'device': None}
+            cinder_ovo.set_coerced(ovo, 'connection_info', {
+                'conn': conn_info, 'connector': connector, 'device': None})
             try:
-                connection.save()
+                connection._save_as_made()
             except Exception:  # unrecorded: take the export back
                 volume._unexport_quietly(connection)
                 raise
@@ -403,6 +405,11 @@ class Connection(base.VolumeChild):
         (the connector, the device) is checked first."""
         if '_ovo' in self.__dict__:  # else unchanged since it was read
             self._check_stored_fields()
+        super().save()
+
+    def _save_as_made(self) -> None:
+        """``save()`` without checking again what ``connect()`` made from
+        the values it checked, before any caller code could change it."""
         super().save()
 
     def _check_stored_fields(self) -> None:

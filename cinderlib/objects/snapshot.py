@@ -49,6 +49,7 @@ class Snapshot(base.VolumeChild):
             raise exception.InvalidArgument(
                 'volume_size', f'must be the size of volume {volume.id} '
                                f'({vol_ovo.size} GiB), got {size!r:.60}')
+        made_id = kwargs.get('id') in (None, '')
         snapshot_id = self._new_id(kwargs.pop('id', None))
         fields = cinder_ovo.check_fields(
             cinder_ovo.objects_module().Snapshot, kwargs, 'snapshot')
@@ -66,6 +67,8 @@ class Snapshot(base.VolumeChild):
         super().__init__(volume.backend, ovo)
         self._volume: Optional[Volume] = volume
         self._mark_unstored()
+        if made_id:
+            self._id_made_here = True
 
     @classmethod
     def _from_ovo(cls, backend: AnyBackend, ovo: Any,
@@ -106,7 +109,8 @@ class Snapshot(base.VolumeChild):
         stored snapshot has its id, ``AlreadyExists`` is raised before
         anything changes."""
         volume = self.volume
-        with locks.locked(volume.id, self.id):
+        with locks.locked(volume.id, self.id,
+                          in_process=self._in_process_ids()):
             self._refuse_existing()
             volume._require_existing()
             if volume.status not in SNAPSHOTTABLE:

@@ -63,8 +63,11 @@ class Volume(base.Resource):
                 pool_name = pool_name or source.pool_name
         else:
             backend = backend_or_vol
+        made_id = kwargs.get('id') in (None, '')
         super().__init__(backend, self._new_ovo(backend, pool_name, kwargs))
         self._mark_unstored()
+        if made_id:
+            self._id_made_here = True
         self._snapshots: Optional[list[Snapshot]] = base.ChildList()
         self._connections: Optional[list[Connection]] = base.ChildList()
         self.local_attach: Optional[Connection] = None
@@ -214,19 +217,26 @@ class Volume(base.Resource):
 
     def _create(self, driver_call: Callable[[Any], Any],
                 *sources: base.Resource) -> 'Volume':
-        with locks.locked(self.id, *(source.id for source in sources)):
-            self._refuse_existing()
-            for source in sources:
-                source._require_existing()
-            self._ovo.status = Status.CREATING
-            self.save()
-            try:
-                self._apply_update(driver_call(self.backend.driver))
-                self._ovo.status = Status.AVAILABLE
-            except Exception as exc:
-                self._fail(exc, Status.ERROR)
-                raise
-            self.save()
+        with locks.locked(self.id, *(source.id for source in sources),
+                          in_process=self._in_process_ids()):
+            return self._create_locked(driver_call, sources)
+
+    def _create_locked(self, driver_call: Callable[[Any], Any],
+                       sources: tuple[base.Resource, ...] = ()) -> 'Volume':
+        """``_create`` once the caller holds the locks of this volume and
+        of its ``sources``."""
+        self._refuse_existing()
+        for source in sources:
+            source._require_existing()
+        self._ovo.status = Status.CREATING
+        self.save()
+        try:
+            self._apply_update(driver_call(self.backend.driver))
+            self._ovo.status = Status.AVAILABLE
+        except Exception as exc:
+            self._fail(exc, Status.ERROR)
+            raise
+        self.save()
         return self
 
     def _apply_update(self, model_update: Optional[dict[str, Any]]) -> None:
@@ -318,8 +328,13 @@ class Volume(base.Resource):
         # locks are taken together (never one inside the other, which
         # could deadlock with another process taking them in the other
         # order), so the clone's id is made first.
-        new_id = self._new_id(new_vol_attrs.pop('id', None))
-        with locks.locked(self.id, new_id):
+        given_id = new_vol_attrs.pop('id', None)
+        new_id = self._new_id(given_id)
+        # A new random id: no other process can know it (see
+        # base.Resource._in_process_ids).
+        in_process = ((new_id,) if given_id in (None, '') and getattr(
+            self.persistence, 'private', False) else ())
+        with locks.locked(self.id, new_id, in_process=in_process):
             self._require_existing()
             base.same_value(new_vol_attrs, 'source_volid', self.id)
             new_volume = Volume(self, id=new_id, **new_vol_attrs)
@@ -329,7 +344,8 @@ class Volume(base.Resource):
                             f'volume {self.id} ({self._ovo.size} GiB), got '
                             f'{new_volume.size}')
             new_volume._ovo.source_volid = self.id
-            return new_volume._create(
+            # Both locks are held, the source checked above.
+            return new_volume._create_locked(
                 lambda driver: driver.create_cloned_volume(new_volume._ovo,
                                                            self._ovo))
 
@@ -520,11 +536,12 @@ class Volume(base.Resource):
             return
         if ovo.obj_attr_is_set('volume_attachment') and not replace:
             return
-        ovo.volume_attachment = cinder_ovo.new_object(
+        # Set as saved, not through the field's setter: the list is made
+        # here, of the connections' own attachments (no coercion needed).
+        cinder_ovo.set_saved(ovo, 'volume_attachment', cinder_ovo.new_object(
             cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
             {'objects': [connection._ovo
-                         for connection in self._connections]})
-        ovo.obj_reset_changes(['volume_attachment'])
+                         for connection in self._connections]}))
 
     def _ovo_built(self) -> None:
         self._attachments_in_step()

@@ -78,6 +78,12 @@ class PersistenceDriverBase:
     #: database): objects then catch up with the store under their lock.
     shared = False
 
+    #: Whether only this process can see what the plugin stores (objects
+    #: in its memory): an object made here with a new random id is then
+    #: locked among this process's threads only until it is first stored
+    #: (see ``locks.locked``): no other process or host can know its id.
+    private = False
+
     @staticmethod
     def object_slot(obj: Resource) -> dict[str, Any]:
         """A dict on ``obj`` that belongs to the persistence plugin: what

@@ -16,6 +16,8 @@ class MemoryPersistence(base.PersistenceDriverBase):
     """Objects in dictionaries of this process, which live as long as the
     process; thread-safe."""
 
+    private = True
+
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.RLock()
@@ -49,6 +51,14 @@ class MemoryPersistence(base.PersistenceDriverBase):
     def get_volumes(self, volume_id: Optional[str] = None,
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
+        if volume_id and not (volume_name or backend_name):
+            # By id alone (get_by_id, refresh): one lookup.
+            with self._lock:
+                try:
+                    volume = self.volumes.get(volume_id)
+                except TypeError:  # unhashable: no volume has that id
+                    volume = None
+            return [] if volume is None else [volume]
         with self._lock:
             if volume_name and not volume_id:
                 # By the name it was stored with, as the db plugin finds
@@ -90,8 +100,10 @@ class MemoryPersistence(base.PersistenceDriverBase):
 
     def set_volume(self, volume: Volume) -> None:
         with self._lock:
-            self.volumes[volume.id] = volume
-            self._index_name(volume.id, volume.name)
+            volume_id, name = volume.id, volume.name
+            self.volumes[volume_id] = volume
+            if name is None or self._volume_name.get(volume_id) != name:
+                self._index_name(volume_id, name)
         super().set_volume(volume)
 
     def _index_name(self, volume_id: str, name: Optional[str]) -> None:

@@ -315,3 +315,97 @@ def test_a_removed_lock_directory_is_made_again(tmp_path, backend):
     volume.extend(2)
     assert (tmp_path / 'cinderlib-locks').stat().st_mode & 0o777 == 0o700
     volume.delete()
+
+
+def test_new_objects_of_the_memory_plugin_take_no_lock_file(
+        tmp_path, backend, monkeypatch):
+    # Another process holds the lock file of stripe 77.  Objects made with
+    # a new random id on that stripe are still created: the memory plugin
+    # keeps them in this process, so no other process can know their id
+    # (they are locked among this process's threads).  Once stored, and
+    # for an id the caller gives, the lock file is taken as before.
+    from cinderlib.objects import base as objects_base
+    source = backend.create_volume(1, id=ids_on_stripe(78, 1)[0])
+    base_snapshot = source.create_snapshot(id=ids_on_stripe(79, 1)[0])
+    busy, *new_ids = ids_on_stripe(77, 6)
+    made = iter(new_ids[:4])
+    monkeypatch.setattr(objects_base, 'new_uuid4', lambda: next(made))
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, cinderlib\n'
+         'from cinderlib import locks\n'
+         'cinderlib.setup(state_path=sys.argv[1])\n'
+         f'cinderlib.Backend("l", volume_driver="{MEMORY_DRIVER}")\n'
+         'with locks.locked(sys.argv[2]):\n'
+         '    print("held", flush=True)\n'
+         '    sys.stdin.readline()\n', str(tmp_path), busy],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    results = {}
+    made_here = given = None
+
+    def run(name, operation):
+        thread = threading.Thread(
+            target=lambda: results.setdefault(name, operation()))
+        thread.start()
+        return thread
+
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        made_here = run('new', lambda: [
+            backend.create_volume(1), source.clone(),
+            source.create_snapshot(), base_snapshot.create_volume()])
+        made_here.join(timeout=20)
+        assert not made_here.is_alive(), (
+            'a new object waited for a lock file')
+        assert [obj.id for obj in results['new']] == new_ids[:4]
+        with locks.locked_if_free(new_ids[0]) as free:
+            assert not free  # stored: its lock file is the other's
+        given = run('given', lambda: backend.create_volume(
+            1, id=new_ids[4]))
+        given.join(timeout=0.5)
+        assert given.is_alive()  # waits for the lock file
+    finally:
+        holder.communicate('\n', timeout=60)
+        for thread in (made_here, given):
+            if thread is not None:
+                thread.join(timeout=60)
+    assert results['given'].id == new_ids[4]
+    assert {obj.status for obj in results['new']} == {'available'}
+
+
+def test_new_objects_of_a_shared_plugin_take_their_lock_file(
+        tmp_path, monkeypatch):
+    # With the db plugin other processes read the record of a volume
+    # being created (recover() leaves it alone while its lock is held):
+    # its new id's lock file is taken from the start.
+    from cinderlib.objects import base as objects_base
+    cinderlib.setup(state_path=str(tmp_path), persistence_config={
+        'storage': 'db', 'connection': f'sqlite:///{tmp_path}/s.sqlite'})
+    backend = cinderlib.Backend('memory', volume_driver=MEMORY_DRIVER,
+                                memory_attach_dir=str(tmp_path))
+    busy, new_id = ids_on_stripe(77, 2)
+    monkeypatch.setattr(objects_base, 'new_uuid4', lambda: new_id)
+    holder = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, cinderlib\n'
+         'from cinderlib import locks\n'
+         'cinderlib.setup(state_path=sys.argv[1])\n'
+         f'cinderlib.Backend("l", volume_driver="{MEMORY_DRIVER}")\n'
+         'with locks.locked(sys.argv[2]):\n'
+         '    print("held", flush=True)\n'
+         '    sys.stdin.readline()\n', str(tmp_path), busy],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    made = []
+    thread = None
+    try:
+        assert holder.stdout.readline() == 'held\n'
+        thread = threading.Thread(
+            target=lambda: made.append(backend.create_volume(1)))
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # waits for the lock file
+    finally:
+        holder.communicate('\n', timeout=60)
+        if thread is not None:
+            thread.join(timeout=60)
+    assert made[0].id == new_id and made[0].status == 'available'

@@ -239,3 +239,20 @@ def test_refresh_of_a_deleted_volume_raises(volume):
     volume.delete()
     with pytest.raises(exception.VolumeNotFound):
         volume.refresh()
+
+
+def test_new_ids_are_random_version_4_uuids(backend):
+    # Made without uuid.UUID (base.new_uuid4): the same text, version and
+    # variant bits as str(uuid.uuid4()), every other bit random.
+    ids = [backend.create_volume(1).id for _ in range(3)] + [
+        cinderlib.Volume.new_uuid() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (
+            text, 4, uuid.RFC_4122)
+    values = [uuid.UUID(text).int for text in ids]
+    fixed = (0xf000 << 64) | (0xc000 << 48)
+    assert all(any(value >> bit & 1 for value in values) and
+               not all(value >> bit & 1 for value in values)
+               for bit in range(128) if not fixed >> bit & 1)
