@@ -106,6 +106,17 @@ def main():
     from os_brick.initiator.connectors import vmware
     result['vmware_session'] = vmware.api.VMwareAPISession.__name__
     result['vmware_moref'] = callable(vmware.vim_util.get_moref)
+    # Ceph's bindings (where installed) load when used, the RBD driver's
+    # module and os-brick's holding the same classes as a later import.
+    from cinder.volume.drivers import rbd as rbd_driver
+    from os_brick.initiator import linuxrbd
+    if linuxrbd.rbd is not None:
+        import rados
+        import rbd
+        result['ceph_bindings'] = [
+            rbd_driver.rados.Rados is rados.Rados is linuxrbd.rados.Rados,
+            rbd_driver.rbd.Image is rbd.Image is linuxrbd.rbd.Image,
+            isinstance(rbd_driver.rbd.RBD().version(), tuple)]
     result['at_end'] = states()
     print(json.dumps(result))
 
