@@ -8,6 +8,7 @@ class load here as this release's version (``_local_versions``)."""
 from __future__ import annotations
 
 import datetime
+import sys
 from typing import Any, Iterable, Optional
 
 from cinderlib import exception
@@ -138,7 +139,7 @@ def new_object(ovo_class: Any, context: Any,
     defaults = _default_attributes.get(ovo_class)
     if defaults is None:
         defaults = _default_attributes[ovo_class] = {
-            '_obj_' + name: value
+            _attribute(name): value
             for name, value in _class_info(ovo_class.obj_name()).defaults}
     obj: Any = ovo_class.__new__(ovo_class)  # not through __init__
     attributes = obj.__dict__
@@ -146,13 +147,22 @@ def new_object(ovo_class: Any, context: Any,
     attributes['_changed_fields'] = set()
     attributes.update(defaults)  # immutable values: shared
     for name, value in values.items():
-        attributes['_obj_' + name] = value
+        attributes[_ATTRIBUTES.get(name) or _attribute(name)] = value
     _saved(obj)
     return obj
 
 
 # The attributes behind the fields new_object fills, with their values.
 _default_attributes: dict[Any, dict[str, Any]] = {}
+
+# Field name -> the name of its attribute, one string for all objects: a
+# ``'_obj_' + name`` made for each object is a key its ``__dict__`` keeps
+# (1.35 KB of each volume's 7 KB, by tracemalloc).
+_ATTRIBUTES: dict[str, str] = {}
+
+
+def _attribute(name: str) -> str:
+    return _ATTRIBUTES.setdefault(name, sys.intern('_obj_' + name))
 
 
 def new_volume_fast(context: Any, volume_type: Any,
@@ -620,7 +630,7 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
     if fill:
         for name, value in info.defaults:
             if name not in data:
-                attributes['_obj_' + name] = value
+                attributes[_ATTRIBUTES.get(name) or _attribute(name)] = value
     for name, value in data.items():
         kind = kinds.get(name)
         if kind is None:  # not a field of this class
@@ -636,7 +646,7 @@ def trusted_from_primitive(primitive: Primitive, context: Any,
         else:  # _OBJECTS
             value = [trusted_from_primitive(item, context, fill, given)
                      for item in value]
-        attributes['_obj_' + name] = value
+        attributes[_ATTRIBUTES.get(name) or _attribute(name)] = value
     _saved(obj)
     return obj
 

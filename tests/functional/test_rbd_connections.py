@@ -1,11 +1,14 @@
 """The RBD backend's kept cluster connection (cinderlib/cinder/
 rbd_connections.py), on a real cluster: one connection serves many
 operations and threads, survives a monitor restart, is made again when it
-was shut down behind the library's back, and is shut down on unload."""
+was shut down behind the library's back, and is shut down on unload; and
+Ceph's bindings, deferred until the first Ceph backend uses them."""
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -133,3 +136,48 @@ def test_unload_shuts_the_connection_down(ceph):
     ceph.unload()
     assert client.state == 'shutdown'
     assert not rbd_connections.is_kept(driver)
+
+
+_DEFERRED_BINDINGS = '''
+import json, os, sys, tempfile
+sys.path.append(os.environ.get('CINDERLIB_CEPH_PYTHONPATH', ''))
+import cinderlib
+from cinderlib.cinder import deferred
+options = json.loads(sys.argv[1])
+work = tempfile.mkdtemp()
+cinderlib.setup(state_path=work, disable_logs=True)
+cinderlib.Backend('files',
+                  volume_driver='cinderlib.drivers.file.FileVolumeDriver',
+                  file_volumes_dir=os.path.join(work, 'volumes'))
+found = {'before': [deferred.is_deferred('rados'),
+                    deferred.is_deferred('rbd')]}
+backend = cinderlib.Backend('rbd-deferred', **options)
+volume = backend.create_volume(1)
+volume.extend(2)
+snapshot = volume.create_snapshot()
+snapshot.create_volume().delete()
+snapshot.delete()
+volume.delete()
+import rados, rbd
+found['after'] = [deferred.is_deferred('rados'), deferred.is_deferred('rbd'),
+                  type(sys.modules['rbd'].Image) is type(rbd.Image)]
+backend.unload()
+print(json.dumps(found))
+'''
+
+
+def test_deferred_bindings_load_for_the_first_ceph_backend(environment):
+    """Ceph's bindings, which os-brick's RBD connector imports, are
+    handed out deferred (cinderlib/cinder/deferred.py) while no Ceph
+    backend exists; the first one loads them and works, in a fresh
+    interpreter (here they may have loaded before)."""
+    options = {key: _expand(value, environment)
+               for key, value in OPTIONS.items()}
+    done = subprocess.run(
+        [sys.executable, '-c', _DEFERRED_BINDINGS, json.dumps(options)],
+        capture_output=True, text=True, timeout=300, env=environment,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))))
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {'before': [True, True], 'after': [False, False, True]}

@@ -95,6 +95,28 @@ def main():
     result['db_api_shimmed'] = (
         db_api.volume_get.__module__ == 'cinderlib.cinder.db_shim')
     result['model_after_run'] = objects.Volume.model.__table__.name
+    # oslo.db's engine set-up runs when a facade makes an engine.
+    from oslo_db.sqlalchemy import enginefacade
+    facade = enginefacade.transaction_context()
+    facade.configure(connection='sqlite://')
+    with facade.writer.get_engine().connect() as connection:
+        result['oslo_db_engine'] = connection.exec_driver_sql(
+            'select 1').scalar()
+    # os-brick's VMware connector finds oslo.vmware's modules when used.
+    from os_brick.initiator.connectors import vmware
+    result['vmware_session'] = vmware.api.VMwareAPISession.__name__
+    result['vmware_moref'] = callable(vmware.vim_util.get_moref)
+    # Ceph's bindings (where installed) load when used, the RBD driver's
+    # module and os-brick's holding the same classes as a later import.
+    from cinder.volume.drivers import rbd as rbd_driver
+    from os_brick.initiator import linuxrbd
+    if linuxrbd.rbd is not None:
+        import rados
+        import rbd
+        result['ceph_bindings'] = [
+            rbd_driver.rados.Rados is rados.Rados is linuxrbd.rados.Rados,
+            rbd_driver.rbd.Image is rbd.Image is linuxrbd.rbd.Image,
+            isinstance(rbd_driver.rbd.RBD().version(), tuple)]
     result['at_end'] = states()
     print(json.dumps(result))
 
