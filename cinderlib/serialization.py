@@ -125,9 +125,10 @@ def _checked(data: dict[str, Any], expected: str) -> Primitive:
 #
 # - a connection's ``attach_status`` is null (5.x never set it): the
 #   connection is ``attached`` (``detached`` if it is deleted);
-# - a volume has no type (5.x's ``memory`` plugin left volumes created
-#   without specs without one), or only the id of another (the ``db``
-#   plugin's clones and volumes from snapshots of such volumes), or
+# - a volume has no type, null or left out (5.x's ``memory`` plugin left
+#   volumes created without specs without one), or only the id of
+#   another (the ``db`` plugin's clones and volumes from snapshots of
+#   such volumes), or
 #   Cinder's default type (the ``db`` plugin gave it to volumes created
 #   without specs): the volume gets a type of its own, as this library
 #   gives every volume, without specs or with the default type's;
@@ -185,12 +186,14 @@ def _upgrade_volume(data: dict[str, Any]) -> None:
 
 def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
     type_id = data.get('volume_type_id')
-    if type_id == volume_id or 'volume_type' not in data or not (
+    if type_id == volume_id or not (
             type_id is None or isinstance(type_id, str)):
         return
+    if 'volume_type' not in data and type_id is not None:
+        return  # the type's specs are unknown
     specs: dict[str, Any] = {}
     qos_specs = None
-    if data['volume_type'] is not None:
+    if data.get('volume_type') is not None:
         type_data = _data_of(data['volume_type'])
         if (type_data is None or type_data.get('id') != type_id or
                 type_data.get('name') != _DEFAULT_TYPE_NAME):

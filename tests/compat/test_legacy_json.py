@@ -291,6 +291,21 @@ def test_volumes_without_specs_get_a_type_of_their_own(name, type_id,
         assert snapshot.volume_type_id == volume.id
 
 
+@pytest.mark.parametrize('name', ['memory-volume', 'memory-snapshot'])
+def test_a_volume_whose_type_is_left_out_loads_as_one_whose_type_is_null(
+        name, volumes_dir):
+    """Left out or null, the volume gets a type of its own, so what it
+    serializes to loads back the same (found by the fuzz test)."""
+    data = json.loads(json.dumps(FIXTURES[name]))
+    volume = fields(data['ovo'])
+    volume = fields(volume['volume']) if 'volume' in volume else volume
+    assert volume.pop('volume_type') is None
+    obj = cinderlib.load(data)
+    volume = obj if name == 'memory-volume' else obj.volume
+    assert volume.volume_type_id == volume.volume_type.id == volume.id
+    assert cinderlib.load(json.dumps(obj.json)).json == obj.json
+
+
 def test_default_type_specs_are_kept_and_reach_drivers(volumes_dir):
     data = json.loads(json.dumps(FIXTURES['db-read-volume']))
     vtype = fields(fields(data['ovo'])['volume_type'])

@@ -276,8 +276,8 @@ def test_volume_without_its_type_is_refused(volume):
     del fields_of(data)['volume_type']
     with pytest.raises(exception.InvalidSerializedData):
         cinderlib.load(data)
-    fields_of(data)['volume_type_id'] = None
-    assert cinderlib.load(data).volume_type is None
+    fields_of(data)['volume_type_id'] = None  # no type: one of its own
+    assert cinderlib.load(data).volume_type.id == volume.id
 
 
 def test_volume_type_of_another_id_is_refused(volume):
