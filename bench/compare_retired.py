@@ -152,6 +152,8 @@ def run_operations(sides, databases, scenario, side, args):
                                                   directory),
               '--ops', args.ops, '--volumes', args.volumes,
               '--warmup', args.warmup, '--workdir', directory, '--out', out,
+              *(['--made-lock-files'] if side == 'ours' and
+                not args.fresh_lock_files else []),
               cwd=directory)
     with open(out) as source:
         return json.load(source)
@@ -273,6 +275,12 @@ def parse_arguments():
     parser.add_argument('--cold-runs', type=int, default=5,
                         help='0: no cold starts')
     parser.add_argument('--scenarios', default=','.join(SCENARIOS))
+    parser.add_argument('--fresh-lock-files', action='store_true',
+                        help="time this library's operations in a lock "
+                             "directory without files, each operation "
+                             "making the files it is the first to use "
+                             "(default: the files made beforehand, as on "
+                             "a host after its first operations)")
     parser.add_argument('--postgresql', metavar='URL')
     parser.add_argument('--no-postgresql', action='store_true')
     parser.add_argument('--ours-python',
@@ -359,6 +367,9 @@ def report(args, results, retired_python, load_before, load_after):
     print(f'ours / retired, medians; {args.ops} of each operation after '
           f'{args.warmup} untimed; checkout {checkout_commit()}; load '
           f'average {load_before[0]:.1f} before, {load_after[0]:.1f} after')
+    print('this library\'s lock files: ' + (
+        'made by the operations that first use them' if
+        args.fresh_lock_files else 'made before the operations'))
     for side in SIDES:
         print(f'- {side}: ' + ', '.join(
             f'{name} {version}' for name, version in versions[side].items()))
@@ -371,6 +382,7 @@ def report(args, results, retired_python, load_before, load_after):
         document = {
             'settings': {key: getattr(args, key) for key in (
                 'ops', 'volumes', 'warmup', 'cold_runs', 'scenarios',
+                'fresh_lock_files',
                 'retired_python', 'retired_cutoff')},
             'checkout': checkout_commit(),
             'retired_venv': retired_venv.manifest(retired_python),

@@ -180,6 +180,10 @@ class _Stripe:
                 os.close(fd)  # releases the lock
 
 
+def _file(directory: str, number: int) -> str:
+    return os.path.join(directory, f'cinderlib-lock-{number:04d}')
+
+
 def _stripe(resource_id: str) -> Optional[_Stripe]:
     directory = _Settings.directory
     if directory is None:
@@ -193,10 +197,27 @@ def _stripe(resource_id: str) -> Optional[_Stripe]:
     with _registry_lock:
         stripe = _Settings.stripes.get(number)
         if stripe is None:
-            stripe = _Stripe(os.path.join(
-                directory, f'cinderlib-lock-{number:04d}'), _Settings.field)
+            stripe = _Stripe(_file(directory, number), _Settings.field)
             _Settings.stripes[number] = stripe
         return stripe
+
+
+def make_lock_files() -> int:
+    """Make the lock files of the configured directory that are missing,
+    so that no operation pays for making one (each is made once per host,
+    by the first operation on a resource that maps to it: 20 to 150 us on
+    an ext4 disk, against 4 us to open one).  Returns how many were made.
+    """
+    made = 0
+    directory = _Settings.directory
+    if directory is None:
+        return made
+    for number in range(STRIPES):
+        path = _file(directory, number)
+        if not os.path.exists(path):
+            os.close(_open(path, _Settings.field))
+            made += 1
+    return made
 
 
 class _ResourceLock:

@@ -3,6 +3,7 @@
 cinderlib's operations and for drivers' own ``coordination.synchronized``
 locks.  "Hosts" are processes with lock directories of their own."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -315,6 +316,31 @@ def test_a_removed_lock_directory_is_made_again(tmp_path, backend):
     volume.extend(2)
     assert (tmp_path / 'cinderlib-locks').stat().st_mode & 0o777 == 0o700
     volume.delete()
+
+
+def test_every_lock_file_can_be_made_beforehand(tmp_path, backend):
+    lock_dir = tmp_path / 'cinderlib-locks'
+
+    def lock_files():
+        return [name for name in os.listdir(lock_dir)
+                if name.startswith('cinderlib-lock-')]
+
+    volume = backend.create_volume(1)
+    volume.extend(2)  # makes its file
+    assert len(lock_files()) == 1
+    assert locks.make_lock_files() == locks.STRIPES - 1
+    assert len(lock_files()) == locks.STRIPES
+    assert {(lock_dir / name).stat().st_mode & 0o777
+            for name in lock_files()} == {0o600}
+    assert locks.make_lock_files() == 0
+    with locks.locked(volume.id):  # the file the operations use
+        held = locks._stripe(volume.id).path
+        assert os.path.dirname(held) == str(lock_dir)
+        with open(held) as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    volume.delete()
+    assert len(lock_files()) == locks.STRIPES
 
 
 def test_new_objects_of_the_memory_plugin_take_no_lock_file(
