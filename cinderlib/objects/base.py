@@ -340,10 +340,15 @@ class Resource:
         that ``locks.locked(..., in_process=...)`` needs no lock they see:
         a new random id made here, never stored, by a plugin that keeps
         objects in this process only (``private``)."""
-        if (self._id_made_here and 'id' in self._ovo._changed_fields
-                and getattr(self.persistence, 'private', False)):
+        if self._has_new_random_id() and getattr(self.persistence,
+                                                 'private', False):
             return (self.id,)
         return ()
+
+    def _has_new_random_id(self) -> bool:
+        """Whether this object's id is a random UUID made here
+        (``new_uuid4``) and never stored: no stored object's."""
+        return self._id_made_here and 'id' in self._ovo._changed_fields
 
     def _catch_up(self) -> bool:
         """Once the object's lock is held: take what other processes
@@ -473,7 +478,10 @@ class Resource:
     def _refuse_existing(self) -> None:
         """Before creating this object: refuse if one with its id is
         stored (that one is left as it is), unless it is this very object
-        whose creation failed: creating it again is a retry."""
+        whose creation failed: creating it again is a retry.  Skipped for
+        a new random id (a query less per creation)."""
+        if self._has_new_random_id():
+            return
         try:
             found = self._stored_copies(**{self._ID_KEYWORD: self.id})
         except exception.InvalidStoredData:  # there, though unreadable

@@ -165,17 +165,42 @@ class Connection(base.VolumeChild):
             ovo.attach_status = AttachStatus.ATTACHED
             cinder_ovo.set_coerced(ovo, 'connection_info', {
                 'conn': conn_info, 'connector': connector, 'device': None})
-            try:
-                connection._save_as_made()
-            except Exception:  # unrecorded: take the export back
-                volume._unexport_quietly(connection)
-                raise
-            volume._add_connection(connection)
-            if volume._ovo.status not in OWN_ATTACHMENTS:
-                volume._ovo.status = Status.IN_USE
-            volume._ovo.attach_status = AttachStatus.ATTACHED
-            volume.save()
+            if getattr(volume.persistence, 'transactional', False):
+                cls._record_attached_together(volume, connection)
+            else:
+                try:
+                    connection._save_as_made()
+                except Exception:  # unrecorded: take the export back
+                    volume._unexport_quietly(connection)
+                    raise
+                cls._volume_attached(volume, connection)
+                volume.save()
         return connection
+
+    @staticmethod
+    def _volume_attached(volume: Volume, connection: 'Connection') -> None:
+        volume._add_connection(connection)
+        if volume._ovo.status not in OWN_ATTACHMENTS:
+            volume._ovo.status = Status.IN_USE
+        volume._ovo.attach_status = AttachStatus.ATTACHED
+
+    @classmethod
+    def _record_attached_together(cls, volume: Volume,
+                                  connection: 'Connection') -> None:
+        """Store the exported connection and its attached volume in one
+        transaction (one commit): both, or neither, and then the export
+        is taken back and the volume left as it was."""
+        status = volume._ovo.status
+        attach_status = volume._ovo.attach_status
+        cls._volume_attached(volume, connection)
+        try:
+            volume.persistence.set_objects([connection, volume])
+        except Exception:  # unrecorded: take the export back
+            volume._remove_connection(connection)
+            volume._ovo.status = status
+            volume._ovo.attach_status = attach_status
+            volume._unexport_quietly(connection)
+            raise
 
     @classmethod
     def _from_ovo(cls, backend: AnyBackend, ovo: Any,

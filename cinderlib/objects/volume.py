@@ -329,15 +329,17 @@ class Volume(base.Resource):
         # could deadlock with another process taking them in the other
         # order), so the clone's id is made first.
         given_id = new_vol_attrs.pop('id', None)
+        made_id = given_id in (None, '')
         new_id = self._new_id(given_id)
         # A new random id: no other process can know it (see
         # base.Resource._in_process_ids).
-        in_process = ((new_id,) if given_id in (None, '') and getattr(
+        in_process = ((new_id,) if made_id and getattr(
             self.persistence, 'private', False) else ())
         with locks.locked(self.id, new_id, in_process=in_process):
             self._require_existing()
             base.same_value(new_vol_attrs, 'source_volid', self.id)
             new_volume = Volume(self, id=new_id, **new_vol_attrs)
+            new_volume._id_made_here = made_id
             if new_volume.size < self._ovo.size:
                 raise exception.InvalidArgument(
                     'size', f'a clone cannot be smaller than its source, '

@@ -84,6 +84,11 @@ class PersistenceDriverBase:
     #: (see ``locks.locked``): no other process or host can know its id.
     private = False
 
+    #: Whether ``set_objects`` stores its objects in one transaction, at
+    #: the cost of one ``set_*``: an operation that records several
+    #: objects at the same step then does it in one commit.
+    transactional = False
+
     @staticmethod
     def object_slot(obj: Resource) -> dict[str, Any]:
         """A dict on ``obj`` that belongs to the persistence plugin: what

@@ -81,6 +81,8 @@ class DBPersistence(base.PersistenceDriverBase):
         one reconnects.  SQLite ignores it.
     """
 
+    transactional = True
+
     def __init__(self, connection: str, sqlite_synchronous: bool = True,
                  soft_deletes: bool = False,
                  pool_pre_ping: bool = True) -> None:

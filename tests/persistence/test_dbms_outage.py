@@ -400,6 +400,43 @@ def test_connect_while_unrecordable_exports_nothing(tmp_path):
     assert len(volume.connections) == 1
 
 
+def test_connect_records_the_connection_and_its_volume_together(
+        tmp_path, monkeypatch):
+    """Once exported, the connection and its volume are stored in one
+    transaction: when it fails, neither changed, the export is taken
+    back and the volume is left as it was."""
+    plugin = use_db(f'sqlite:///{tmp_path}/state.sqlite', tmp_path)
+    backend = make_backend('memory', tmp_path)
+    volume = backend.create_volume(1)
+    driver = backend.driver
+    stored = []
+    set_objects = plugin.set_objects
+
+    def failing(objects):
+        stored.append([type(obj).__name__ for obj in objects])
+        raise exception.PersistenceUnavailable('db', 'saving', 'lost')
+
+    monkeypatch.setattr(plugin, 'set_objects', failing)
+    with pytest.raises(exception.PersistenceUnavailable):
+        volume.connect(CONNECTOR)
+    assert stored == [['Connection', 'Volume']]
+    assert driver.connections.get(volume.name_in_storage, []) == []
+    assert volume.name_in_storage not in driver.exports
+    assert (volume.status, volume._ovo.attach_status) == (
+        'available', 'detached')
+    assert volume.connections == []
+    assert list(volume._ovo.volume_attachment) == []
+    assert cinderlib.Volume.get_by_id(volume.id).status == 'available'
+
+    monkeypatch.setattr(plugin, 'set_objects', set_objects)
+    connection = volume.connect(CONNECTOR)
+    again = cinderlib.Volume.get_by_id(volume.id)
+    assert (again.status, again._ovo.attach_status) == ('in-use',
+                                                        'attached')
+    assert [c.id for c in again.connections] == [connection.id]
+    assert again.connections[0].attach_status == 'attached'
+
+
 def test_commit_reported_failed_but_done(tmp_path, monkeypatch):
     """A connection lost while committing: the database may have
     committed.  Saving again recognizes its own row instead of reporting

@@ -55,18 +55,35 @@ def counted(tmp_path):
 def test_create_is_two_commits(counted):
     backend, count = counted
     volume, counts = count(lambda: backend.create_volume(1, name='new'))
-    # The existence check; the creating row with its type, committed
-    # before the driver runs; the available row.
-    assert counts == {'statements': 4, 'commits': 2}
+    # The creating row with its type, committed before the driver runs;
+    # the available row.  No existence check for a new random id.
+    assert counts == {'statements': 3, 'commits': 2}
     assert volume.status == 'available'
+    # A given id is looked up first (refused if stored).
+    given = '0b0a7b33-08f7-4c6c-8d2b-a1e2e5b0e9d4'
+    volume, counts = count(lambda: backend.create_volume(1, id=given))
+    assert counts == {'statements': 4, 'commits': 2}
+    assert volume.id == given
 
 
 def test_clone_is_two_commits(counted):
     backend, count = counted
     source = backend.create_volume(1, name='source')
     _, counts = count(lambda: source.clone(name='copy'))
-    # The source's version, the existence check, then as create.
-    assert counts == {'statements': 5, 'commits': 2}
+    # The source's version, then as create.
+    assert counts == {'statements': 4, 'commits': 2}
+
+
+def test_connect_is_two_commits(counted):
+    backend, count = counted
+    volume = backend.create_volume(1, name='connected')
+    connection, counts = count(lambda: volume.connect(CONNECTOR))
+    # The volume's version and its connections; the attaching connection,
+    # committed before the driver exports; then the attached connection
+    # and the in-use volume together.
+    assert counts['commits'] == 2
+    assert connection.attach_status == 'attached'
+    assert volume.status == 'in-use'
 
 
 def test_lookups_are_one_statement(counted):

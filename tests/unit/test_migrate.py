@@ -260,8 +260,11 @@ def test_recover_a_target_the_source_already_took(db_backends, db_volume,
     volume = db_volume
     before = checksum(volume)
     persistence = cinderlib.Backend.persistence
+    set_objects = persistence.set_objects
 
     def first_only(objects):
+        if {type(obj) for obj in objects} != {cinderlib.Volume}:
+            return set_objects(objects)  # a connection of the copy
         persistence.set_volume(objects[0])
         raise Killed()
 
