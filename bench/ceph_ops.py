@@ -45,6 +45,7 @@ sys.path.insert(0, ROOT)
 
 import cinderlib  # noqa: E402
 from bench.timing import median_seconds  # noqa: E402
+from cinderlib import locks  # noqa: E402
 from cinderlib.cinder import ovo as cinder_ovo  # noqa: E402
 from cinderlib.cinder import rbd_connections  # noqa: E402
 
@@ -421,6 +422,9 @@ def main():
             rbd_ceph_conf=settings['CINDERLIB_CEPH_CONF'],
             rbd_keyring_conf=settings['CINDERLIB_CEPH_KEYRING'])
         library_backend = cinderlib.Backend('lib', **options)
+        # The lock files made, as on a host after its first operations
+        # (see compare_retired.py).
+        locks.make_lock_files()
         library, library_cleanup = library_ops(library_backend)
         driver_backend = cinderlib.Backend('drv', **options)
         driver, driver_cleanup = driver_ops(driver_backend,
