@@ -343,6 +343,21 @@ def test_every_lock_file_can_be_made_beforehand(tmp_path, backend):
     assert len(lock_files()) == locks.STRIPES
 
 
+def lock_holder(tmp_path, resource_id):
+    """Another process that holds the lock of ``resource_id`` (it prints
+    ``held``) until a line is written to its stdin."""
+    return subprocess.Popen(
+        [sys.executable, '-c', 'import sys, cinderlib\n'
+         'from cinderlib import locks\n'
+         'cinderlib.setup(state_path=sys.argv[1])\n'
+         f'cinderlib.Backend("l", volume_driver="{MEMORY_DRIVER}")\n'
+         'with locks.locked(sys.argv[2]):\n'
+         '    print("held", flush=True)\n'
+         '    sys.stdin.readline()\n', str(tmp_path), resource_id],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 def test_new_objects_of_the_memory_plugin_take_no_lock_file(
         tmp_path, backend, monkeypatch):
     # Another process holds the lock file of stripe 77.  Objects made with
@@ -356,16 +371,7 @@ def test_new_objects_of_the_memory_plugin_take_no_lock_file(
     busy, *new_ids = ids_on_stripe(77, 6)
     made = iter(new_ids[:4])
     monkeypatch.setattr(objects_base, 'new_uuid4', lambda: next(made))
-    holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, cinderlib\n'
-         'from cinderlib import locks\n'
-         'cinderlib.setup(state_path=sys.argv[1])\n'
-         f'cinderlib.Backend("l", volume_driver="{MEMORY_DRIVER}")\n'
-         'with locks.locked(sys.argv[2]):\n'
-         '    print("held", flush=True)\n'
-         '    sys.stdin.readline()\n', str(tmp_path), busy],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = lock_holder(tmp_path, busy)
     results = {}
     made_here = given = None
 
@@ -411,16 +417,7 @@ def test_new_objects_of_a_shared_plugin_take_their_lock_file(
                                 memory_attach_dir=str(tmp_path))
     busy, new_id = ids_on_stripe(77, 2)
     monkeypatch.setattr(objects_base, 'new_uuid4', lambda: new_id)
-    holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, cinderlib\n'
-         'from cinderlib import locks\n'
-         'cinderlib.setup(state_path=sys.argv[1])\n'
-         f'cinderlib.Backend("l", volume_driver="{MEMORY_DRIVER}")\n'
-         'with locks.locked(sys.argv[2]):\n'
-         '    print("held", flush=True)\n'
-         '    sys.stdin.readline()\n', str(tmp_path), busy],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = lock_holder(tmp_path, busy)
     made = []
     thread = None
     try:
