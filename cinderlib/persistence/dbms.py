@@ -44,6 +44,7 @@ from cinderlib.persistence import base
 from cinderlib.persistence import legacy_rows
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
+from cinderlib.persistence.prepared import Prepared
 
 LOG = logging.getLogger(__name__)
 
@@ -423,26 +424,26 @@ class DBPersistence(base.PersistenceDriverBase):
             # with load(save=True).  Inserted if no row has its id (one
             # statement for a new object), else it updates the row.
             insert_new = _insert_if_absent(table, conn.dialect.name)
-            if insert_new is not None and conn.execute(insert_new, dict(
+            if insert_new is not None and insert_new.execute(conn, dict(
                     values, id=obj.id, version=1)).rowcount:
                 written.version = 1
                 written.inserted = True
                 return
-            row = conn.execute(statements['version'],
-                               {'b_id': obj.id}).first()
+            row = statements['version'].execute(
+                conn, {'b_id': obj.id}).first()
             version = row.version if row is not None else None
         elif self._committed_unconfirmed(conn, statements, obj):
             version = self.object_slot(obj)['unconfirmed'][0]
         if version is not None:
-            if conn.execute(statements['update'], dict(
+            if statements['update'].execute(conn, dict(
                     values, b_id=obj.id, b_version=version,
                     version=version + 1)).rowcount:
                 written.version = version + 1
                 return
-            if conn.execute(statements['version'],
-                            {'b_id': obj.id}).first() is not None:
+            if statements['version'].execute(
+                    conn, {'b_id': obj.id}).first() is not None:
                 raise PersistenceConflict(kind, obj.id)
-        conn.execute(statements['insert'], dict(values, id=obj.id,
+        statements['insert'].execute(conn, dict(values, id=obj.id,
                                                 version=1))
         written.version = 1
         written.inserted = True
@@ -456,7 +457,7 @@ class DBPersistence(base.PersistenceDriverBase):
         unconfirmed = _slot(obj).get('unconfirmed')
         if unconfirmed is None:
             return False
-        row = conn.execute(statements['current'], {'b_id': obj.id}).first()
+        row = statements['current'].execute(conn, {'b_id': obj.id}).first()
         return row is not None and (row.version, row.data) == unconfirmed
 
     @staticmethod
@@ -466,7 +467,7 @@ class DBPersistence(base.PersistenceDriverBase):
         if volume_type is None:
             return
         qos = volume_type.qos_specs
-        conn.execute(_statements(schema.volume_types)['insert'], {
+        _statements(schema.volume_types)['insert'].execute(conn, {
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
@@ -482,8 +483,8 @@ class DBPersistence(base.PersistenceDriverBase):
         kind = obj.KIND
         table = _TABLES[kind]
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
-            row = conn.execute(_statements(table)['state'],
-                               {'b_id': obj.id}).first()
+            row = _statements(table)['state'].execute(
+                conn, {'b_id': obj.id}).first()
         if row is not None and row.version == version:
             return not row.deleted
         if _has_unsaved_changes(obj):
@@ -777,23 +778,27 @@ def _reason(exc: BaseException) -> str:
     return f'{type(original).__name__}: {text}'
 
 
-def _statements(table: Table) -> dict[str, Any]:
-    """Prepared statements of a table (built once: cheaper to execute)."""
+def _statements(table: Table) -> dict[str, Prepared]:
+    """The statements of every write and of ``refresh_stale``, for a
+    table (built once, compiled once per database: ``prepared.py``).
+    Their rows are untyped: ``state``'s ``deleted`` is only tested."""
     statements = _statement_cache.get(table.name)
     if statements is None:
-        statements = {'insert': table.insert()}
+        built: dict[str, Any] = {'insert': table.insert()}
         if 'version' in table.c:
             row_id = table.c.id == bindparam('b_id')
-            statements['update'] = table.update().where(
+            built['update'] = table.update().where(
                 row_id, table.c.version == bindparam('b_version'))
-            statements['version'] = table.select().with_only_columns(
+            built['version'] = table.select().with_only_columns(
                 table.c.version).where(row_id)
-            statements['current'] = table.select().with_only_columns(
+            built['current'] = table.select().with_only_columns(
                 table.c.version, table.c.data).where(row_id)
-            statements['state'] = table.select().with_only_columns(
+            built['state'] = table.select().with_only_columns(
                 table.c.version, table.c.deleted).where(row_id)
+        statements = {name: Prepared(statement)
+                      for name, statement in built.items()}
         _statement_cache[table.name] = statements
-    return statements
+    return cast('dict[str, Prepared]', statements)
 
 
 def _query(table: Table, filtered: tuple[str, ...]) -> Any:
@@ -829,8 +834,8 @@ def _insert_if_absent(table: Table, dialect: str) -> Any:
     statement = _statement_cache.get(key)
     if statement is None and dialect in ('sqlite', 'postgresql'):
         insert = import_module(f'sqlalchemy.dialects.{dialect}').insert
-        statement = _statement_cache[key] = insert(
-            table).on_conflict_do_nothing(index_elements=[table.c.id])
+        statement = _statement_cache[key] = Prepared(insert(
+            table).on_conflict_do_nothing(index_elements=[table.c.id]))
     return statement
 
 
