@@ -424,27 +424,26 @@ class DBPersistence(base.PersistenceDriverBase):
             # with load(save=True).  Inserted if no row has its id (one
             # statement for a new object), else it updates the row.
             insert_new = _insert_if_absent(table, conn.dialect.name)
-            if insert_new is not None and insert_new.execute(conn, dict(
-                    values, id=obj.id, version=1)).rowcount:
+            if insert_new is not None and insert_new.rowcount(conn, dict(
+                    values, id=obj.id, version=1)):
                 written.version = 1
                 written.inserted = True
                 return
-            row = statements['version'].execute(
-                conn, {'b_id': obj.id}).first()
-            version = row.version if row is not None else None
+            row = statements['version'].first(conn, {'b_id': obj.id})
+            version = row[0] if row is not None else None
         elif self._committed_unconfirmed(conn, statements, obj):
             version = self.object_slot(obj)['unconfirmed'][0]
         if version is not None:
-            if statements['update'].execute(conn, dict(
+            if statements['update'].rowcount(conn, dict(
                     values, b_id=obj.id, b_version=version,
-                    version=version + 1)).rowcount:
+                    version=version + 1)):
                 written.version = version + 1
                 return
-            if statements['version'].execute(
-                    conn, {'b_id': obj.id}).first() is not None:
+            if statements['version'].first(
+                    conn, {'b_id': obj.id}) is not None:
                 raise PersistenceConflict(kind, obj.id)
-        statements['insert'].execute(conn, dict(values, id=obj.id,
-                                                version=1))
+        statements['insert'].rowcount(conn, dict(values, id=obj.id,
+                                                 version=1))
         written.version = 1
         written.inserted = True
 
@@ -457,8 +456,8 @@ class DBPersistence(base.PersistenceDriverBase):
         unconfirmed = _slot(obj).get('unconfirmed')
         if unconfirmed is None:
             return False
-        row = statements['current'].execute(conn, {'b_id': obj.id}).first()
-        return row is not None and (row.version, row.data) == unconfirmed
+        row = statements['current'].first(conn, {'b_id': obj.id})
+        return row is not None and tuple(row) == unconfirmed
 
     @staticmethod
     def _write_volume_type(conn: DBConnection, volume: Volume) -> None:
@@ -467,7 +466,7 @@ class DBPersistence(base.PersistenceDriverBase):
         if volume_type is None:
             return
         qos = volume_type.qos_specs
-        _statements(schema.volume_types)['insert'].execute(conn, {
+        _statements(schema.volume_types)['insert'].rowcount(conn, {
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
@@ -483,13 +482,12 @@ class DBPersistence(base.PersistenceDriverBase):
         kind = obj.KIND
         table = _TABLES[kind]
         with self._connect(f'reading {kind} {obj.id}', obj) as conn:
-            row = _statements(table)['state'].execute(
-                conn, {'b_id': obj.id}).first()
-        if row is not None and row.version == version:
-            return not row.deleted
+            row = _statements(table)['state'].first(conn, {'b_id': obj.id})
+        if row is not None and row[0] == version:  # (version, deleted)
+            return not row[1]
         if _has_unsaved_changes(obj):
             return True  # their save reports the conflict
-        if row is None or row.deleted:
+        if row is None or row[1]:
             self._forget(kind, obj)
             return False
         getter = getattr(self, f'get_{kind}s')

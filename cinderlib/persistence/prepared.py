@@ -2,14 +2,19 @@
 plugin's statements of every operation.
 
 ``Connection.execute`` of a Core statement makes its cache key, looks its
-compiled form up, builds the parameters and sets up typed result
-processing every time: on SQLite that is about a third of a statement's
-time.  A ``Prepared`` statement compiles once per dialect and parameter
-set, converts the parameters with the types' own bind processors (the
-values stored are the same) and runs the SQL with
-``Connection.exec_driver_sql``: still through SQLAlchemy's connection, so
-its events fire and a driver's error is wrapped, and its connection
-invalidated, exactly as for ``execute``.
+compiled form up, builds the parameters and sets up a typed result every
+time: on SQLite that is more than half of a statement's time.  A
+``Prepared`` statement compiles once per dialect and set of parameter
+names and converts the parameters with the column types' own bind
+processors (the values stored are the same).  Then:
+
+- on SQLite (a file or memory: no server to lose), it runs on the DB-API
+  cursor of the SQLAlchemy connection, in the connection's transaction;
+  a driver error is wrapped the way SQLAlchemy wraps it
+  (``DBAPIError.instance``, the connection invalidated when the dialect
+  says the error means it is closed), so callers see the same errors;
+- elsewhere, it runs with ``Connection.exec_driver_sql``: events,
+  errors, disconnect handling and pool invalidation are SQLAlchemy's own.
 
 Rows come back untyped, as the driver gives them: use it for statements
 whose result columns need no conversion (integers, text, a flag tested
@@ -18,10 +23,12 @@ for truth).
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from typing import Any, Callable, Optional
 
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
 
 # (names of the parameters in the SQL's order, or None for a statement
 # run through ``execute``; their bind processors; the SQL; whether the
@@ -32,9 +39,10 @@ _Compiled = tuple[Optional[tuple[str, ...]],
 
 class Prepared:
     """A Core statement run as SQL compiled once per dialect and set of
-    parameter names."""
+    parameter names: ``rowcount(conn, params)`` for a write,
+    ``first(conn, params)`` for a query's first row (a tuple or None)."""
 
-    __slots__ = ('statement', '_compiled', '__weakref__')
+    __slots__ = ('statement', '_compiled')
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
@@ -42,9 +50,18 @@ class Prepared:
             Any, dict[tuple[str, ...], _Compiled]] = (
                 weakref.WeakKeyDictionary())
 
-    def execute(self, conn: Connection,
-                params: dict[str, Any]) -> CursorResult[Any]:
-        """Run the statement with ``params`` on ``conn``."""
+    def rowcount(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Run the statement; the number of rows it changed."""
+        return int(self._run(conn, params, False))
+
+    def first(self, conn: Connection,
+              params: dict[str, Any]) -> Optional[tuple[Any, ...]]:
+        """Run the query; its first row, None if it has none."""
+        row: Optional[tuple[Any, ...]] = self._run(conn, params, True)
+        return row
+
+    def _run(self, conn: Connection, params: dict[str, Any],
+             fetch: bool) -> Any:
         dialect = conn.dialect
         by_keys = self._compiled.get(dialect)
         if by_keys is None:
@@ -55,13 +72,17 @@ class Prepared:
             compiled = by_keys[keys] = self._compile(dialect, keys)
         names, processors, sql, positional = compiled
         if names is None:  # what this module cannot run itself
-            return conn.execute(self.statement, params)
+            result = conn.execute(self.statement, params)
+            return result.first() if fetch else result.rowcount
         values = [params[name] if processor is None
                   else processor(params[name])
                   for name, processor in zip(names, processors)]
-        if positional:
-            return conn.exec_driver_sql(sql, tuple(values))
-        return conn.exec_driver_sql(sql, dict(zip(names, values)))
+        arguments = (tuple(values) if positional
+                     else dict(zip(names, values)))
+        if dialect.name != 'sqlite':
+            result = conn.exec_driver_sql(sql, arguments)
+            return result.first() if fetch else result.rowcount
+        return _on_cursor(conn, sql, arguments, fetch)
 
     def _compile(self, dialect: Any, keys: tuple[str, ...]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect,
@@ -81,3 +102,31 @@ class Prepared:
             binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in names)
         return names, processors, compiled.string, positional
+
+
+def _on_cursor(conn: Connection, sql: str, arguments: Any,
+               fetch: bool) -> Any:
+    """Run ``sql`` on the DB-API cursor of ``conn``: its first row, or
+    its row count.  A driver error is raised as SQLAlchemy raises it."""
+    dialect = conn.dialect
+    dbapi_connection = conn.connection.dbapi_connection
+    assert dbapi_connection is not None  # a live SQLAlchemy connection
+    errors = dialect.loaded_dbapi.Error
+    cursor = None
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(sql, arguments)
+        return cursor.fetchone() if fetch else cursor.rowcount
+    except errors as error:
+        invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if invalidated:
+            conn.invalidate(error)
+        raise sa_exc.DBAPIError.instance(
+            sql, arguments, error, errors,
+            hide_parameters=conn.engine.hide_parameters,
+            connection_invalidated=invalidated,
+            dialect=dialect) from error
+    finally:
+        if cursor is not None:
+            with contextlib.suppress(errors):  # of a connection invalidated
+                cursor.close()
