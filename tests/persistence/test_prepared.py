@@ -101,3 +101,18 @@ def test_a_closed_sqlite_connection_is_invalidated(tmp_path):
     with plugin.engine.connect() as conn:  # a new connection
         assert state.first(conn, {'b_id': 'x'}) is None
     plugin.engine.dispose()
+
+
+def test_statements_it_cannot_compile_once_run_through_execute(engine):
+    """Parameters rendered when executed (an expanding IN) and values not
+    given (a bound literal) leave the statement to ``execute``."""
+    with engine.begin() as conn:
+        conn.execute(TABLE.insert(), values('one'))
+    expanding = Prepared(TABLE.select().with_only_columns(
+        TABLE.c.version).where(TABLE.c.id.in_(
+            bindparam('ids', expanding=True))))
+    literal = Prepared(TABLE.update().where(TABLE.c.id == 'one'))
+    with engine.begin() as conn:
+        assert tuple(expanding.first(conn, {'ids': ['x', 'one']})) == (1,)
+        assert literal.rowcount(conn, {'version': 5}) == 1
+        assert tuple(expanding.first(conn, {'ids': ['one']})) == (5,)
