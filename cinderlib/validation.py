@@ -225,45 +225,78 @@ def json_value(value: Any, field: str,
     return _json_copy(value, field, max_depth, max_depth)
 
 
-def _json_copy(value: Any, where: str, depth: int, limit: int) -> Any:
+# Where a value sits in the one checked: a field name, or (where its
+# container sits, its key, whether the key is a list index).  Made into
+# text only for an error message: checking builds no text.
+_Where = Any
+
+
+def _where_text(where: _Where) -> str:
+    if isinstance(where, str):
+        return where
+    parent, key, is_index = where
+    if is_index:
+        return f'{_where_text(parent)}[{key}]'
+    return f'{_where_text(parent)}[{key!r:.40}]'
+
+
+def _json_copy(value: Any, where: _Where, depth: int, limit: int) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
         return _json_string(value, where)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidArgument(where, f'{value} cannot be stored as JSON')
+            raise InvalidArgument(_where_text(where),
+                                  f'{value} cannot be stored as JSON')
         return value
     if depth <= 0:
-        if len(where) > 80:  # a path as deep as the limit
-            where = f'{where[:60]}...{where[-17:]}'
-        raise InvalidArgument(where, f'nests too deeply (at most {limit} '
-                                     f'levels)')
+        path = _where_text(where)
+        if len(path) > 80:  # a path as deep as the limit
+            path = f'{path[:60]}...{path[-17:]}'
+        raise InvalidArgument(path, f'nests too deeply (at most {limit} '
+                                    f'levels)')
     if isinstance(value, Mapping):
         result = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidArgumentType(
-                    where, f'key {key!r:.60} is not a string')
-            result[_json_string(key, where)] = _json_copy(
-                item, f'{where}[{key!r:.40}]', depth - 1, limit)
+            if type(key) is not str:
+                if not isinstance(key, str):
+                    raise InvalidArgumentType(
+                        _where_text(where),
+                        f'key {key!r:.60} is not a string')
+                key = _json_string(key, where)
+            elif not key.isascii():
+                _json_string(key, where)
+            kind = type(item)
+            # Plain strings, ints, bools and None, most of a connector,
+            # without a call each (what the first lines above do).
+            if kind is str:
+                if not item.isascii():
+                    _json_string(item, (where, key, False))
+                result[key] = item
+            elif item is None or kind is int or kind is bool:
+                result[key] = item
+            else:
+                result[key] = _json_copy(item, (where, key, False),
+                                         depth - 1, limit)
         return result
     if isinstance(value, (list, tuple)):
-        return [_json_copy(item, f'{where}[{index}]', depth - 1, limit)
+        return [_json_copy(item, (where, index, True), depth - 1, limit)
                 for index, item in enumerate(value)]
     raise InvalidArgumentType(
-        where, f'{type(value).__name__} values cannot be stored as JSON, '
-               f'got {value!r:.60}')
+        _where_text(where),
+        f'{type(value).__name__} values cannot be stored as JSON, got '
+        f'{value!r:.60}')
 
 
-def _json_string(value: str, where: str) -> str:
+def _json_string(value: str, where: _Where) -> str:
     if not value.isascii():
         try:
             value.encode('utf-8')
         except UnicodeEncodeError:
             raise InvalidArgument(
-                where, 'is not valid Unicode (it holds a lone surrogate '
-                       'character)') from None
+                _where_text(where), 'is not valid Unicode (it holds a lone '
+                                    'surrogate character)') from None
     return value
 
 

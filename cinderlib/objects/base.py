@@ -210,7 +210,8 @@ _BUILDING = threading.RLock()
 LIBRARY_ATTRIBUTES = frozenset({
     '_backend', '_ovo', '_stored', '_snapshots', '_connections',
     'local_attach', '_volume', '_connector', '_live_device', 'use_multipath',
-    'device_scan_attempts', '_unexported', '_plugin_slot', '_id_made_here'})
+    'device_scan_attempts', '_unexported', '_plugin_slot', '_id_made_here',
+    '_checked'})
 
 
 class Resource:

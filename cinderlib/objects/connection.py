@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import marshal
 from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 from cinderlib import _runtime
@@ -40,6 +41,9 @@ class Connection(base.VolumeChild):
     _SKIP_IN_JSON = ('volume',)
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
+    # What save() last checked of the fields callers may change in place
+    # (see _checked_form).
+    _checked: Optional[bytes] = None
 
     def __init__(self, backend: AnyBackend | str | None,
                  volume: Optional[Volume] = None,
@@ -147,6 +151,11 @@ class Connection(base.VolumeChild):
                                  'device': None},
                 **values))
             connection = cls._from_ovo(volume.backend, ovo, volume)
+            if 'attached_host' not in fields:  # from the connector checked
+                # Before the driver calls: a driver changing the
+                # connector makes the next save() check it again.
+                connection._checked = _checked_form(
+                    ovo.attached_host, connector, None)
             connection.use_multipath = use_multipath
             connection.device_scan_attempts = scan_attempts
             if given_id:  # a new random UUID is no stored connection's
@@ -439,12 +448,17 @@ class Connection(base.VolumeChild):
 
     def _check_stored_fields(self) -> None:
         ovo = self._ovo
-        validation.text(ovo.attached_host, 'attached_host',
-                        validation.MAX_HOST_LENGTH)
         info = self.connection_info
-        validation.connector(info.get('connector') or {},
-                             "connection_info['connector']")
-        validation.device(info.get('device'), "connection_info['device']")
+        host = ovo.attached_host
+        connector = info.get('connector') or {}
+        device = info.get('device')
+        form = _checked_form(host, connector, device)
+        if form is not None and form == self._checked:
+            return  # the very values checked last time
+        validation.text(host, 'attached_host', validation.MAX_HOST_LENGTH)
+        validation.connector(connector, "connection_info['connector']")
+        validation.device(device, "connection_info['device']")
+        self._checked = form
 
     def _load_lazy(self) -> None:
         self.volume
@@ -456,6 +470,18 @@ class Connection(base.VolumeChild):
             primitive['versioned_object.data']['volume'] = (
                 self.volume._to_primitive(True, copy))
         return primitive
+
+
+def _checked_form(host: Any, connector: Any, device: Any) -> Optional[bytes]:
+    """The attached host, connector and device as bytes equal only for
+    equal values of exactly the same builtin types (marshal refuses
+    subclasses and other types: None then), so that a save can tell, for
+    a few microseconds, that they are the values it checked last time,
+    even if callers changed the dicts in place meanwhile."""
+    try:
+        return marshal.dumps((host, connector, device), 2)
+    except ValueError:  # not plain values, or nested too deeply
+        return None
 
 
 def _new_record(backend: AnyBackend, volume_id: str,

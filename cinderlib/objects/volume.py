@@ -536,7 +536,7 @@ class Volume(base.Resource):
         if self._connections is None:
             cinder_ovo.forget_field(ovo, 'volume_attachment')
             return
-        if ovo.obj_attr_is_set('volume_attachment') and not replace:
+        if not replace and cinder_ovo.is_set(ovo, 'volume_attachment'):
             return
         # Set as saved, not through the field's setter: the list is made
         # here, of the connections' own attachments (no coercion needed).

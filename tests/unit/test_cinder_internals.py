@@ -195,6 +195,22 @@ def test_object_instances_have_the_attributes_read():
     assert not missing, f'Cinder objects have no {missing}'
 
 
+@pytest.mark.parametrize('class_name', ['Volume', 'VolumeAttachment',
+                                        'Snapshot'])
+def test_is_set_is_what_obj_attr_is_set_says(class_name):
+    """ovo.is_set reads the attribute behind a field as oslo does."""
+    cls = getattr(ovo.objects_module(), class_name)
+    instance = cls(None, id='1')
+    ovo.set_coerced(instance, 'deleted', False)
+    for name in cls.fields:
+        assert ovo.is_set(instance, name) == instance.obj_attr_is_set(
+            name), name
+    assert ovo.is_set(instance, 'id') and ovo.is_set(instance, 'deleted')
+    instance.obj_reset_changes()
+    delattr(instance, 'deleted')
+    assert not ovo.is_set(instance, 'deleted')
+
+
 def test_field_types_have_the_attributes_the_checker_reads():
     from oslo_versionedobjects import fields
     samples = {'Enum': fields.Enum(['a']),

@@ -163,3 +163,41 @@ def test_failed_attach_reports_its_own_error_not_the_cleanups(
                        match='is not usable'):
         volume.attach()
     assert volume.local_attach is None
+
+
+@pytest.mark.parametrize('change', [
+    lambda info: info['connector'].update(host='x' * 256),
+    lambda info: info['connector'].update(extra={1: 'x'}),
+    lambda info: info['connector'].update(extra=float('nan')),
+    lambda info: info.update(device={'path': object()}),
+    lambda info: info.update(device='/dev/sdb'),
+])
+def test_save_checks_what_changed_in_place_after_connect(
+        volume, connector, change):
+    """save() skips checking the values it (or connect) checked already,
+    never values changed in place since, even equal-looking ones."""
+    connection = volume.connect(connector)
+    connection.save()  # unchanged: nothing to check again
+    change(connection.connection_info)
+    with pytest.raises((exception.InvalidArgument,
+                        exception.InvalidArgumentType)):
+        connection.save()
+    with pytest.raises((exception.InvalidArgument,
+                        exception.InvalidArgumentType)):
+        connection.disconnect()
+
+
+def test_save_checks_a_connector_the_driver_changed(driver, volume,
+                                                    connector, monkeypatch):
+    """A driver that changes the connector it is given during the export
+    does not get it stored unchecked by the next save."""
+    export = driver.create_export
+
+    def changing_export(context, vol, given):
+        given['extra'] = {1: 'not JSON'}
+        return export(context, vol, given)
+
+    monkeypatch.setattr(driver, 'create_export', changing_export)
+    connection = volume.connect(connector)
+    with pytest.raises(exception.InvalidArgumentType):
+        connection.save()

@@ -276,3 +276,30 @@ def test_library_error_messages_are_one_line():
         '(Background on this error at: https://sqlalche.me/e/20/e3q8)')
     assert str(exception.InvalidArgument('name', 'a\n  b\r\nc')) == (
         'Invalid name: a b c')
+
+
+@pytest.mark.parametrize('value, field', [
+    ({'a': {'b': [1, {'c': float('inf')}]}}, "v['a']['b'][1]['c']"),
+    ({'a': [None, 'x', {1: 'y'}]}, "v['a'][2]"),
+    ({'a': ['\ud800']}, "v['a'][0]"),
+    ({'\ud800': 1}, 'v'),
+    ({'k' * 50: {'s': {1, 2}}}, "v['" + 'k' * 39 + "]['s']"),
+    ([[[[['deep']]]]], 'v[0][0][0][0]'),
+])
+def test_json_errors_name_where_the_value_is(value, field):
+    with pytest.raises((exception.InvalidArgument,
+                        exception.InvalidArgumentType)) as error:
+        validation.json_value(value, 'v', 4)
+    assert error.value.field == field
+
+
+def test_json_values_are_plain_copies():
+    class Text(str):
+        pass
+
+    value = {'a': [1, ('b', 2.5)], 'c': None, 'd': True, Text('e'): Text('f'),
+             'g': {'h': 'é'}}
+    copy = validation.json_value(value, 'v')
+    assert copy == {'a': [1, ['b', 2.5]], 'c': None, 'd': True, 'e': 'f',
+                    'g': {'h': 'é'}}
+    assert copy['g'] is not value['g'] and copy['a'] is not value['a']
