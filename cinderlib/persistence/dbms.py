@@ -34,7 +34,6 @@ from sqlalchemy.engine import Connection as DBConnection
 
 from cinderlib import _runtime
 from cinderlib import exception
-from cinderlib import jsontext
 from cinderlib.cinder import config as cinder_config
 from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.objects import Connection, KeyValue, Snapshot, Volume
@@ -413,8 +412,7 @@ class DBPersistence(base.PersistenceDriverBase):
         """Insert or update ``obj``'s row, telling ``written`` the row's
         new version and data and whether it was inserted."""
         ovo = obj._ovo
-        written.data = jsontext.dumps(cinder_ovo.to_primitive(
-            ovo, _SKIP[kind]))
+        written.data = cinder_ovo.to_primitive_text(ovo, _SKIP[kind])
         values = dict(values, created_at=_naive(ovo.created_at),
                       deleted=False, deleted_at=None, data=written.data)
         statements = _statements(table)
@@ -470,7 +468,7 @@ class DBPersistence(base.PersistenceDriverBase):
             'id': volume_type.id, 'volume_id': volume.id,
             'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
             'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
-            'data': jsontext.dumps(cinder_ovo.to_primitive(volume_type))})
+            'data': cinder_ovo.to_primitive_text(volume_type)})
 
     shared = True
 
