@@ -299,7 +299,7 @@ class Backend(metaclass=_ProcessState):
 
     @property
     def availability_zone(self) -> str:
-        return cast(str, cinder_config.get_option('storage_availability_zone'))
+        return cinder_config.availability_zone()
 
     def check_pool_name(self, pool_name: Optional[str]) -> str:
         """The pool to use: ``pool_name`` if it exists, else the first."""
@@ -339,9 +339,15 @@ class Backend(metaclass=_ProcessState):
         fields (see ``Volume``).  An ``id`` that a stored volume has is
         refused (``AlreadyExists``) before anything is changed.
         """
-        volume = Volume(self, size=size, name=name, description=description,
-                        bootable=bootable, **kwargs)
-        return volume.create()
+        # Given only when not the defaults a new volume has anyway: checking
+        # them is a good part of the time of making its object.
+        if name != '':
+            kwargs['name'] = name
+        if description != '':
+            kwargs['description'] = description
+        if bootable is not False:
+            kwargs['bootable'] = bootable
+        return Volume(self, size=size, **kwargs).create()
 
     # -- adopting what exists on the storage ----------------------------------
     def manage_existing(self, existing_ref: dict[str, Any],

@@ -20,7 +20,7 @@ import importlib
 import re
 import threading
 import warnings
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, cast
 
 from cinderlib import _runtime
 from cinderlib import exception
@@ -150,13 +150,39 @@ def set_group_option(group: str, name: str, value: Any) -> None:
     """Set one option of a registered group (e.g. ``oslo_concurrency``),
     literally: the values cinderlib sets there (a lock directory, a
     coordination URL and its password) are not templates."""
-    conf().set_override(name, _literal(value), group=group)
+    _override(name, _literal(value), group)
 
 
 def get_option(name: str, group: Optional[str] = None) -> Any:
     cfg_conf = conf()
     return getattr(cfg_conf, name) if group is None else getattr(
         getattr(cfg_conf, group), name)
+
+
+def availability_zone() -> str:
+    """The ``storage_availability_zone`` option, which every new volume
+    records: read through oslo.config once per value set, not per volume
+    (a microsecond of each create)."""
+    zone = _default_values.get('storage_availability_zone')
+    if zone is None:
+        zone = _default_values['storage_availability_zone'] = get_option(
+            'storage_availability_zone')
+    return cast(str, zone)
+
+
+# [DEFAULT] values read per operation, forgotten whenever cinderlib sets or
+# clears an option (it is the only writer of Cinder's options here).
+_default_values: dict[str, Any] = {}
+
+
+def _override(name: str, value: Any, group: Optional[str]) -> None:
+    _default_values.clear()
+    conf().set_override(name, value, group=group)
+
+
+def _clear_override(name: str, group: Optional[str]) -> None:
+    _default_values.clear()
+    conf().clear_override(name, group=group)
 
 
 def is_secret(name: str, opt: Any) -> bool:
@@ -173,8 +199,7 @@ def _set_option(name: str, value: Any, opt: Any,
     ``$name`` and ``${group.name}`` templates expand, checked now."""
     secret = is_secret(name, opt)
     try:
-        conf().set_override(name, _literal(value) if secret else value,
-                            group=group)
+        _override(name, _literal(value) if secret else value, group)
     except (ValueError, TypeError) as exc:
         type_name = type(opt.type).__name__ if opt.type else 'string'
         if secret:  # the error's text may quote the value
@@ -219,7 +244,7 @@ def _check_templates(name: str, value: Any, group: Optional[str]) -> None:
     try:
         get_option(name, group)
     except (cfg.Error, RecursionError) as exc:
-        conf().clear_override(name, group=group)
+        _clear_override(name, group)
         reason = ('refers to itself' if isinstance(exc, RecursionError)
                   else str(exc))
         raise exception.InvalidDriverOption(
@@ -329,7 +354,7 @@ class DriverConfiguration:
         group = cfg_conf._groups.get(self.group)
         if group is not None:
             for name in list(group._opts):
-                cfg_conf.clear_override(name, group=self.group)
+                _clear_override(name, self.group)
 
 
 # Configures a privsep context as setup() decided (see connectors.py);

@@ -8,8 +8,9 @@ class load here as this release's version (``_local_versions``)."""
 from __future__ import annotations
 
 import datetime
+import functools
 import sys
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, cast
 
 from cinderlib import exception
 from cinderlib import jsontext
@@ -77,18 +78,29 @@ def new_volume_type(context: Any, type_id: str,
 
 def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
     field = ovo_class.fields[name]
-    if type(value) is dict and _holds_any_value(field) and all(
-            type(key) is str for key in value):
-        # What the field's coercion makes (a CoercedDict of the same
-        # items), without calling its element type, which returns each
-        # value as it is, once per item.
-        # lazy: it imports oslo.config and eventlet (with Cinder)
-        from oslo_versionedobjects import fields as ovo_fields
-        coerced: Any = ovo_fields.CoercedDict()
-        coerced.enable_coercing(field._type._element_type, None, name)
-        dict.update(coerced, value)
-        return coerced
+    if type(value) is dict and (not value or all(
+            type(key) is str for key in value)):
+        kept = _values_kept(field)
+        if kept is _ANY_VALUE or (kept and all(
+                type(item) in kept for item in value.values())):
+            # What the field's coercion makes (a CoercedDict of the same
+            # items, coercing those added later), without calling its
+            # element type, which returns each of these values as it is.
+            dict_class = _coerced_dict_class()
+            coerced: Any = dict_class.__new__(dict_class)
+            # What its __init__ and enable_coercing set.
+            coerced.__dict__.update(_element_type=field._type._element_type,
+                                    _obj=None, _field=name)
+            dict.update(coerced, value)
+            return coerced
     return field.coerce(None, name, value)
+
+
+@functools.cache
+def _coerced_dict_class() -> Any:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    return ovo_fields.CoercedDict
 
 
 def set_coerced(ovo: Any, name: str, value: Any) -> None:
@@ -107,23 +119,34 @@ def set_saved(ovo: Any, name: str, value: Any) -> None:
     ovo._changed_fields.discard(name)
 
 
-def _holds_any_value(field: Any) -> bool:
-    """Whether ``field`` is a dict whose values may be anything (Cinder's
-    ``DictOfNullableField``: connectors, connection info)."""
-    known = _any_value_dicts.get(field)
-    if known is None:
+# Any value at all (see _values_kept).
+_ANY_VALUE: tuple[type, ...] = (object,)
+
+
+def _values_kept(field: Any) -> tuple[type, ...]:
+    """If ``field`` is a dict field, the types of the values its coercion
+    keeps as they are: ``_ANY_VALUE`` for Cinder's ``DictOfNullableField``
+    (connectors, connection info), ``str`` (and ``None`` if nullable) for
+    a dict of strings (extra specs, QoS specs); else none."""
+    kept = _kept_by_field.get(field)
+    if kept is None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         element = getattr(field._type, '_element_type', None)
-        known = _any_value_dicts[field] = (
-            type(field._type) is ovo_fields.Dict
-            and type(element) is ovo_fields.Field
-            and type(element._type) is ovo_fields.FieldType
-            and element.nullable)
-    return known
+        element_type = type(getattr(element, '_type', None))
+        kept = ()
+        if type(field._type) is ovo_fields.Dict and type(
+                element) is ovo_fields.Field:
+            if element_type is ovo_fields.FieldType and element.nullable:
+                kept = _ANY_VALUE
+            elif element_type is ovo_fields.String:
+                # String.coerce returns str(value): a str as it is.
+                kept = (str, type(None)) if element.nullable else (str,)
+        _kept_by_field[field] = kept
+    return kept
 
 
-_any_value_dicts: dict[Any, bool] = {}
+_kept_by_field: dict[Any, tuple[type, ...]] = {}
 
 
 def new_object(ovo_class: Any, context: Any,
@@ -138,6 +161,8 @@ def new_object(ovo_class: Any, context: Any,
     """
     defaults = _default_attributes.get(ovo_class)
     if defaults is None:
+        for name in ovo_class.fields:  # each field's name is known below
+            _attribute(name)
         defaults = _default_attributes[ovo_class] = {
             _attribute(name): value
             for name, value in _class_info(ovo_class.obj_name()).defaults}
@@ -146,9 +171,14 @@ def new_object(ovo_class: Any, context: Any,
     attributes['_context'] = context
     attributes['_changed_fields'] = set()
     attributes.update(defaults)  # immutable values: shared
-    for name, value in values.items():
-        attributes[_ATTRIBUTES.get(name) or _attribute(name)] = value
-    _saved(obj)
+    try:  # at C speed: every field's attribute name is known
+        attributes.update(zip(map(_ATTRIBUTES.__getitem__, values),
+                              values.values()))
+    except KeyError:  # a name that is no field's: set as the setter would
+        for name, value in values.items():
+            attributes[_attribute(name)] = value
+    if _reset_kinds.get(ovo_class) is not _RESET_PLAIN:
+        _saved(obj)  # its tracking of changes starts here
     return obj
 
 
@@ -253,6 +283,12 @@ def is_set(ovo: Any, name: str) -> bool:
     return (_ATTRIBUTES.get(name) or _attribute(name)) in ovo.__dict__
 
 
+def id_of(ovo: Any) -> str:
+    """``ovo.id`` (always set), read without the field's getter: every
+    operation reads its objects' ids several times."""
+    return cast(str, ovo._obj_id)
+
+
 def forget_field(ovo: Any, name: str) -> None:
     """Unset a lazy field so that it is loaded afresh when next read."""
     if is_set(ovo, name):
@@ -308,12 +344,27 @@ def _saved(ovo: Any) -> None:
     ovo._changed_fields.clear()
     if how is _RESET_METADATA:
         attributes = ovo.__dict__
-        for name in _TRACKED_METADATA:
-            if name in ovo.fields:
-                # What their _reset_metadata_tracking does: copies to
-                # compare metadata changes against.
-                value = attributes.get('_obj_' + name)
-                attributes['_orig_' + name] = dict(value) if value else {}
+        for attribute, original in _tracked_metadata(type(ovo)):
+            # What their _reset_metadata_tracking does: copies to compare
+            # metadata changes against.
+            value = attributes.get(attribute)
+            attributes[original] = dict(value) if value else {}
+
+
+def _tracked_metadata(ovo_class: type) -> tuple[tuple[str, str], ...]:
+    """The attributes of the metadata fields of ``ovo_class`` whose changes
+    Cinder tracks, each with the attribute of its copy to compare with."""
+    pairs = _metadata_attributes.get(ovo_class)
+    if pairs is None:
+        # ignore: oslo's classes declare fields loosely
+        fields = ovo_class.fields  # type: ignore[attr-defined]
+        pairs = _metadata_attributes[ovo_class] = tuple(
+            (_attribute(name), '_orig_' + name)
+            for name in _TRACKED_METADATA if name in fields)
+    return pairs
+
+
+_metadata_attributes: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
 _RESET_PLAIN, _RESET_METADATA, _RESET_CALL = 'plain', 'metadata', 'call'

@@ -40,12 +40,42 @@ _R = TypeVar('_R', bound='Resource')
 # The version and variant bits of a random UUID (RFC 4122 version 4).
 _UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Random UUIDs' worth of bytes read from the kernel at once: one
+# ``getrandom`` call per 64 new ids instead of one each (a syscall cost
+# 3 us of each create_volume in a sampled profile).
+_UUIDS_PER_READ = 64
+
+
+class _RandomValues(threading.local):
+    """Each thread's unused random 128-bit values: never shared between
+    threads, and dropped in a forked child (``_forget_random_values``),
+    so no two ids are made from the same bytes."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+
+
+_random_values = _RandomValues()
+
+
+def _forget_random_values() -> None:
+    global _random_values
+    _random_values = _RandomValues()
+
+
+os.register_at_fork(after_in_child=_forget_random_values)
 
 
 def new_uuid4() -> str:
     """``str(uuid.uuid4())``, without building a ``uuid.UUID`` (made for
-    every new volume, snapshot and connection)."""
-    value = int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET
+    every new volume, snapshot and connection); the same kernel random
+    source, read for several ids at once."""
+    values = _random_values.values
+    if not values:
+        data = os.urandom(16 * _UUIDS_PER_READ)
+        values.extend(int.from_bytes(data[start:start + 16], 'big')
+                      for start in range(0, len(data), 16))
+    value = values.pop() & _UUID4_CLEAR | _UUID4_SET
     text = f'{value:032x}'
     return (f'{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-'
             f'{text[20:]}')
@@ -457,7 +487,9 @@ class Resource:
     @property
     def id(self) -> str:
         stored: Optional[StoredState] = self.__dict__.get('_stored')
-        return stored.id if stored is not None else self._ovo.id
+        if stored is not None:
+            return stored.id
+        return cinder_ovo.id_of(self._ovo)
 
     @property
     def backend_name(self) -> str:

@@ -217,8 +217,10 @@ class Volume(base.Resource):
 
     def _create(self, driver_call: Callable[[Any], Any],
                 *sources: base.Resource) -> 'Volume':
-        with locks.locked(self.id, *(source.id for source in sources),
-                          in_process=self._in_process_ids()):
+        ids = [self.id]
+        if sources:
+            ids.extend(source.id for source in sources)
+        with locks.locked(*ids, in_process=self._in_process_ids()):
             return self._create_locked(driver_call, sources)
 
     def _create_locked(self, driver_call: Callable[[Any], Any],
@@ -228,7 +230,8 @@ class Volume(base.Resource):
         self._refuse_existing()
         for source in sources:
             source._require_existing()
-        self._ovo.status = Status.CREATING
+        if self._ovo.status != Status.CREATING:  # a retry after an error
+            self._ovo.status = Status.CREATING
         self.save()
         try:
             self._apply_update(driver_call(self.backend.driver))

@@ -288,7 +288,11 @@ class PersistenceDriverBase:
     def _work_on(self, obj: Resource) -> None:
         copies = self._working_copies()
         key = (object_kind(obj), obj.id)
-        if copies.get(key) is not obj:
+        # Its weak reference read as WeakValueDictionary.get reads it (in
+        # its ``data``, a dict of weak references since Python 2), without
+        # the Python-level call: every save comes here.
+        working = copies.data.get(key)  # type: ignore[attr-defined]
+        if working is None or working() is not obj:
             copies[key] = obj
 
     def _stored(self, obj: Resource) -> None:

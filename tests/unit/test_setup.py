@@ -84,6 +84,25 @@ def test_host_goes_into_volume_host(tmp_path):
     assert backend.create_volume(1).host == 'node-7@b#b'
 
 
+def test_a_new_availability_zone_reaches_the_next_volumes(tmp_path):
+    # Backends read the zone once per value set, not per volume: a later
+    # setup() changing it must still reach the volumes created after it.
+    cinderlib.setup(storage_availability_zone='zone-a',
+                    state_path=str(tmp_path))
+    try:
+        backend = cinderlib.Backend('b', volume_driver=DRIVER)
+        first = backend.create_volume(1)
+        cinderlib.setup(storage_availability_zone='zone-b',
+                        state_path=str(tmp_path))
+        second = backend.create_volume(1)
+    finally:
+        cinderlib.setup(storage_availability_zone='nova',
+                        state_path=str(tmp_path))
+    assert (first.availability_zone, second.availability_zone) == (
+        'zone-a', 'zone-b')
+    assert backend.create_volume(1).availability_zone == 'nova'
+
+
 def test_default_host_is_hostname(backend):
     assert backend.host_name == f'{socket.gethostname()}@memory'
 

@@ -1,5 +1,7 @@
 """Volumes: operations, statuses, validation and failures."""
 
+import os
+import threading
 import uuid
 
 import pytest
@@ -233,6 +235,35 @@ def test_caller_may_change_cinder_fields_and_save(volume):
     volume.save()
     assert stored(volume).name == 'renamed'
     assert not volume._ovo.obj_what_changed()
+
+
+def test_new_ids_of_a_forked_child_and_of_threads_are_their_own():
+    # Random bytes are read for several ids at once: a forked child and
+    # each thread must not make ids from bytes another one uses.
+    from cinderlib.objects import base
+    base.new_uuid4()  # the parent has unused values now
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, then exit at once
+        os.close(reader)
+        os.write(writer, ' '.join(base.new_uuid4()
+                                  for _ in range(100)).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        child_ids = pipe.read().split()
+    os.waitpid(pid, 0)
+    thread_ids: list[str] = []
+    threads = [threading.Thread(target=lambda: thread_ids.extend(
+        base.new_uuid4() for _ in range(100))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    parent_ids = [base.new_uuid4() for _ in range(100)]
+    assert len(child_ids) == 100
+    every = child_ids + thread_ids + parent_ids
+    assert len(set(every)) == len(every) == 600
 
 
 def test_refresh_of_a_deleted_volume_raises(volume):
