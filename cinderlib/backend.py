@@ -303,9 +303,9 @@ class Backend(metaclass=_ProcessState):
 
     def check_pool_name(self, pool_name: Optional[str]) -> str:
         """The pool to use: ``pool_name`` if it exists, else the first."""
+        if pool_name is None:  # every new volume's, unless given
+            return cast(str, self._stats['pools'][0]['pool_name'])
         pools = self.pool_names
-        if pool_name is None:
-            return pools[0]
         if pool_name not in pools:
             raise exception.InvalidArgument(
                 'pool_name', f'{pool_name!r} is not a pool of backend '

@@ -62,6 +62,8 @@ def requested_size(value: Any, field: str = 'size') -> int:
     Bools, strings, NaN and infinities are refused, and so are sizes of
     0 or less, or above ``MAX_SIZE_GIB``.
     """
+    if type(value) is int:  # most calls: no isinstance() of an ABC
+        return _size_in_range(value, field)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidArgumentType(
             field, f'must be a number of GiB, got {value!r:.60}')

@@ -346,9 +346,12 @@ def _saved(ovo: Any) -> None:
         attributes = ovo.__dict__
         for attribute, original in _tracked_metadata(type(ovo)):
             # What their _reset_metadata_tracking does: copies to compare
-            # metadata changes against.
+            # metadata changes against (an empty one kept as it is).
             value = attributes.get(attribute)
-            attributes[original] = dict(value) if value else {}
+            if value:
+                attributes[original] = dict(value)
+            elif attributes.get(original) != {}:
+                attributes[original] = {}
 
 
 def _tracked_metadata(ovo_class: type) -> tuple[tuple[str, str], ...]:
