@@ -109,13 +109,13 @@ class Volume(base.Resource):
             'created_at': cinder_ovo.utcnow(), 'deleted': False,
             'availability_zone': backend.availability_zone,
             'multiattach': extra_specs.get('multiattach') == '<is> True',
-            **fields}
+            **fields,
+            'id': volume_id, 'size': size, 'host': host,
+            'volume_type_id': volume_id}
         volume_type = cinder_ovo.new_volume_type(context, volume_id,
                                                  extra_specs, qos_specs)
         # Every value is valid as it is (made here, or checked above).
-        return cinder_ovo.new_volume_fast(context, volume_type, dict(
-            values, id=volume_id, size=size, host=host,
-            volume_type_id=volume_id))
+        return cinder_ovo.new_volume_fast(context, volume_type, values)
 
     @classmethod
     def _from_ovo(cls, backend: AnyBackend,
