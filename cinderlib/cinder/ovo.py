@@ -76,25 +76,51 @@ def new_volume_type(context: Any, type_id: str,
 
 
 def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
-    field = ovo_class.fields[name]
-    if type(value) is dict and _holds_any_value(field) and all(
+    coercion = _coercions.get((ovo_class, name))
+    if coercion is None:
+        coercion = _coercion(ovo_class, name)
+    field, coerced_dict = coercion
+    if coerced_dict is not None and type(value) is dict and all(
             type(key) is str for key in value):
         # What the field's coercion makes (a CoercedDict of the same
-        # items), without calling its element type, which returns each
-        # value as it is, once per item.
-        # lazy: it imports oslo.config and eventlet (with Cinder)
-        from oslo_versionedobjects import fields as ovo_fields
-        coerced: Any = ovo_fields.CoercedDict()
-        coerced.enable_coercing(field._type._element_type, None, name)
+        # items, coercing those added later), without calling its
+        # element type, which returns each value as it is, once per item.
+        coerced = coerced_dict.__new__(coerced_dict)
         dict.update(coerced, value)
+        coerced._element_type = field._type._element_type
+        coerced._obj = None
+        coerced._field = name
         return coerced
     return field.coerce(None, name, value)
+
+
+# The field of each (class, name) _coerced was given, and the class of
+# the CoercedDict it makes for a dict of any values (else None).
+_coercions: dict[tuple[Any, str], tuple[Any, Any]] = {}
+
+
+def _coercion(ovo_class: Any, name: str) -> tuple[Any, Any]:
+    # lazy: it imports oslo.config and eventlet (with Cinder)
+    from oslo_versionedobjects import fields as ovo_fields
+    field = ovo_class.fields[name]
+    found = _coercions[(ovo_class, name)] = (
+        field, ovo_fields.CoercedDict if _holds_any_value(field) else None)
+    return found
 
 
 def set_coerced(ovo: Any, name: str, value: Any) -> None:
     """``setattr(ovo, name, value)`` for a plain field: the value coerced
     (see ``_coerced``), the field marked changed."""
     setattr(ovo, '_obj_' + name, _coerced(type(ovo), name, value))
+    ovo._changed_fields.add(name)
+
+
+def set_valid(ovo: Any, name: str, value: Any) -> None:
+    """``setattr(ovo, name, value)`` for a plain field and a value its
+    setter stores as it is (a status constant, a ``str`` for a string
+    field: made by the library), without the coercion; the field is
+    marked changed."""
+    ovo.__dict__[_ATTRIBUTES.get(name) or _attribute(name)] = value
     ovo._changed_fields.add(name)
 
 
@@ -238,12 +264,12 @@ def new_attachment_fast(context: Any,
     """``new_attachment`` for values made by the library or checked by
     ``check_fields``; its dict fields (the connector, the connection
     info) still go through their coercion, which wraps them."""
-    objects = objects_module()
-    cls = objects.VolumeAttachment
+    cls = objects_module().VolumeAttachment
     values = dict(values)
     for name in ('connector', 'connection_info'):
-        if values.get(name) is not None:
-            values[name] = _coerced(cls, name, values[name])
+        value = values.get(name)
+        if value is not None:
+            values[name] = _coerced(cls, name, value)
     return new_object(cls, context, values)
 
 

@@ -458,11 +458,14 @@ class Volume(base.Resource):
         self._connections = None
 
     # -- exports, used by Connection ------------------------------------------
-    def _export(self, connector: dict[str, Any]) -> dict[str, Any]:
-        """create_export + initialize_connection, as Cinder's manager does."""
-        driver = self.backend.driver
-        context = self.backend.context
-        first = not self.connections
+    def _export(self, connector: dict[str, Any],
+                first: bool) -> dict[str, Any]:
+        """create_export + initialize_connection, as Cinder's manager does;
+        ``first``: the volume has no other connection (a failure then
+        removes the export)."""
+        backend = self.backend
+        driver = backend.driver
+        context = backend.context
         try:
             driver.validate_connector(connector)
             self._apply_update(driver.create_export(context, self._ovo,
