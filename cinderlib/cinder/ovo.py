@@ -263,9 +263,9 @@ def new_attachment_fast(context: Any,
                         values: dict[str, Any]) -> CinderObject:
     """``new_attachment`` for values made by the library or checked by
     ``check_fields``; its dict fields (the connector, the connection
-    info) still go through their coercion, which wraps them."""
+    info) still go through their coercion, which wraps them.  ``values``
+    is made for it: the coerced dicts replace the ones given there."""
     cls = objects_module().VolumeAttachment
-    values = dict(values)
     for name in ('connector', 'connection_info'):
         value = values.get(name)
         if value is not None:

@@ -252,3 +252,18 @@ def test_set_valid_is_the_setter_without_its_coercion(volume):
     other.status = 'in-use'
     assert ovo.status == other.status == 'in-use'
     assert ovo.obj_what_changed() == other.obj_what_changed() == {'status'}
+
+
+def test_a_connector_may_be_any_mapping(volume, connector):
+    # Checked and copied as plain dicts whatever mapping holds it (the
+    # dicts skip the generic mapping checks).
+    import collections
+    import types
+    given = types.MappingProxyType(collections.OrderedDict(
+        connector, extra=types.MappingProxyType({'nested': [1, 'a']})))
+    connection = volume.connect(given)
+    stored = connection.connector_info
+    assert stored == dict(connector, extra={'nested': [1, 'a']})
+    assert type(stored) is type(stored['extra']) is dict
+    with pytest.raises(TypeError):
+        volume.connect(types.MappingProxyType({'host': 'x', 'bad': {1}}))
