@@ -407,9 +407,11 @@ class Connection(base.VolumeChild):
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:
-                if volume._ovo.status not in OWN_ATTACHMENTS:
-                    volume._ovo.status = Status.AVAILABLE
-                volume._ovo.attach_status = AttachStatus.DETACHED
+                ovo = volume._ovo
+                if ovo.status not in OWN_ATTACHMENTS:
+                    cinder_ovo.set_valid(ovo, 'status', Status.AVAILABLE)
+                cinder_ovo.set_valid(ovo, 'attach_status',
+                                     AttachStatus.DETACHED)
             volume.save()
 
     def extend(self) -> Optional[int]:

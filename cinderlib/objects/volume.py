@@ -499,11 +499,14 @@ class Volume(base.Resource):
 
     def _unexport(self, connection: Any, force: bool) -> None:
         """terminate_connection; remove_export only for the last one."""
-        driver = self.backend.driver
+        backend = self.backend
+        driver = backend.driver
         driver.terminate_connection(self._ovo, connection.connector_info,
                                     force=force)
-        if all(other.id == connection.id for other in self.connections):
-            driver.remove_export(self.backend.context, self._ovo)
+        connection_id = connection.id
+        if all(other is connection or other.id == connection_id
+               for other in self.connections):
+            driver.remove_export(backend.context, self._ovo)
 
     # -- bookkeeping used by Snapshot and Connection --------------------------
     def _add_snapshot(self, snapshot: Snapshot) -> None:
