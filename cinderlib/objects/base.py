@@ -37,18 +37,19 @@ _ChildT = TypeVar('_ChildT')
 _R = TypeVar('_R', bound='Resource')
 
 
-# The version and variant bits of a random UUID (RFC 4122 version 4).
-_UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# The variant digit of a random UUID (RFC 4122: binary 10xx) for each
+# random hex digit, keeping its two low bits.
+_UUID4_VARIANT = {digit: '89ab'[int(digit, 16) & 3]
+                  for digit in '0123456789abcdef'}
 
 
 def new_uuid4() -> str:
     """``str(uuid.uuid4())``, without building a ``uuid.UUID`` (made for
-    every new volume, snapshot and connection)."""
-    value = int.from_bytes(os.urandom(16), 'big') & _UUID4_CLEAR | _UUID4_SET
-    text = f'{value:032x}'
-    return (f'{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-'
-            f'{text[20:]}')
+    every new volume, snapshot and connection): 16 random bytes as hex
+    digits, the version digit 4, the variant digit 8 to b."""
+    text = os.urandom(16).hex()
+    return (f'{text[:8]}-{text[8:12]}-4{text[13:16]}-'
+            f'{_UUID4_VARIANT[text[16]]}{text[17:20]}-{text[20:]}')
 
 
 class ChildList(list[_ChildT]):
