@@ -494,6 +494,12 @@ def _forget_after_fork() -> None:
     # would never be released in the child, where that thread is gone.
     global _registry_lock
     _registry_lock = threading.Lock()
+    # So may the thread locks of resources, held or awaited by threads
+    # that are gone: the child's operations take new ones.  The forking
+    # thread's own stay held (its locked() blocks release them).
+    for resource_id, lock in list(_locks.items()):
+        if not lock.mutex._is_owned():  # type: ignore[attr-defined]
+            del _locks[resource_id]
     # A forked child shares its parent's open lock files, and with them
     # the parent's locks.  Closing its copies leaves the parent's locks
     # alone (they go with the last descriptor, and an unlock is never

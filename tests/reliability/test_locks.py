@@ -570,16 +570,17 @@ def open_lock_files():
 def test_a_forked_child_does_not_share_its_parents_locks(backend):
     # The child closes its copies of the parent's lock files (the parent
     # keeps its locks) and opens files of its own: a resource on the file
-    # the parent holds is busy for it, as for any other process.  A
-    # thread of the parent holding the registry's lock at the fork does
-    # not block the child.
+    # the parent holds is busy for it, as for any other process.  What
+    # other threads of the parent held at the fork (the registry's lock,
+    # a resource's thread lock) does not block the child: they are gone.
     x, y = ids_on_stripe(41, 2)
     registry_held, fork_done = threading.Event(), threading.Event()
 
     def hold_registry():
-        with locks._registry_lock:
-            registry_held.set()
-            fork_done.wait(60)
+        with locks.locked('thread-held'):
+            with locks._registry_lock:
+                registry_held.set()
+                fork_done.wait(60)
 
     with locks.locked(x):
         holder = threading.Thread(target=hold_registry)
@@ -590,9 +591,16 @@ def test_a_forked_child_does_not_share_its_parents_locks(backend):
             code = 9
             signal.alarm(30)  # a child blocked for good is killed
             try:
-                inherited = len(open_lock_files())
+                locks.CHECK_ORDER = False  # its own steps, in any order
+                inherited = open_lock_files()
                 with locks.locked_if_free(y) as free:
-                    code = 1 if free else 2 if inherited else 0
+                    busy = not free
+                with locks.locked('thread-held',
+                                  in_process=['thread-held']):
+                    pass
+                with locks.locked(x):  # the forking thread's: re-entered
+                    pass
+                code = 0 if busy and not inherited else 1
             finally:
                 os._exit(code)
         fork_done.set()
