@@ -118,9 +118,8 @@ class Connection(base.VolumeChild):
                  kwargs: dict[str, Any]) -> 'Connection':
         connector = validation.connector(connector)
         volume_id = volume.id
-        (use_multipath, scan_attempts, attach_mode, given_id,
+        (use_multipath, scan_attempts, attach_mode, given_id, connection_id,
          fields) = _connect_arguments(volume_id, kwargs)
-        connection_id = cls._new_id(given_id)
         backend = volume.backend
         with locks.locked(volume_id):
             volume._require_existing()
@@ -466,18 +465,15 @@ class Connection(base.VolumeChild):
         return primitive
 
 
-# connect()'s arguments besides the connector when none is given.
-_NO_ARGUMENTS: tuple[Optional[bool], int, Optional[str], Optional[str],
-                     dict[str, Any]] = (None, 3, None, None, {})
-
-
 def _connect_arguments(volume_id: str, kwargs: dict[str, Any]) -> tuple[
-        Optional[bool], int, Optional[str], Optional[str], dict[str, Any]]:
+        Optional[bool], int, Optional[str], Optional[str], str,
+        dict[str, Any]]:
     """``use_multipath``, ``device_scan_attempts``, ``attach_mode``, the
-    connection id given (or None) and the VolumeAttachment fields of
-    connect()'s keyword arguments, each checked."""
+    connection id given (or None), the connection's id (that one, checked,
+    or a new one) and the VolumeAttachment fields of connect()'s keyword
+    arguments, each checked."""
     if not kwargs:
-        return _NO_ARGUMENTS
+        return None, 3, None, None, base.new_uuid4(), {}
     kwargs = dict(kwargs)
     use_multipath = kwargs.pop('use_multipath', None)
     scan_attempts = kwargs.pop('device_scan_attempts', 3)
@@ -491,9 +487,11 @@ def _connect_arguments(volume_id: str, kwargs: dict[str, Any]) -> tuple[
     if attach_mode is not None:
         validation.attach_mode(attach_mode)
     given_id = kwargs.pop('id', None)
+    connection_id = Connection._new_id(given_id)
     fields = cinder_ovo.check_fields(
         cinder_ovo.objects_module().VolumeAttachment, kwargs, 'connection')
-    return use_multipath, scan_attempts, attach_mode, given_id, fields
+    return (use_multipath, scan_attempts, attach_mode, given_id,
+            connection_id, fields)
 
 
 def _checked_form(host: Any, connector: Any, device: Any) -> Optional[bytes]:
