@@ -34,7 +34,6 @@ import errno
 import fcntl
 import os
 import threading
-import weakref
 import zlib
 from contextlib import contextmanager
 from typing import (Any, Callable, Collection, ContextManager, Iterator,
@@ -54,9 +53,9 @@ CHECK_ORDER = os.environ.get('CINDERLIB_CHECK_LOCK_ORDER', '') not in (
 DistributedLocks = Optional[Callable[[str], Any]]
 
 _registry_lock = threading.Lock()
-_locks: 'weakref.WeakValueDictionary[str, _ResourceLock]' = (
-    weakref.WeakValueDictionary())
-# The resource ids each thread holds, with their depths.
+# The locks of the resource ids in use (see _hold).
+_locks: dict[str, '_ResourceLock'] = {}
+# The resource ids each thread holds, with their depths (CHECK_ORDER).
 _held = threading.local()
 
 
@@ -116,7 +115,10 @@ class _Stripe:
     def __init__(self, path: str, field: str) -> None:
         self.path = path
         self.field = field
-        self.changed = threading.Condition(threading.Lock())
+        # Taken directly where no thread waits (cheaper than entering the
+        # condition, which takes it).
+        self.mutex = threading.Lock()
+        self.changed = threading.Condition(self.mutex)
         self.users = 0
         # Threads waiting on ``changed``.
         self.waiting = 0
@@ -125,7 +127,7 @@ class _Stripe:
         self.taking: Optional[bool] = None
 
     def acquire(self, blocking: bool) -> bool:
-        with self.changed:
+        with self.mutex:
             while self.taking is not None:
                 if self.taking and not blocking:
                     # It waits for another process: the file is busy.
@@ -153,11 +155,11 @@ class _Stripe:
         except BaseException:
             if fd is not None:
                 os.close(fd)
-            with self.changed:
+            with self.mutex:
                 self.taking = None
                 self._wake()
             raise
-        with self.changed:
+        with self.mutex:
             self.taking = None
             if fd is not None:
                 self.fd, self.users = fd, 1
@@ -171,7 +173,7 @@ class _Stripe:
             self.changed.notify_all()
 
     def release(self) -> None:
-        with self.changed:
+        with self.mutex:
             if self.users == 0:  # inherited from a parent across fork()
                 return
             self.users -= 1
@@ -224,22 +226,42 @@ class _ResourceLock:
     """The lock of one resource id: reentrant in a thread; the file and
     distributed locks are taken by the outermost hold only."""
 
+    __slots__ = ('id', 'mutex', 'depth', 'stripe', 'remote', 'users')
+
     def __init__(self, resource_id: str) -> None:
         self.id = resource_id
         self.mutex = threading.RLock()
+        # Holds of the threads, counted by the holding thread (under
+        # ``mutex``).
         self.depth = 0
         self.stripe: Optional[_Stripe] = None
         self.remote: Any = None
+        # Callers holding or waiting for it (under ``_registry_lock``):
+        # the registry forgets it when the last one is done.
+        self.users = 0
 
 
-def resource_lock(resource_id: str) -> _ResourceLock:
-    """The lock of ``resource_id``, shared by the whole process."""
+def _hold(resource_ids: list[str]) -> list[_ResourceLock]:
+    """The locks of ``resource_ids``, shared by the whole process, kept
+    in the registry until ``_drop`` (a lock with no user left is
+    forgotten: the registry holds the ids in use only)."""
+    held = []
     with _registry_lock:
-        lock = _locks.get(resource_id)
-        if lock is None:
-            lock = _ResourceLock(resource_id)
-            _locks[resource_id] = lock
-        return lock
+        for resource_id in resource_ids:
+            lock = _locks.get(resource_id)
+            if lock is None:
+                lock = _locks[resource_id] = _ResourceLock(resource_id)
+            lock.users += 1
+            held.append(lock)
+    return held
+
+
+def _drop(locks: list[_ResourceLock]) -> None:
+    with _registry_lock:
+        for lock in locks:
+            lock.users -= 1
+            if not lock.users:
+                del _locks[lock.id]
 
 
 def _acquire(locks: list[_ResourceLock], blocking: bool,
@@ -249,6 +271,8 @@ def _acquire(locks: list[_ResourceLock], blocking: bool,
     in file order, then distributed locks in id order: one global order at
     each level, so callers never deadlock each other.  The ids in
     ``in_process`` get their thread lock only (see ``locked``)."""
+    if len(locks) == 1:
+        return _acquire_one(locks[0], blocking, in_process)
     taken: list[Callable[[], None]] = []
     first: list[_ResourceLock] = []
     try:
@@ -290,11 +314,47 @@ def _acquire(locks: list[_ResourceLock], blocking: bool,
                 lock.stripe = lock.remote = None
 
 
+def _acquire_one(lock: _ResourceLock, blocking: bool,
+                 in_process: Collection[str]) -> bool:
+    """``_acquire`` of one lock, what most operations take: the same
+    steps, without the lists that order several."""
+    if not lock.mutex.acquire(blocking):
+        return False
+    if lock.depth:  # re-entered: the file and remote locks are held
+        lock.depth += 1
+        return True
+    stripe = remote = None
+    try:
+        if lock.id not in in_process:
+            stripe = _stripe(lock.id)
+            if stripe is not None and not stripe.acquire(blocking):
+                stripe = None
+                return False
+            distributed = _Settings.distributed
+            if distributed is not None:
+                candidate = distributed(lock.id)
+                if not candidate.acquire(blocking=blocking):
+                    return False
+                remote = candidate
+        lock.stripe, lock.remote, lock.depth = stripe, remote, 1
+        return True
+    finally:
+        if lock.depth == 0:  # failed part-way
+            if remote is not None:
+                remote.release()
+            if stripe is not None:
+                stripe.release()
+            lock.mutex.release()
+
+
 def _path(stripe: _Stripe) -> str:
     return stripe.path
 
 
 def _release(locks: list[_ResourceLock]) -> None:
+    if len(locks) == 1:
+        _release_one(locks[0])
+        return
     for lock in reversed(locks):
         lock.depth -= 1
     last = [lock for lock in locks if lock.depth == 0]
@@ -310,6 +370,24 @@ def _release(locks: list[_ResourceLock]) -> None:
             stripe.release()
     for lock in reversed(locks):
         lock.mutex.release()
+
+
+def _release_one(lock: _ResourceLock) -> None:
+    lock.depth -= 1
+    if lock.depth:
+        lock.mutex.release()
+        return
+    remote, stripe = lock.remote, lock.stripe
+    lock.remote = lock.stripe = None
+    try:
+        if remote is not None:
+            remote.release()
+    finally:
+        try:
+            if stripe is not None:
+                stripe.release()
+        finally:
+            lock.mutex.release()
 
 
 def _thread_holds() -> dict[str, int]:
@@ -333,12 +411,15 @@ class _Locked:
     """``locked()``'s context manager (a class: cheaper to enter and exit
     than a generator, and taken by every operation)."""
 
-    __slots__ = ('ids', 'in_process', 'locks')
+    __slots__ = ('ids', 'in_process', 'locks', 'noted')
 
     def __init__(self, ids: list[str], in_process: Collection[str]) -> None:
         self.ids = ids
         self.in_process = in_process
         self.locks: list[_ResourceLock] = []
+        # Whether the thread's holds were noted for CHECK_ORDER (only
+        # then: the check is their only use).
+        self.noted = False
 
     def __enter__(self) -> None:
         ids = self.ids
@@ -350,13 +431,23 @@ class _Locked:
                     f'locking {", ".join(more)} while holding '
                     f'{", ".join(sorted(holds))}: an operation must take '
                     f'all its locks in one locked() call')
-        locks = self.locks = [resource_lock(rid) for rid in ids]
-        _acquire(locks, True, self.in_process)
-        _note(ids, 1)
+        locks = self.locks = _hold(ids)
+        try:
+            _acquire(locks, True, self.in_process)
+        except BaseException:
+            _drop(locks)
+            raise
+        if CHECK_ORDER:
+            _note(ids, 1)
+            self.noted = True
 
     def __exit__(self, *exc_info: Any) -> None:
-        _note(self.ids, -1)
-        _release(self.locks)
+        if self.noted:
+            _note(self.ids, -1)
+        try:
+            _release(self.locks)
+        finally:
+            _drop(self.locks)
 
 
 def locked(*resource_ids: str,
@@ -380,19 +471,35 @@ def locked_if_free(*resource_ids: str) -> Iterator[bool]:
     once when another thread, process or host holds one of the resources.
     It never waits, so it may be used while holding other locks."""
     ids = sorted(set(resource_ids))
-    locks = [resource_lock(rid) for rid in ids]
-    if not _acquire(locks, blocking=False):
-        yield False
-        return
-    _note(ids, 1)
+    locks = _hold(ids)
     try:
-        yield True
+        if not _acquire(locks, blocking=False):
+            yield False
+            return
+        noted = CHECK_ORDER
+        if noted:
+            _note(ids, 1)
+        try:
+            yield True
+        finally:
+            if noted:
+                _note(ids, -1)
+            _release(locks)
     finally:
-        _note(ids, -1)
-        _release(locks)
+        _drop(locks)
 
 
 def _forget_after_fork() -> None:
+    # Another thread of the parent may have held the registry's lock: it
+    # would never be released in the child, where that thread is gone.
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    # So may the thread locks of resources, held or awaited by threads
+    # that are gone: the child's operations take new ones.  The forking
+    # thread's own stay held (its locked() blocks release them).
+    for resource_id, lock in list(_locks.items()):
+        if not lock.mutex._is_owned():  # type: ignore[attr-defined]
+            del _locks[resource_id]
     # A forked child shares its parent's open lock files, and with them
     # the parent's locks.  Closing its copies leaves the parent's locks
     # alone (they go with the last descriptor, and an unlock is never
@@ -401,7 +508,8 @@ def _forget_after_fork() -> None:
         fd, stripe.fd, stripe.users = stripe.fd, None, 0
         stripe.taking = None
         stripe.waiting = 0
-        stripe.changed = threading.Condition(threading.Lock())
+        stripe.mutex = threading.Lock()
+        stripe.changed = threading.Condition(stripe.mutex)
         if fd is not None:
             try:
                 os.close(fd)

@@ -13,7 +13,8 @@ import datetime
 import math
 import numbers
 import uuid
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from cinderlib.exception import InvalidArgument, InvalidArgumentType
 
@@ -243,11 +244,14 @@ def _where_text(where: _Where) -> str:
 
 
 def _json_copy(value: Any, where: _Where, depth: int, limit: int) -> Any:
-    if value is None or isinstance(value, (bool, int)):
+    is_dict = type(value) is dict  # most values given: no other check
+    if is_dict:
+        pass
+    elif value is None or isinstance(value, (bool, int)):
         return value
-    if isinstance(value, str):
+    elif isinstance(value, str):
         return _json_string(value, where)
-    if isinstance(value, float):
+    elif isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidArgument(_where_text(where),
                                   f'{value} cannot be stored as JSON')
@@ -258,7 +262,7 @@ def _json_copy(value: Any, where: _Where, depth: int, limit: int) -> Any:
             path = f'{path[:60]}...{path[-17:]}'
         raise InvalidArgument(path, f'nests too deeply (at most {limit} '
                                     f'levels)')
-    if isinstance(value, Mapping):
+    if is_dict or isinstance(value, Mapping):
         result = {}
         for key, item in value.items():
             if type(key) is not str:
@@ -307,7 +311,7 @@ def connector(value: Any, field: str = 'connector') -> dict[str, Any]:
     ``cinderlib.get_connector_properties``) that can be stored: JSON
     values of bounded nesting, and a ``host`` (stored as the connection's
     ``attached_host``) of at most 255 characters without NUL."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise InvalidArgumentType(
             field, f'must be a dict of connector properties (see '
                    f'cinderlib.get_connector_properties), got '

@@ -8,7 +8,6 @@ class load here as this release's version (``_local_versions``)."""
 from __future__ import annotations
 
 import datetime
-import functools
 import sys
 from typing import Any, Iterable, Optional, cast
 
@@ -77,36 +76,56 @@ def new_volume_type(context: Any, type_id: str,
 
 
 def _coerced(ovo_class: Any, name: str, value: Any) -> Any:
-    field = ovo_class.fields[name]
-    if type(value) is dict and (not value or all(
-            type(key) is str for key in value)):
-        kept = _values_kept(field)
-        if kept is _ANY_VALUE or (kept and all(
-                type(item) in kept for item in value.values())):
-            # What the field's coercion makes (a CoercedDict of the same
-            # items, coercing those added later), without calling its
-            # element type, which returns each of these values as it is.
-            dict_class = _coerced_dict_class()
-            coerced: Any = dict_class.__new__(dict_class)
-            # What its __init__ and enable_coercing set.
-            coerced.__dict__.update(_element_type=field._type._element_type,
-                                    _obj=None, _field=name)
-            dict.update(coerced, value)
-            return coerced
+    coercion = _coercions.get((ovo_class, name))
+    if coercion is None:
+        coercion = _coercion(ovo_class, name)
+    field, kept, dict_class = coercion
+    if kept and type(value) is dict and (
+            not value or all(type(key) is str for key in value)) and (
+            kept is _ANY_VALUE or all(type(item) in kept
+                                      for item in value.values())):
+        # What the field's coercion makes (a CoercedDict of the same
+        # items, coercing those added later), without calling its
+        # element type, which returns each of these values as it is.
+        coerced = dict_class.__new__(dict_class)
+        dict.update(coerced, value)
+        # What its __init__ and enable_coercing set.
+        coerced._element_type = field._type._element_type
+        coerced._obj = None
+        coerced._field = name
+        return coerced
     return field.coerce(None, name, value)
 
 
-@functools.cache
-def _coerced_dict_class() -> Any:
+# The field of each (class, name) _coerced was given, the types of the
+# values its coercion keeps as they are (see _values_kept), and the class
+# of the dict it makes.
+_coercions: dict[tuple[Any, str], tuple[Any, tuple[type, ...], Any]] = {}
+
+
+def _coercion(ovo_class: Any, name: str) -> tuple[Any, tuple[type, ...],
+                                                  Any]:
     # lazy: it imports oslo.config and eventlet (with Cinder)
     from oslo_versionedobjects import fields as ovo_fields
-    return ovo_fields.CoercedDict
+    field = ovo_class.fields[name]
+    found = _coercions[(ovo_class, name)] = (
+        field, _values_kept(field), ovo_fields.CoercedDict)
+    return found
 
 
 def set_coerced(ovo: Any, name: str, value: Any) -> None:
     """``setattr(ovo, name, value)`` for a plain field: the value coerced
     (see ``_coerced``), the field marked changed."""
     setattr(ovo, '_obj_' + name, _coerced(type(ovo), name, value))
+    ovo._changed_fields.add(name)
+
+
+def set_valid(ovo: Any, name: str, value: Any) -> None:
+    """``setattr(ovo, name, value)`` for a plain field and a value its
+    setter stores as it is (a status constant, a ``str`` for a string
+    field: made by the library), without the coercion; the field is
+    marked changed."""
+    ovo.__dict__[_ATTRIBUTES.get(name) or _attribute(name)] = value
     ovo._changed_fields.add(name)
 
 
@@ -267,13 +286,13 @@ def new_attachment_fast(context: Any,
                         values: dict[str, Any]) -> CinderObject:
     """``new_attachment`` for values made by the library or checked by
     ``check_fields``; its dict fields (the connector, the connection
-    info) still go through their coercion, which wraps them."""
-    objects = objects_module()
-    cls = objects.VolumeAttachment
-    values = dict(values)
+    info) still go through their coercion, which wraps them.  ``values``
+    is made for it: the coerced dicts replace the ones given there."""
+    cls = objects_module().VolumeAttachment
     for name in ('connector', 'connection_info'):
-        if values.get(name) is not None:
-            values[name] = _coerced(cls, name, values[name])
+        value = values.get(name)
+        if value is not None:
+            values[name] = _coerced(cls, name, value)
     return new_object(cls, context, values)
 
 

@@ -37,48 +37,50 @@ _ChildT = TypeVar('_ChildT')
 _R = TypeVar('_R', bound='Resource')
 
 
-# The version and variant bits of a random UUID (RFC 4122 version 4).
-_UUID4_CLEAR = ~((0xf000 << 64) | (0xc000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# The variant digit of a random UUID (RFC 4122: binary 10xx) for each
+# random hex digit, keeping its two low bits.
+_UUID4_VARIANT = {digit: '89ab'[int(digit, 16) & 3]
+                  for digit in '0123456789abcdef'}
 # Random UUIDs' worth of bytes read from the kernel at once: one
 # ``getrandom`` call per 64 new ids instead of one each (a syscall cost
 # 3 us of each create_volume in a sampled profile).
 _UUIDS_PER_READ = 64
 
 
-class _RandomValues(threading.local):
-    """Each thread's unused random 128-bit values: never shared between
-    threads, and dropped in a forked child (``_forget_random_values``),
-    so no two ids are made from the same bytes."""
+class _RandomDigits(threading.local):
+    """Each thread's unused random hex digits, 32 per id: never shared
+    between threads, and dropped in a forked child
+    (``_forget_random_digits``), so no two ids are made from the same
+    bytes."""
 
     def __init__(self) -> None:
-        self.values: list[int] = []
+        self.unused: list[str] = []
 
 
-_random_values = _RandomValues()
+_random_digits = _RandomDigits()
 
 
-def _forget_random_values() -> None:
-    global _random_values
-    _random_values = _RandomValues()
+def _forget_random_digits() -> None:
+    global _random_digits
+    _random_digits = _RandomDigits()
 
 
-os.register_at_fork(after_in_child=_forget_random_values)
+os.register_at_fork(after_in_child=_forget_random_digits)
 
 
 def new_uuid4() -> str:
     """``str(uuid.uuid4())``, without building a ``uuid.UUID`` (made for
-    every new volume, snapshot and connection); the same kernel random
-    source, read for several ids at once."""
-    values = _random_values.values
-    if not values:
-        data = os.urandom(16 * _UUIDS_PER_READ)
-        values.extend(int.from_bytes(data[start:start + 16], 'big')
-                      for start in range(0, len(data), 16))
-    value = values.pop() & _UUID4_CLEAR | _UUID4_SET
-    text = f'{value:032x}'
-    return (f'{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-'
-            f'{text[20:]}')
+    every new volume, snapshot and connection): 16 random bytes as hex
+    digits, the version digit 4, the variant digit 8 to b; the bytes of
+    several ids read from the kernel at once."""
+    unused = _random_digits.unused
+    if not unused:
+        digits = os.urandom(16 * _UUIDS_PER_READ).hex()
+        unused.extend(digits[start:start + 32]
+                      for start in range(0, len(digits), 32))
+    text = unused.pop()
+    return (f'{text[:8]}-{text[8:12]}-4{text[13:16]}-'
+            f'{_UUID4_VARIANT[text[16]]}{text[17:20]}-{text[20:]}')
 
 
 class ChildList(list[_ChildT]):

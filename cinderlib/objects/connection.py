@@ -117,40 +117,27 @@ class Connection(base.VolumeChild):
     def _connect(cls, volume: Volume, connector: dict[str, Any],
                  kwargs: dict[str, Any]) -> 'Connection':
         connector = validation.connector(connector)
-        kwargs = dict(kwargs)
-        use_multipath = kwargs.pop('use_multipath', None)
-        scan_attempts = kwargs.pop('device_scan_attempts', 3)
-        base.same_value(kwargs, 'volume_id', volume.id)
-        for name in _SET_BY_CONNECT:
-            if name in kwargs:
-                raise exception.InvalidArgument(
-                    name, 'is set by connect() from the connector and the '
-                          'export')
-        attach_mode = kwargs.pop('attach_mode', None)
-        if attach_mode is not None:
-            validation.attach_mode(attach_mode)
-        given_id = kwargs.pop('id', None)
-        connection_id = cls._new_id(given_id)
-        fields = cinder_ovo.check_fields(
-            cinder_ovo.objects_module().VolumeAttachment, kwargs,
-            'connection')
-        with locks.locked(volume.id):
+        volume_id = volume.id
+        (use_multipath, scan_attempts, attach_mode, given_id, connection_id,
+         fields) = _connect_arguments(volume_id, kwargs)
+        backend = volume.backend
+        with locks.locked(volume_id):
             volume._require_existing()
-            volume.connections  # loaded before this one is recorded
+            # Loaded before this one is recorded.
+            first = not volume.connections
             # Recorded before the driver exports anything, so that a crash
             # in between leaves a trace for Backend.recover() to undo.
             now = cinder_ovo.utcnow()
-            values = {'attached_host': connector.get('host'),
-                      'attach_time': now, 'created_at': now, **fields}
             # Every value is valid as it is (made here, or checked above).
-            ovo = cinder_ovo.new_attachment_fast(volume.backend.context, dict(
-                id=connection_id, volume_id=volume.id,
-                attach_status=AttachStatus.ATTACHING,
-                attach_mode=attach_mode or 'rw', connector=connector,
-                connection_info={'conn': {}, 'connector': connector,
-                                 'device': None},
-                **values))
-            connection = cls._from_ovo(volume.backend, ovo, volume)
+            ovo = cinder_ovo.new_attachment_fast(backend.context, {
+                'id': connection_id, 'volume_id': volume_id,
+                'attach_status': AttachStatus.ATTACHING,
+                'attach_mode': attach_mode or 'rw', 'connector': connector,
+                'connection_info': {'conn': {}, 'connector': connector,
+                                    'device': None},
+                'attached_host': connector.get('host'), 'attach_time': now,
+                'created_at': now, **fields})
+            connection = cls._from_ovo(backend, ovo, volume)
             if 'attached_host' not in fields:  # from the connector checked
                 # Before the driver calls: a driver changing the
                 # connector makes the next save() check it again.
@@ -163,15 +150,18 @@ class Connection(base.VolumeChild):
             connection._mark_unstored()
             connection._save_as_made()
             try:
-                conn_info = volume._export(connector)
+                conn_info = volume._export(connector, first)
             except Exception:
                 connection._delete_record_quietly()
                 raise
             data = conn_info.setdefault('data', {})
             attach_mode = attach_mode or data.get('access_mode') or 'rw'
             data['access_mode'] = attach_mode
-            ovo.attach_mode = attach_mode
-            ovo.attach_status = AttachStatus.ATTACHED
+            if type(attach_mode) is str:  # what the field stores of it
+                cinder_ovo.set_valid(ovo, 'attach_mode', attach_mode)
+            else:
+                ovo.attach_mode = attach_mode
+            cinder_ovo.set_valid(ovo, 'attach_status', AttachStatus.ATTACHED)
             cinder_ovo.set_coerced(ovo, 'connection_info', {
                 'conn': conn_info, 'connector': connector, 'device': None})
             if getattr(volume.persistence, 'transactional', False):
@@ -189,9 +179,10 @@ class Connection(base.VolumeChild):
     @staticmethod
     def _volume_attached(volume: Volume, connection: 'Connection') -> None:
         volume._add_connection(connection)
-        if volume._ovo.status not in OWN_ATTACHMENTS:
-            volume._ovo.status = Status.IN_USE
-        volume._ovo.attach_status = AttachStatus.ATTACHED
+        ovo = volume._ovo
+        if ovo.status not in OWN_ATTACHMENTS:
+            cinder_ovo.set_valid(ovo, 'status', Status.IN_USE)
+        cinder_ovo.set_valid(ovo, 'attach_status', AttachStatus.ATTACHED)
 
     @classmethod
     def _record_attached_together(cls, volume: Volume,
@@ -415,9 +406,11 @@ class Connection(base.VolumeChild):
             self.persistence.delete_connection(self)
             volume._remove_connection(self)
             if not volume.connections:
-                if volume._ovo.status not in OWN_ATTACHMENTS:
-                    volume._ovo.status = Status.AVAILABLE
-                volume._ovo.attach_status = AttachStatus.DETACHED
+                ovo = volume._ovo
+                if ovo.status not in OWN_ATTACHMENTS:
+                    cinder_ovo.set_valid(ovo, 'status', Status.AVAILABLE)
+                cinder_ovo.set_valid(ovo, 'attach_status',
+                                     AttachStatus.DETACHED)
             volume.save()
 
     def extend(self) -> Optional[int]:
@@ -470,6 +463,35 @@ class Connection(base.VolumeChild):
             primitive['versioned_object.data']['volume'] = (
                 self.volume._to_primitive(True, copy))
         return primitive
+
+
+def _connect_arguments(volume_id: str, kwargs: dict[str, Any]) -> tuple[
+        Optional[bool], int, Optional[str], Optional[str], str,
+        dict[str, Any]]:
+    """``use_multipath``, ``device_scan_attempts``, ``attach_mode``, the
+    connection id given (or None), the connection's id (that one, checked,
+    or a new one) and the VolumeAttachment fields of connect()'s keyword
+    arguments, each checked."""
+    if not kwargs:
+        return None, 3, None, None, base.new_uuid4(), {}
+    kwargs = dict(kwargs)
+    use_multipath = kwargs.pop('use_multipath', None)
+    scan_attempts = kwargs.pop('device_scan_attempts', 3)
+    base.same_value(kwargs, 'volume_id', volume_id)
+    for name in _SET_BY_CONNECT:
+        if name in kwargs:
+            raise exception.InvalidArgument(
+                name, 'is set by connect() from the connector and the '
+                      'export')
+    attach_mode = kwargs.pop('attach_mode', None)
+    if attach_mode is not None:
+        validation.attach_mode(attach_mode)
+    given_id = kwargs.pop('id', None)
+    connection_id = Connection._new_id(given_id)
+    fields = cinder_ovo.check_fields(
+        cinder_ovo.objects_module().VolumeAttachment, kwargs, 'connection')
+    return (use_multipath, scan_attempts, attach_mode, given_id,
+            connection_id, fields)
 
 
 def _checked_form(host: Any, connector: Any, device: Any) -> Optional[bytes]:

@@ -461,11 +461,14 @@ class Volume(base.Resource):
         self._connections = None
 
     # -- exports, used by Connection ------------------------------------------
-    def _export(self, connector: dict[str, Any]) -> dict[str, Any]:
-        """create_export + initialize_connection, as Cinder's manager does."""
-        driver = self.backend.driver
-        context = self.backend.context
-        first = not self.connections
+    def _export(self, connector: dict[str, Any],
+                first: bool) -> dict[str, Any]:
+        """create_export + initialize_connection, as Cinder's manager does;
+        ``first``: the volume has no other connection (a failure then
+        removes the export)."""
+        backend = self.backend
+        driver = backend.driver
+        context = backend.context
         try:
             driver.validate_connector(connector)
             self._apply_update(driver.create_export(context, self._ovo,
@@ -499,11 +502,14 @@ class Volume(base.Resource):
 
     def _unexport(self, connection: Any, force: bool) -> None:
         """terminate_connection; remove_export only for the last one."""
-        driver = self.backend.driver
+        backend = self.backend
+        driver = backend.driver
         driver.terminate_connection(self._ovo, connection.connector_info,
                                     force=force)
-        if all(other.id == connection.id for other in self.connections):
-            driver.remove_export(self.backend.context, self._ovo)
+        connection_id = connection.id
+        if all(other is connection or other.id == connection_id
+               for other in self.connections):
+            driver.remove_export(backend.context, self._ovo)
 
     # -- bookkeeping used by Snapshot and Connection --------------------------
     def _add_snapshot(self, snapshot: Snapshot) -> None:

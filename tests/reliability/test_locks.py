@@ -6,6 +6,7 @@ locks.  "Hosts" are processes with lock directories of their own."""
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -432,3 +433,182 @@ def test_new_objects_of_a_shared_plugin_take_their_lock_file(
         if thread is not None:
             thread.join(timeout=60)
     assert made[0].id == new_id and made[0].status == 'available'
+
+
+def test_a_failed_acquisition_leaves_nothing_held(backend):
+    # A distributed lock that is busy, or that fails, gives back the
+    # lock files and thread locks taken before it: for one id (the path
+    # most operations take) as for several.
+    released = []
+
+    class Remote:
+        def __init__(self, resource_id):
+            self.id = resource_id
+
+        def acquire(self, blocking=True):
+            if self.id.endswith('busy'):
+                return False
+            if self.id.endswith('broken'):
+                raise RuntimeError('coordination backend down')
+            return True
+
+        def release(self):
+            released.append(self.id)
+
+    directory = locks._Settings.directory
+    locks.configure(directory, distributed=Remote)
+    ids = ['one-busy', 'two-broken', 'a-free', 'b-busy', 'c-free',
+           'd-broken']
+    try:
+        for held in (['one-busy'], ['a-free', 'b-busy']):
+            with locks.locked_if_free(*held) as free:
+                assert not free
+        for held in (['two-broken'], ['c-free', 'd-broken']):
+            with pytest.raises(RuntimeError, match='backend down'):
+                with locks.locked(*held):
+                    pass
+        assert released == ['a-free', 'c-free']
+        with locks.locked('a-free', 'c-free'):
+            pass
+        assert released == ['a-free', 'c-free', 'c-free', 'a-free']
+    finally:
+        locks.configure(directory)
+    for resource_id in ids:
+        stripe = locks._stripe(resource_id)
+        assert (stripe.users, stripe.fd, stripe.taking) == (0, None, None)
+        assert resource_id not in locks._locks
+    assert free_in_another_thread(ids)
+
+
+def free_in_another_thread(resource_ids):
+    """Whether another thread finds each resource free."""
+    seen = []
+
+    def ask():
+        for resource_id in resource_ids:
+            with locks.locked_if_free(resource_id) as free:
+                seen.append(free)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    thread.join(60)
+    return seen == [True] * len(resource_ids)
+
+
+def test_the_registry_keeps_the_locks_in_use_only(backend):
+    # A lock is shared while a thread holds or waits for it, then
+    # forgotten: the registry does not grow with every id ever locked.
+    entered, leave = threading.Event(), threading.Event()
+    waited = []
+
+    def holder():
+        with locks.locked('kept'):
+            entered.set()
+            leave.wait(60)
+
+    def waiter():
+        with locks.locked('kept', 'other'):
+            waited.append(locks._locks['kept'] is shared)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert entered.wait(60)
+    shared = locks._locks['kept']
+    second = threading.Thread(target=waiter)
+    second.start()
+    while shared.users < 2:  # the waiter asked for it
+        time.sleep(0.01)
+    leave.set()
+    first.join(60)
+    second.join(60)
+    assert waited == [True]
+    with pytest.raises(ValueError):
+        with locks.locked('failed', 'other'):
+            raise ValueError('in the block')
+    with locks.locked('x'):
+        with pytest.raises(locks.LockOrderError):
+            with locks.locked('y'):
+                pass
+        with locks.locked_if_free('z') as free:
+            assert free
+    assert not {'kept', 'other', 'failed', 'x', 'y', 'z'} & set(locks._locks)
+
+
+def test_without_the_order_check_locks_behave_the_same(backend,
+                                                       monkeypatch):
+    # Only the check uses the thread's list of held ids: without it (the
+    # default outside the tests) the list is not kept, and turning the
+    # check on or off while holding locks leaves their release right.
+    monkeypatch.setattr(locks, 'CHECK_ORDER', False)
+    volume = backend.create_volume(1)
+    with locks.locked(volume.id):
+        with locks.locked(volume.id, 'other'):  # no check: allowed
+            assert locks._thread_holds() == {}
+        monkeypatch.setattr(locks, 'CHECK_ORDER', True)
+        with locks.locked(volume.id):
+            assert locks._thread_holds() == {volume.id: 1}
+        monkeypatch.setattr(locks, 'CHECK_ORDER', False)
+        volume.extend(2)
+    assert locks._thread_holds() == {}
+    assert free_in_another_thread([volume.id, 'other'])
+    volume.delete()
+    assert volume.id not in locks._locks
+
+
+def open_lock_files():
+    """The lock files this process has open."""
+    paths = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            paths.append(os.readlink(f'/proc/self/fd/{fd}'))
+        except OSError:
+            pass
+    return [path for path in paths
+            if os.path.basename(path).startswith('cinderlib-lock-')]
+
+
+def test_a_forked_child_does_not_share_its_parents_locks(backend):
+    # The child closes its copies of the parent's lock files (the parent
+    # keeps its locks) and opens files of its own: a resource on the file
+    # the parent holds is busy for it, as for any other process.  What
+    # other threads of the parent held at the fork (the registry's lock,
+    # a resource's thread lock) does not block the child: they are gone.
+    x, y = ids_on_stripe(41, 2)
+    registry_held, fork_done = threading.Event(), threading.Event()
+
+    def hold_registry():
+        with locks.locked('thread-held'):
+            with locks._registry_lock:
+                registry_held.set()
+                fork_done.wait(60)
+
+    with locks.locked(x):
+        holder = threading.Thread(target=hold_registry)
+        holder.start()
+        assert registry_held.wait(60)
+        pid = os.fork()
+        if pid == 0:  # the child: reports through its exit code
+            code = 9
+            signal.alarm(30)  # a child blocked for good is killed
+            try:
+                locks.CHECK_ORDER = False  # its own steps, in any order
+                inherited = open_lock_files()
+                with locks.locked_if_free(y) as free:
+                    busy = not free
+                with locks.locked('thread-held',
+                                  in_process=['thread-held']):
+                    pass
+                with locks.locked(x):  # the forking thread's: re-entered
+                    pass
+                code = 0 if busy and not inherited else 1
+            finally:
+                os._exit(code)
+        fork_done.set()
+        holder.join(60)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent still holds its file.
+        with open(locks._stripe(x).path) as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert open_lock_files() == []

@@ -201,3 +201,69 @@ def test_save_checks_a_connector_the_driver_changed(driver, volume,
     connection = volume.connect(connector)
     with pytest.raises(exception.InvalidArgumentType):
         connection.save()
+
+
+@pytest.mark.parametrize('access_mode', [None, 'ro'])
+def test_connect_stores_what_cinders_setters_would(driver, volume, connector,
+                                                   monkeypatch, access_mode):
+    """connect() builds the attachment and sets the statuses without the
+    fields' coercion (values it made or checked): the objects hold what
+    Cinder's constructor and setters would have stored."""
+    from oslo_versionedobjects import fields as ovo_fields
+
+    from cinderlib.cinder import ovo as cinder_ovo
+    initialize = driver.initialize_connection
+
+    def initialize_connection(vol, given):
+        info = initialize(vol, given)
+        if access_mode:  # the driver's mode is the connection's
+            info['data']['access_mode'] = access_mode
+        return info
+
+    monkeypatch.setattr(driver, 'initialize_connection',
+                        initialize_connection)
+    connection = volume.connect(connector, mountpoint='/mnt/a')
+    ovo = connection._ovo
+    names = [name for name in cinder_ovo.plain_fields(type(ovo))
+             if ovo.obj_attr_is_set(name)]
+    built = cinder_ovo.new_attachment(volume.backend.context, **{
+        name: getattr(ovo, name) for name in names})
+    for name in names:
+        value, expected = getattr(ovo, name), getattr(built, name)
+        assert (type(value), value) == (type(expected), expected), name
+        if isinstance(value, ovo_fields.CoercedDict):
+            # Adding to it later coerces as the setter's dict does.
+            assert (value._element_type, value._field) == (
+                expected._element_type, expected._field), name
+    assert connection.attach_mode == (access_mode or 'rw')
+    assert ovo.obj_what_changed() == set()  # saved
+    for name, value in (('status', 'in-use'), ('attach_status', 'attached')):
+        assert type(getattr(volume._ovo, name)) is str
+        assert getattr(volume._ovo, name) == value
+    assert volume._ovo.obj_what_changed() == set()
+
+
+def test_set_valid_is_the_setter_without_its_coercion(volume):
+    from cinderlib.cinder import ovo as cinder_ovo
+    ovo, other = volume._ovo, cinderlib.Volume(volume)._ovo
+    ovo.obj_reset_changes()
+    other.obj_reset_changes()
+    cinder_ovo.set_valid(ovo, 'status', 'in-use')
+    other.status = 'in-use'
+    assert ovo.status == other.status == 'in-use'
+    assert ovo.obj_what_changed() == other.obj_what_changed() == {'status'}
+
+
+def test_a_connector_may_be_any_mapping(volume, connector):
+    # Checked and copied as plain dicts whatever mapping holds it (the
+    # dicts skip the generic mapping checks).
+    import collections
+    import types
+    given = types.MappingProxyType(collections.OrderedDict(
+        connector, extra=types.MappingProxyType({'nested': [1, 'a']})))
+    connection = volume.connect(given)
+    stored = connection.connector_info
+    assert stored == dict(connector, extra={'nested': [1, 'a']})
+    assert type(stored) is type(stored['extra']) is dict
+    with pytest.raises(TypeError):
+        volume.connect(types.MappingProxyType({'host': 'x', 'bad': {1}}))

@@ -287,3 +287,21 @@ def test_new_ids_are_random_version_4_uuids(backend):
     assert all(any(value >> bit & 1 for value in values) and
                not all(value >> bit & 1 for value in values)
                for bit in range(128) if not fixed >> bit & 1)
+
+
+def test_id_is_the_cinder_objects(backend):
+    # Read from the Cinder object's attribute (not through its getter):
+    # it follows the object, a replaced one too, and an object loaded
+    # from stored state gives its id before its Cinder object is built.
+    volume = backend.create_volume(1)
+    other = backend.create_volume(1)
+    assert volume.id == volume._ovo.id
+    new_id = cinderlib.Volume.new_uuid()
+    volume._ovo.id = new_id
+    assert volume.id == new_id
+    volume._ovo = other._ovo
+    assert volume.id == other.id
+    loaded = cinderlib.load(other.jsons)
+    assert '_ovo' not in loaded.__dict__
+    assert loaded.id == other.id
+    assert '_ovo' not in loaded.__dict__  # not built to give it
