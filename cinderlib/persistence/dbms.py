@@ -20,8 +20,10 @@ import gc
 import json
 import logging
 import os
+import sqlite3
 import stat
 import threading
+import time
 import weakref
 from importlib import import_module
 from typing import Any, Iterator, Optional, cast
@@ -656,12 +658,35 @@ def _create_engine(url: Any, sqlite_synchronous: bool,
             cursor = dbapi_connection.cursor()
             # First: switching to WAL waits for a process that holds the
             # database (e.g. creating the schema) as long as any statement.
-            cursor.execute('PRAGMA busy_timeout=30000')
+            cursor.execute(f'PRAGMA busy_timeout={SQLITE_BUSY_MS}')
             if not _in_memory(parsed):
-                cursor.execute('PRAGMA journal_mode=WAL')
+                _switch_to_wal(cursor)
             cursor.execute(f'PRAGMA synchronous={synchronous}')
             cursor.close()
     return engine
+
+
+# How long an SQLite statement waits for another connection's lock.
+SQLITE_BUSY_MS = 30000
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while another connection
+    holds the database: SQLite may refuse the switch at once ("database
+    is locked") without waiting as ``busy_timeout`` says, e.g. while
+    connections opened together on a new file set it up (1 start of 200
+    with six threads failed so)."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            cursor.execute('PRAGMA journal_mode=WAL')
+            return
+        except sqlite3.OperationalError as exc:
+            if 'locked' not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _safe_url(parsed: Any) -> str:

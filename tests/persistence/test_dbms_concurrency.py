@@ -4,6 +4,7 @@ the same rows, and values larger than MySQL's TEXT."""
 
 import datetime
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -69,6 +70,38 @@ def test_processes_starting_together_on_an_empty_database(empty_database,
 def test_threads_starting_plugins_together(tmp_path):
     url = f'sqlite:///{tmp_path}/threads.sqlite'
     run_threads(lambda number: dbms.DBPersistence(url), 6)
+
+
+class _RefusingCursor:
+    """A cursor on a real SQLite connection whose first ``refusals``
+    statements fail as SQLite fails a journal mode switch it refuses at
+    once while other connections set up a new file."""
+
+    def __init__(self, path, refusals, message='database is locked'):
+        self.cursor = sqlite3.connect(path).cursor()
+        self.refusals = refusals
+        self.message = message
+        self.tries = 0
+
+    def execute(self, statement):
+        self.tries += 1
+        if self.tries <= self.refusals:
+            raise sqlite3.OperationalError(self.message)
+        return self.cursor.execute(statement)
+
+
+def test_the_switch_to_wal_is_tried_again_while_the_file_is_locked(
+        tmp_path):
+    cursor = _RefusingCursor(str(tmp_path / 'wal.sqlite'), refusals=3)
+    dbms._switch_to_wal(cursor)
+    assert cursor.tries == 4
+    assert cursor.cursor.execute('PRAGMA journal_mode').fetchone() == (
+        'wal',)
+    other = _RefusingCursor(str(tmp_path / 'other.sqlite'), refusals=1,
+                            message='disk I/O error')
+    with pytest.raises(sqlite3.OperationalError, match='disk I/O'):
+        dbms._switch_to_wal(other)  # only a lock is waited for
+    assert other.tries == 1
 
 
 @pytest.mark.parametrize('kind', KINDS)
