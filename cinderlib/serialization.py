@@ -239,16 +239,13 @@ def _upgrade_connection(data: dict[str, Any]) -> None:
 def _complete_volume(ovo: Any) -> None:
     """Values for the fields a serialized volume may leave out."""
     # Plain fields were filled when it was built (``_ovo``).
-    for name in ('metadata', 'admin_metadata', 'glance_metadata'):
-        if not ovo.obj_attr_is_set(name):
-            setattr(ovo, name, {})
+    cinder_ovo.complete_metadata(ovo)
     if not ovo.obj_attr_is_set('volume_type'):
         ovo.volume_type = None  # volume_type_id is None too
 
 
 def _complete_child(ovo: Any) -> None:
-    if 'metadata' in ovo.fields and not ovo.obj_attr_is_set('metadata'):
-        ovo.metadata = {}
+    cinder_ovo.complete_metadata(ovo)
 
 
 def _check_class(cls: type[Resource], data: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from cinderlib import exception
 from cinderlib.cinder.config import load
+from cinderlib.cinder.ovo import is_set
 
 
 class Row(dict[str, Any]):
@@ -36,6 +37,14 @@ def _row(ovo: Any) -> Row:
 
 def _key_values(mapping: dict[str, Any]) -> list[dict[str, Any]]:
     return [{'key': k, 'value': v} for k, v in (mapping or {}).items()]
+
+
+def _mapping(resource: Any, field: str) -> dict[str, Any]:
+    """A copy of a metadata field of ``resource``'s Cinder object; {} if
+    it is not set (reading it would lazy-load it through this shim, which
+    would find the same object: endless recursion)."""
+    ovo = resource._ovo
+    return dict(getattr(ovo, field)) if is_set(ovo, field) else {}
 
 
 class CinderDbShim:
@@ -194,7 +203,7 @@ class CinderDbShim:
 
     def volume_metadata_get(self, context: Any,
                             volume_id: str) -> dict[str, Any]:
-        return dict(self._volume(volume_id)._ovo.metadata)
+        return _mapping(self._volume(volume_id), 'metadata')
 
     def volume_metadata_update(self, context: Any, volume_id: str,
                                metadata: dict[str, Any], delete: bool,
@@ -208,14 +217,14 @@ class CinderDbShim:
 
     def volume_admin_metadata_get(self, context: Any,
                                   volume_id: str) -> dict[str, Any]:
-        return dict(self._volume(volume_id)._ovo.admin_metadata)
+        return _mapping(self._volume(volume_id), 'admin_metadata')
 
     def volume_admin_metadata_update(self, context: Any, volume_id: str,
                                      metadata: dict[str, Any], delete: bool,
                                      add: bool = True,
                                      update: bool = True) -> dict[str, Any]:
         volume = self._volume(volume_id)
-        current = volume._ovo.admin_metadata
+        current = _mapping(volume, 'admin_metadata')
         wanted = {k: v for k, v in metadata.items()
                   if (add or k in current) and (update or k not in current)}
         return self._update_mapping(volume, 'admin_metadata', wanted, delete)

@@ -35,6 +35,11 @@ _VERSION_FORMAT = re.compile(r'[0-9]{1,9}\.[0-9]{1,9}')
 _PLAIN, _DATETIME, _OBJECT, _OBJECTS = 'plain', 'datetime', 'object', 'list'
 
 
+# Metadata fields (a volume's three, a snapshot's first): one left out of
+# an object's data is an empty dict once the object is built.
+METADATA_FIELDS = ('metadata', 'admin_metadata', 'glance_metadata')
+
+
 class _ClassInfo:
     """What checking and rebuilding need to know of an object class: how
     to rebuild each field and how to check its value."""
@@ -56,7 +61,9 @@ class _ClassInfo:
             if name not in optional and (
                 field.nullable or
                 field.default is not ovo_fields.UnspecifiedDefault)]
-        self.filled = frozenset(name for name, _ in self.defaults)
+        # And metadata left out, which is none (ovo.complete_metadata).
+        self.filled = frozenset(name for name, _ in self.defaults).union(
+            name for name in METADATA_FIELDS if name in cls.fields)
         # Fields nothing can fill in (an id): a primitive must hold them.
         self.required = tuple(name for name in cls.fields
                               if name not in optional and

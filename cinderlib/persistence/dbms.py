@@ -287,8 +287,10 @@ class DBPersistence(base.PersistenceDriverBase):
         context = _runtime.context()
 
         def rebuild(primitive: dict[str, Any]) -> Any:
-            return cinder_ovo.trusted_from_primitive(primitive, context,
-                                                     fill=True)
+            # Metadata the row's data lacks is none, as load() takes it.
+            return cinder_ovo.complete_metadata(
+                cinder_ovo.trusted_from_primitive(primitive, context,
+                                                  fill=True))
         backends: dict[str, Any] = {}
         fields = tuple(_FIELDS[kind].values())
         first_field = len(_ROW_START)

@@ -14,6 +14,7 @@ import sqlalchemy
 
 import cinderlib
 from cinderlib import exception
+from cinderlib.cinder import ovo as cinder_ovo
 from cinderlib.persistence import dbms
 from cinderlib.persistence import migrations
 from cinderlib.persistence import schema
@@ -525,6 +526,32 @@ def test_fields_left_out_serialize_as_when_built(url, tmp_path, stored):
     assert unbuilt['ovo']['versioned_object.data']['user_id'] is None
     found._ovo
     assert found.to_json(simplified=True) == unbuilt
+
+
+def test_metadata_left_out_is_none_not_a_lazy_load(url, tmp_path, stored):
+    """A volume row whose data lacks its metadata fields: the volume holds
+    none (as load() takes it), serializes alike built or not, and reading
+    them never lazy-loads through the DB shim, which found the same
+    object again and again (the fuzz test hit a RecursionError)."""
+    backend, volume, snapshot = stored
+    with cinderlib.Backend.persistence.engine.connect() as conn:
+        data = json.loads(conn.execute(dbms.schema.volumes.select().where(
+            dbms.schema.volumes.c.id == volume.id)).one().data)
+    for name in ('metadata', 'admin_metadata', 'glance_metadata'):
+        del data['versioned_object.data'][name]
+    other = damaged(url, tmp_path, dbms.schema.volumes, volume.id,
+                    data=json.dumps(data))
+    cinderlib.setup(state_path=str(tmp_path), persistence_config={
+        'storage': other})
+    [found] = other.get_volumes(volume_id=volume.id)
+    unbuilt = found.json
+    assert (found.metadata, found._ovo.admin_metadata,
+            found._ovo.glance_metadata) == ({}, {}, {})
+    assert found.json == unbuilt
+    assert cinderlib.load(found.jsons).json == unbuilt
+    # The DB shim reads a volume's metadata that is not set as none.
+    cinder_ovo.forget_field(found._ovo, 'admin_metadata')
+    assert found._ovo.admin_metadata == {}
 
 
 def test_listing_leaves_garbage_collection_on(url, tmp_path, monkeypatch):
