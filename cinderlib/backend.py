@@ -493,7 +493,7 @@ def _apply_cinder_options() -> None:
     url = options.coordination_backend_url
     distributed = cinder_drivers.start_coordination(
         url or f'file://{own_locks}')
-    locks.configure(own_locks, distributed if url else None, field)
+    locks.configure(own_locks, distributed if url else None, field, url or '')
 
 
 def _lock_directories(options: GlobalOptions) -> tuple[str, str, str]:

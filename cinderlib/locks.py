@@ -67,17 +67,20 @@ class _Settings:
     directory: Optional[str] = None
     field = 'file_locks_path'
     distributed: DistributedLocks = None
+    distributed_url = ''
     stripes: dict[int, '_Stripe'] = {}
 
 
 def configure(directory: Optional[str],
               distributed: DistributedLocks = None,
-              field: str = 'file_locks_path') -> None:
+              field: str = 'file_locks_path',
+              distributed_url: str = '') -> None:
     """Where the host-wide lock files live, and how to make cross-host
-    locks (None: this host only).  The directory is made private if
-    missing, and refused if another user could write in it (``field``
-    names the setting it comes from, for that error).  Held locks keep
-    working; new ones use the new settings."""
+    locks (None: this host only; ``distributed_url`` names their backend
+    in errors).  The directory is made private if missing, and refused if
+    another user could write in it (``field`` names the setting it comes
+    from, for that error).  Held locks keep working; new ones use the new
+    settings."""
     if directory is not None:
         directories.private_directory(directory, field,
                                       follow_symlinks=False)
@@ -87,6 +90,7 @@ def configure(directory: Optional[str],
         _Settings.directory = directory
         _Settings.field = field
         _Settings.distributed = distributed
+        _Settings.distributed_url = distributed_url
 
 
 def _open(path: str, field: str) -> int:
@@ -433,10 +437,17 @@ class _Locked:
                     f'all its locks in one locked() call')
         locks = self.locks = _hold(ids)
         try:
-            _acquire(locks, True, self.in_process)
+            taken = _acquire(locks, True, self.in_process)
         except BaseException:
             _drop(locks)
             raise
+        if not taken:
+            # Only a coordination backend may answer a request that waits
+            # with no (a timeout of its own): never run the block unlocked.
+            _drop(locks)
+            raise exception.CoordinationUnavailable(
+                _Settings.distributed_url, RuntimeError(
+                    f'it did not grant the lock of {", ".join(ids)}'))
         if CHECK_ORDER:
             _note(ids, 1)
             self.noted = True

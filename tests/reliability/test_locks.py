@@ -471,6 +471,14 @@ def test_a_failed_acquisition_leaves_nothing_held(backend):
         with locks.locked('a-free', 'c-free'):
             pass
         assert released == ['a-free', 'c-free', 'c-free', 'a-free']
+        # A backend may answer a request that waits with no: the block
+        # must not run unlocked.
+        for held in (['one-busy'], ['a-free', 'b-busy']):
+            with pytest.raises(exception.CoordinationUnavailable,
+                               match='did not grant the lock of'):
+                with locks.locked(*held):
+                    raise AssertionError('ran without its locks')
+        assert released[4:] == ['a-free']
     finally:
         locks.configure(directory)
     for resource_id in ids:
