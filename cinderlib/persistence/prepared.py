@@ -125,8 +125,13 @@ def _fetched(result: Any, fetch: Any) -> Any:
             # drivers of server databases (psycopg, the MySQL ones)
             # received them all when the statement ran: fetching them
             # does no I/O that could fail.
-            return result.cursor.fetchall()
+            return _listed(result.cursor.fetchall())
     return result.first() if fetch else result.rowcount
+
+
+def _listed(rows: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``fetchall`` as a list (PyMySQL's is a tuple)."""
+    return rows if type(rows) is list else list(rows)
 
 
 def _on_cursor(conn: Connection, sql: str, arguments: Any,
@@ -143,7 +148,7 @@ def _on_cursor(conn: Connection, sql: str, arguments: Any,
         cursor = dbapi_connection.cursor()
         cursor.execute(sql, arguments)
         if fetch is _ALL:
-            return cursor.fetchall()
+            return _listed(cursor.fetchall())
         return cursor.fetchone() if fetch else cursor.rowcount
     except errors as error:
         invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)

@@ -454,6 +454,36 @@ def test_volume_without_its_type_row_is_refused(url, tmp_path, stored):
         other.db.volume_type_get(backend.context, volume.id)
 
 
+@pytest.mark.parametrize('kind', ['sqlite', 'postgresql', 'mysql'])
+def test_a_volume_with_two_type_rows_is_listed_once(kind, empty_database,
+                                                    tmp_path):
+    """Type rows edited by hand into two for one volume: the volume is
+    listed once, with one of them (a join listed it twice; a subquery
+    without LIMIT is refused by PostgreSQL and MySQL)."""
+    url = empty_database(kind)
+    plugin = use_db(url, tmp_path)
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1, extra_specs={'e': '1'})
+    other = backend.create_volume(1, extra_specs={'e': '2'})
+    types = dbms.schema.volume_types
+    with plugin.engine.begin() as conn:
+        row = conn.execute(types.select().where(
+            types.c.volume_id == other.id)).one()._asdict()
+        conn.execute(types.insert(), dict(row, id='copy',
+                                          volume_id=volume.id))
+    reader = dbms.DBPersistence(url)
+    try:
+        listed = reader.get_volumes(backend_name='b')
+        assert [v.id for v in listed] == [volume.id, other.id]
+        assert listed[0].volume_type.extra_specs in ({'e': '1'},
+                                                     {'e': '2'})
+        [by_id] = reader.get_volumes(volume_id=volume.id)
+        assert by_id is listed[0]
+    finally:
+        reader.engine.dispose()
+        plugin.engine.dispose()
+
+
 def test_damaged_key_values_are_refused(url, tmp_path, stored):
     plugin = cinderlib.Backend.persistence
     plugin.set_key_value(cinderlib.KeyValue('node', 'connector'))
