@@ -177,7 +177,7 @@ def explain_listing(cinderlib):
     analyzed."""
     import sqlalchemy
     from cinderlib.persistence import dbms, schema
-    query = dbms._query(schema.volumes, ('backend_name',))
+    query = dbms._query(schema.volumes, ('backend_name',), 'postgresql')
     statement = getattr(query, 'statement', query).params(
         backend_name='scale')
     engine = cinderlib.Backend.persistence.engine

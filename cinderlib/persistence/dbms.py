@@ -28,8 +28,8 @@ from typing import Any, Iterator, Optional, cast
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy
-from sqlalchemy import (Integer, Table, bindparam, event, exc as sa_exc,
-                        literal_column, pool, select)
+from sqlalchemy import (BigInteger, Integer, Table, bindparam, event,
+                        exc as sa_exc, literal_column, pool, select)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection as DBConnection
 
@@ -255,9 +255,9 @@ class DBPersistence(base.PersistenceDriverBase):
         for value in filters.values():
             if not _storable(value):
                 return []  # no row can hold it
-        query = _query(table, tuple(filters))
         with self._connect(operation) as conn:
-            rows = query.all(conn, filters)
+            rows = _query(table, tuple(filters), conn.dialect.name).all(
+                conn, filters)
         valid_names = _valid_backend_names
         for row in rows:
             # What _check_row checks, the way every row written here
@@ -809,10 +809,12 @@ def _statements(table: Table) -> dict[str, Prepared]:
     return cast('dict[str, Prepared]', statements)
 
 
-def _query(table: Table, filtered: tuple[str, ...]) -> Prepared:
+def _query(table: Table, filtered: tuple[str, ...],
+           dialect: str) -> Prepared:
     """The SELECT of ``_select``: its filters are bound parameters named
-    after their columns (built once per table and filter set)."""
-    key = (table.name, filtered)
+    after their columns (built once per table, filter set and kind of
+    database)."""
+    key = (table.name, filtered, dialect)
     query = _query_cache.get(key)
     if query is None:
         kind = _KINDS[table.name]
@@ -832,20 +834,32 @@ def _query(table: Table, filtered: tuple[str, ...]) -> Prepared:
         columns = [table.c[name] for name in _ROW_START] + [
             type_data.label('type_data')] + [
                 table.c[name] for name in _FIELDS[kind]]
-        query = Prepared(select(*columns).where(
+        statement = select(*columns).where(
             table.c.deleted.is_(False), *(
                 table.c[column] == bindparam(column) for column in filtered)
-        ).order_by(table.c.created_at, table.c.id))
+        ).order_by(table.c.created_at, table.c.id)
+        if dialect == 'postgresql':
+            # No limit (2**63 - 1 rows), given by a subquery: the planner
+            # does not know it, so it expects a tenth of the rows to be
+            # read and prefers a plan that returns them early, in the
+            # order of the listing index, to one that sorts them all.
+            # Tables not analyzed yet (after a bulk creation) made it
+            # expect a few rows and sort them all, with their data, on
+            # disk: 50,000 volumes listed in 0.36 s instead of 0.66 s.
+            # Its cost then also stays under PostgreSQL's JIT threshold.
+            statement = statement.limit(select(_NO_LIMIT).scalar_subquery())
+        query = Prepared(statement)
         _query_cache[key] = query
     return query
 
 
-_query_cache: dict[tuple[str, tuple[str, ...]], Prepared] = {}
+_query_cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
 # LIMIT 1 OFFSET 0 written in the SQL, not bound parameters: planned
 # knowing the limit, and the statement's only parameters are its filters
 # (Prepared).  OFFSET, as SQLite's compiler adds one when none is given.
 _ONE = literal_column('1', Integer)
 _ZERO = literal_column('0', Integer)
+_NO_LIMIT = literal_column(str(2 ** 63 - 1), BigInteger)
 
 
 def _insert_if_absent(table: Table, dialect: str) -> Any:
