@@ -484,6 +484,36 @@ def test_a_volume_with_two_type_rows_is_listed_once(kind, empty_database,
         plugin.engine.dispose()
 
 
+def test_postgresql_lists_in_index_order_before_any_analyze(
+        empty_database, tmp_path):
+    """Tables not analyzed yet (autovacuum has not come by after a bulk
+    creation): PostgreSQL still reads a backend's volumes in the order of
+    the listing index, rather than sorting every row with its data."""
+    url = empty_database('postgresql')
+    plugin = use_db(url, tmp_path)
+    with plugin.engine.begin() as conn:
+        for table in (dbms.schema.volumes, dbms.schema.volume_types):
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} SET '
+                                 f'(autovacuum_enabled = false)')
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    created = [backend.create_volume(1).id for _ in range(300)]
+    statement = dbms._query(dbms.schema.volumes, ('backend_name',),
+                            'postgresql').statement.params(backend_name='b')
+    sql = statement.compile(dialect=plugin.engine.dialect,
+                            compile_kwargs={'literal_binds': True})
+    with plugin.engine.connect() as conn:
+        analyzed = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stats WHERE tablename = "
+            "'cinderlib_volumes'").scalar()
+        plan = '\n'.join(row[0] for row in conn.exec_driver_sql(
+            f'EXPLAIN {sql}'))
+    assert analyzed == 0
+    assert 'Sort' not in plan, plan
+    assert 'ix_cinderlib_volumes_backend_listing' in plan, plan
+    assert [v.id for v in backend.volumes] == created
+    plugin.engine.dispose()
+
+
 def test_damaged_key_values_are_refused(url, tmp_path, stored):
     plugin = cinderlib.Backend.persistence
     plugin.set_key_value(cinderlib.KeyValue('node', 'connector'))
