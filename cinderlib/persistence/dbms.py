@@ -248,7 +248,8 @@ class DBPersistence(base.PersistenceDriverBase):
                 **filters: Any) -> list[tuple[Any, ...]]:
         """The rows of ``table`` matching every filter given exactly (None
         or empty means no filter), oldest first: tuples of the columns
-        objects are rebuilt from (``_columns``), checked."""
+        objects are rebuilt from (``_ROW_START``, the volume type's data,
+        ``_FIELDS``), checked."""
         kind = _KINDS[table.name]
         filters = {column: value for column, value in filters.items()
                    if value}
@@ -845,7 +846,7 @@ def _query(table: Table, filtered: tuple[str, ...],
             # order of the listing index, to one that sorts them all.
             # Tables not analyzed yet (after a bulk creation) made it
             # expect a few rows and sort them all, with their data, on
-            # disk: 50,000 volumes listed in 0.36 s instead of 0.66 s.
+            # disk: the query of 50,000 volumes took 0.66 s, 0.36 s now.
             # Its cost then also stays under PostgreSQL's JIT threshold.
             statement = statement.limit(select(_NO_LIMIT).scalar_subquery())
         query = Prepared(statement)
