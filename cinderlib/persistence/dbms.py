@@ -293,7 +293,6 @@ class DBPersistence(base.PersistenceDriverBase):
         from_ovo = cls._from_ovo
         stored_state = objects_base.StoredState
         result = []
-        made = []
         with self._lock:
             find = live.get
             for row in rows:
@@ -321,9 +320,8 @@ class DBPersistence(base.PersistenceDriverBase):
                     found._plugin_slot['version'] = version
                     obj = found
                 else:
-                    made.append(obj)
+                    live[object_id] = obj
                 result.append(obj)
-            live.add_all(made)
         return result
 
     # -- writes ---------------------------------------------------------------
@@ -572,21 +570,9 @@ class _LiveObjects:
         refs = self._refs
         refs[object_id] = weakref.ref(obj)
         if len(refs) >= self._purge_at:
-            self._purge()
-
-    def _purge(self) -> None:
-        self._refs = {key: ref for key, ref in self._refs.items()
-                      if ref() is not None}
-        self._purge_at = max(self._MIN_PURGE, 2 * len(self._refs))
-
-    def add_all(self, objects: list[Any]) -> None:
-        """``self[obj.id] = obj`` for each (a listing's new objects)."""
-        refs = self._refs
-        ref = weakref.ref
-        for obj in objects:
-            refs[obj.id] = ref(obj)
-        if len(refs) >= self._purge_at:
-            self._purge()
+            self._refs = {key: ref for key, ref in refs.items()
+                          if ref() is not None}
+            self._purge_at = max(self._MIN_PURGE, 2 * len(self._refs))
 
     def __delitem__(self, object_id: str) -> None:
         del self._refs[object_id]
