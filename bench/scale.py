@@ -15,7 +15,10 @@ again (nothing cached).
     python bench/scale.py [--volumes 100000] [--window 1000]
         [--lookups 1000] [--scenarios memory,sqlite,postgresql]
         [--postgresql URL | --no-postgresql] [--time-limit 3600]
-        [--json FILE]
+        [--json FILE] [--explain]
+
+``--explain`` logs PostgreSQL's plan of the listing (``EXPLAIN ANALYZE``,
+run after the timed listing) and when its tables were last analyzed.
 
 A scenario whose creates pass ``--time-limit`` seconds stops there, and its
 figures say how many volumes it reached.  PostgreSQL: ``--postgresql URL``,
@@ -142,6 +145,8 @@ def child(args):
     if len(listed) != count:
         raise SystemExit(f'listed {len(listed)} volumes, created {count}')
     del listed
+    if args.explain and args.url and args.url.startswith('postgresql'):
+        result['explain'] = explain_listing(cinderlib)
     chosen = random.Random(15).sample(range(count), min(
         count, args.lookups + UNTIMED_LOOKUPS))
     for what, function, keys in (
@@ -166,6 +171,31 @@ def child(args):
     return result
 
 
+def explain_listing(cinderlib):
+    """PostgreSQL's plan of the listing (EXPLAIN ANALYZE, BUFFERS), run
+    once more after the timed one, and when the tables were last
+    analyzed."""
+    import sqlalchemy
+    from cinderlib.persistence import dbms, schema
+    query = dbms._query(schema.volumes, ('backend_name',), 'postgresql')
+    statement = getattr(query, 'statement', query).params(
+        backend_name='scale')
+    engine = cinderlib.Backend.persistence.engine
+    sql = str(statement.compile(dialect=engine.dialect,
+                                compile_kwargs={'literal_binds': True}))
+    with engine.connect() as conn:
+        plan = [row[0] for row in conn.execute(sqlalchemy.text(
+            'EXPLAIN (ANALYZE, BUFFERS) ' + sql))]
+        analyzed = [list(map(str, row)) for row in conn.execute(
+            sqlalchemy.text(
+                "SELECT relname, last_analyze, last_autoanalyze, n_live_tup,"
+                " n_dead_tup FROM pg_stat_user_tables WHERE relname IN "
+                "('cinderlib_volumes', 'cinderlib_volume_types')"))]
+    log('\n'.join(['  listing plan:'] + plan + [
+        '  analyzed: ' + repr(analyzed)]))
+    return {'plan': plan, 'analyzed': analyzed}
+
+
 def list_child(args):
     """A fresh process lists every volume."""
     _, backend = backend_for(args)
@@ -181,6 +211,7 @@ def run_scenario(scenario, url, args, work):
     base = [sys.executable, os.path.abspath(__file__), '--volumes',
             str(args.volumes), '--window', str(args.window), '--lookups',
             str(args.lookups), '--time-limit', str(args.time_limit),
+            *(['--explain'] if args.explain else []),
             '--workdir', directory]
     if url:
         base += ['--url', url]
@@ -306,6 +337,8 @@ def parse_arguments():
     parser.add_argument('--postgresql', metavar='URL')
     parser.add_argument('--no-postgresql', action='store_true')
     parser.add_argument('--json', metavar='FILE')
+    parser.add_argument('--explain', action='store_true',
+                        help="log PostgreSQL's plan of the listing")
     # Used by the parent for its child processes.
     parser.add_argument('--child', choices=('create', 'list'),
                         help=argparse.SUPPRESS)

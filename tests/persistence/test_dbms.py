@@ -455,6 +455,66 @@ def test_volume_without_its_type_row_is_refused(url, tmp_path, stored):
         other.db.volume_type_get(backend.context, volume.id)
 
 
+@pytest.mark.parametrize('kind', ['sqlite', 'postgresql', 'mysql'])
+def test_a_volume_with_two_type_rows_is_listed_once(kind, empty_database,
+                                                    tmp_path):
+    """Type rows edited by hand into two for one volume: the volume is
+    listed once, with one of them (a join listed it twice; a subquery
+    without LIMIT is refused by PostgreSQL and MySQL)."""
+    url = empty_database(kind)
+    plugin = use_db(url, tmp_path)
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    volume = backend.create_volume(1, extra_specs={'e': '1'})
+    other = backend.create_volume(1, extra_specs={'e': '2'})
+    types = dbms.schema.volume_types
+    with plugin.engine.begin() as conn:
+        row = conn.execute(types.select().where(
+            types.c.volume_id == other.id)).one()._asdict()
+        conn.execute(types.insert(), dict(row, id='copy',
+                                          volume_id=volume.id))
+    reader = dbms.DBPersistence(url)
+    try:
+        listed = reader.get_volumes(backend_name='b')
+        assert [v.id for v in listed] == [volume.id, other.id]
+        assert listed[0].volume_type.extra_specs in ({'e': '1'},
+                                                     {'e': '2'})
+        [by_id] = reader.get_volumes(volume_id=volume.id)
+        assert by_id is listed[0]
+    finally:
+        reader.engine.dispose()
+        plugin.engine.dispose()
+
+
+def test_postgresql_lists_in_index_order_before_any_analyze(
+        empty_database, tmp_path):
+    """Tables not analyzed yet (autovacuum has not come by after a bulk
+    creation): PostgreSQL still reads a backend's volumes in the order of
+    the listing index, rather than sorting every row with its data."""
+    url = empty_database('postgresql')
+    plugin = use_db(url, tmp_path)
+    with plugin.engine.begin() as conn:
+        for table in (dbms.schema.volumes, dbms.schema.volume_types):
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} SET '
+                                 f'(autovacuum_enabled = false)')
+    backend = cinderlib.Backend('b', volume_driver=MEMORY_DRIVER)
+    created = [backend.create_volume(1).id for _ in range(300)]
+    statement = dbms._query(dbms.schema.volumes, ('backend_name',),
+                            'postgresql').statement.params(backend_name='b')
+    sql = statement.compile(dialect=plugin.engine.dialect,
+                            compile_kwargs={'literal_binds': True})
+    with plugin.engine.connect() as conn:
+        analyzed = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stats WHERE tablename = "
+            "'cinderlib_volumes'").scalar()
+        plan = '\n'.join(row[0] for row in conn.exec_driver_sql(
+            f'EXPLAIN {sql}'))
+    assert analyzed == 0
+    assert 'Sort' not in plan, plan
+    assert 'ix_cinderlib_volumes_backend_listing' in plan, plan
+    assert [v.id for v in backend.volumes] == created
+    plugin.engine.dispose()
+
+
 def test_damaged_key_values_are_refused(url, tmp_path, stored):
     plugin = cinderlib.Backend.persistence
     plugin.set_key_value(cinderlib.KeyValue('node', 'connector'))

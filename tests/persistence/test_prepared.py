@@ -116,3 +116,28 @@ def test_statements_it_cannot_compile_once_run_through_execute(engine):
         assert tuple(expanding.first(conn, {'ids': ['x', 'one']})) == (1,)
         assert literal.rowcount(conn, {'version': 5}) == 1
         assert tuple(expanding.first(conn, {'ids': ['one']})) == (5,)
+
+
+def test_all_rows_are_those_execute_returns(engine):
+    """``all``: every row, as tuples of what ``execute`` returns, in the
+    query's order; through ``execute`` too when it cannot compile."""
+    with engine.begin() as conn:
+        for number in (3, 1, 2):
+            conn.execute(TABLE.insert(), values(
+                f'row-{number}', version=number, volume_id=f'v{number % 2}'))
+    query = TABLE.select().with_only_columns(
+        TABLE.c.id, TABLE.c.version, TABLE.c.attached_host).order_by(
+            TABLE.c.version)
+    by_volume = Prepared(query.where(TABLE.c.volume_id == bindparam('v')))
+    expanding = Prepared(query.where(TABLE.c.id.in_(
+        bindparam('ids', expanding=True))))
+    with engine.connect() as conn:
+        expected = [tuple(row) for row in conn.execute(
+            query.where(TABLE.c.volume_id == 'v1'))]
+        rows = by_volume.all(conn, {'v': 'v1'})
+        assert rows == expected == [('row-1', 1, 'h\N{SNOWMAN}'),
+                                    ('row-3', 3, 'h\N{SNOWMAN}')]
+        assert all(type(row) is tuple for row in rows)
+        assert by_volume.all(conn, {'v': 'none'}) == []
+        assert expanding.all(conn, {'ids': ['row-2', 'row-3']}) == [
+            ('row-2', 2, 'h\N{SNOWMAN}'), ('row-3', 3, 'h\N{SNOWMAN}')]
