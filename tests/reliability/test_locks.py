@@ -237,16 +237,6 @@ def test_locked_if_free_does_not_wait_behind_a_waiting_thread(
 
 def test_open_lock_files_are_closed_when_released(tmp_path, backend):
     lock_dir = str(tmp_path / 'cinderlib-locks')
-
-    def open_lock_files():
-        paths = []
-        for fd in os.listdir('/proc/self/fd'):
-            try:
-                paths.append(os.readlink(f'/proc/self/fd/{fd}'))
-            except OSError:
-                pass
-        return [path for path in paths if path.startswith(lock_dir)]
-
     volumes = [backend.create_volume(1) for _ in range(20)]
     volumes[0].clone().delete()
     for volume in volumes:
