@@ -244,10 +244,6 @@ def _complete_volume(ovo: Any) -> None:
         ovo.volume_type = None  # volume_type_id is None too
 
 
-def _complete_child(ovo: Any) -> None:
-    cinder_ovo.complete_metadata(ovo)
-
-
 def _check_class(cls: type[Resource], data: Any) -> Any:
     """The ``backend`` entry of a serialized ``cls``."""
     cls._check_class(data)
@@ -397,7 +393,7 @@ def _build_volume(primitive: Primitive, context: Any) -> list[Any]:
     _complete_volume(ovo)
     for child in snapshot_ovos + attachment_ovos:
         cinder_ovo.forget_field(child, 'volume')  # no copy of the volume
-        _complete_child(child)
+        cinder_ovo.complete_metadata(child)
     ovo.volume_attachment = cinder_ovo.new_object(
         cinder_ovo.objects_module().VolumeAttachmentList, ovo._context,
         {'objects': attachment_ovos})
@@ -453,7 +449,7 @@ def _build_child(primitive: Primitive, context: Any) -> list[Any]:
         cinder_ovo.reset_changes(volume_ovo)
         built.append(volume_ovo)
     cinder_ovo.forget_field(ovo, 'volume')  # _from_ovo binds it
-    _complete_child(ovo)
+    cinder_ovo.complete_metadata(ovo)
     cinder_ovo.reset_changes(ovo)
     built.append(ovo)
     return built

@@ -315,12 +315,10 @@ def complete_metadata(ovo: Any) -> Any:
     dict, as saved: the object then holds no metadata, rather than
     lazy-loading it through the DB shim, which finds the same object."""
     attributes = ovo.__dict__
-    for name in _TRACKED_METADATA:
-        if name in ovo.fields:
-            attribute = _ATTRIBUTES.get(name) or _attribute(name)
-            if attribute not in attributes:
-                attributes[attribute] = {}
-                attributes['_orig_' + name] = {}
+    for attribute, original in _tracked_metadata(type(ovo)):
+        if attribute not in attributes:
+            attributes[attribute] = {}
+            attributes[original] = {}
     return ovo
 
 
@@ -398,7 +396,7 @@ def _tracked_metadata(ovo_class: type) -> tuple[tuple[str, str], ...]:
         fields = ovo_class.fields  # type: ignore[attr-defined]
         pairs = _metadata_attributes[ovo_class] = tuple(
             (_attribute(name), '_orig_' + name)
-            for name in _TRACKED_METADATA if name in fields)
+            for name in METADATA_FIELDS if name in fields)
     return pairs
 
 
@@ -761,7 +759,6 @@ def _check_version(name: str, cls: Any, version: str) -> None:
 
 
 _METADATA_TRACKERS = {'Volume', 'Snapshot'}
-_TRACKED_METADATA = METADATA_FIELDS
 
 
 def check_fields(ovo_class: Any, values: dict[str, Any],

@@ -55,12 +55,12 @@ class Prepared:
 
     def rowcount(self, conn: Connection, params: dict[str, Any]) -> int:
         """Run the statement; the number of rows it changed."""
-        return int(self._run(conn, params, False))
+        return int(self._run(conn, params, _ROWCOUNT))
 
     def first(self, conn: Connection,
               params: dict[str, Any]) -> Optional[tuple[Any, ...]]:
         """Run the query; its first row, None if it has none."""
-        row: Optional[tuple[Any, ...]] = self._run(conn, params, True)
+        row: Optional[tuple[Any, ...]] = self._run(conn, params, _FIRST)
         return row
 
     def all(self, conn: Connection,
@@ -70,9 +70,9 @@ class Prepared:
         return rows
 
     def _run(self, conn: Connection, params: dict[str, Any],
-             fetch: Any) -> Any:
-        """Run the statement: ``fetch`` False for the row count, True for
-        the first row, ``_ALL`` for every row."""
+             fetch: str) -> Any:
+        """Run the statement; what ``fetch`` asks: ``_ROWCOUNT``,
+        ``_FIRST`` (row) or ``_ALL`` (rows)."""
         dialect = conn.dialect
         by_keys = self._compiled.get(dialect)
         if by_keys is None:
@@ -113,11 +113,11 @@ class Prepared:
         return names, processors, compiled.string, positional
 
 
-# ``fetch`` of every row.
-_ALL = 'all'
+# What a run returns (``fetch``): the row count, the first row, every row.
+_ROWCOUNT, _FIRST, _ALL = 'rowcount', 'first', 'all'
 
 
-def _fetched(result: Any, fetch: Any) -> Any:
+def _fetched(result: Any, fetch: str) -> Any:
     """What ``fetch`` asks of a result SQLAlchemy ran."""
     if fetch is _ALL:
         with result:
@@ -126,7 +126,7 @@ def _fetched(result: Any, fetch: Any) -> Any:
             # received them all when the statement ran: fetching them
             # does no I/O that could fail.
             return _listed(result.cursor.fetchall())
-    return result.first() if fetch else result.rowcount
+    return result.first() if fetch is _FIRST else result.rowcount
 
 
 def _listed(rows: Any) -> list[tuple[Any, ...]]:
@@ -135,7 +135,7 @@ def _listed(rows: Any) -> list[tuple[Any, ...]]:
 
 
 def _on_cursor(conn: Connection, sql: str, arguments: Any,
-               fetch: Any) -> Any:
+               fetch: str) -> Any:
     """Run ``sql`` on the DB-API cursor of ``conn``: its first row, all
     of them, or its row count (``fetch`` as for ``Prepared._run``).  A
     driver error is raised as SQLAlchemy raises it."""
@@ -149,7 +149,7 @@ def _on_cursor(conn: Connection, sql: str, arguments: Any,
         cursor.execute(sql, arguments)
         if fetch is _ALL:
             return _listed(cursor.fetchall())
-        return cursor.fetchone() if fetch else cursor.rowcount
+        return cursor.fetchone() if fetch is _FIRST else cursor.rowcount
     except errors as error:
         invalidated = dialect.is_disconnect(error, dbapi_connection, cursor)
         if invalidated:
