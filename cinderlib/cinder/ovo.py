@@ -322,6 +322,19 @@ def complete_metadata(ovo: Any) -> Any:
     return ovo
 
 
+def complete_snapshot(ovo: Any) -> Any:
+    """``complete_metadata``, and a snapshot's ``volume_type_id`` that is
+    not its volume's id made its volume's id: a volume's type is its own,
+    of its id, and ``cinderlib.load`` upgrades a snapshot's null or other
+    type id to it (``serialization``), so a stored snapshot reads as its
+    serialized copy loads."""
+    attributes = complete_metadata(ovo).__dict__
+    volume_id = attributes.get('_obj_volume_id')
+    if attributes.get('_obj_volume_type_id') != volume_id:
+        attributes['_obj_volume_type_id'] = volume_id
+    return ovo
+
+
 def forget_field(ovo: Any, name: str) -> None:
     """Unset a lazy field so that it is loaded afresh when next read."""
     if is_set(ovo, name):

@@ -285,12 +285,13 @@ class DBPersistence(base.PersistenceDriverBase):
         # One of each for every row: the Cinder object's rebuilder, the
         # backends.
         context = _runtime.context()
+        # Metadata the row's data lacks is none, as load() takes it.
+        complete = (cinder_ovo.complete_snapshot if kind == 'snapshot'
+                    else cinder_ovo.complete_metadata)
 
         def rebuild(primitive: dict[str, Any]) -> Any:
-            # Metadata the row's data lacks is none, as load() takes it.
-            return cinder_ovo.complete_metadata(
-                cinder_ovo.trusted_from_primitive(primitive, context,
-                                                  fill=True))
+            return complete(cinder_ovo.trusted_from_primitive(
+                primitive, context, fill=True))
         backends: dict[str, Any] = {}
         field_names = tuple(_FIELDS[kind].values())
         expected = cls.OVO_NAME
