@@ -468,10 +468,13 @@ def test_a_volume_with_two_type_rows_is_listed_once(kind, empty_database,
     other = backend.create_volume(1, extra_specs={'e': '2'})
     types = dbms.schema.volume_types
     with plugin.engine.begin() as conn:
+        # A copy of the volume's type row, of other specs: the volume's
+        # own type still (the other volume's is refused as its type).
         row = conn.execute(types.select().where(
-            types.c.volume_id == other.id)).one()._asdict()
-        conn.execute(types.insert(), dict(row, id='copy',
-                                          volume_id=volume.id))
+            types.c.volume_id == volume.id)).one()._asdict()
+        conn.execute(types.insert(), dict(
+            row, id='copy', extra_specs='{"e": "2"}',
+            data=row['data'].replace('"e":"1"', '"e":"2"')))
     reader = dbms.DBPersistence(url)
     try:
         listed = reader.get_volumes(backend_name='b')
