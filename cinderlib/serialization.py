@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, TypeVar, cast
 
 from cinderlib import _runtime
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import validation
 from cinderlib._runtime import AnyBackend, UnloadedBackend
 from cinderlib.cinder import config as cinder_config
@@ -53,8 +54,8 @@ def _decode(json_src: Any) -> Any:
     nothing JSON cannot."""
     try:
         if isinstance(json_src, (str, bytes, bytearray)):
-            return json.loads(json_src)
-        return json.loads(json.dumps(json_src))
+            return jsontext.loads(json_src)
+        return jsontext.loads(json.dumps(json_src))
     except RecursionError:
         raise exception.InvalidSerializedData(
             'the data nests too deeply') from None
@@ -114,7 +115,6 @@ def _checked(data: dict[str, Any], expected: str) -> Primitive:
     primitive = data['ovo']
     upgrade_retired_format(primitive, expected)
     primitives.check_primitive(primitive, expected)
-    primitives.check_versions(primitive)
     return cast(Primitive, primitive)  # a dict: checked
 
 
@@ -167,11 +167,11 @@ def _data_of(primitive: Any) -> Optional[dict[str, Any]]:
 
 
 def _upgrade_volume(data: dict[str, Any]) -> None:
-    try:
-        volume_id = validation.resource_id(data.get('id'), True)
-    except exception.CinderlibError:
+    volume_id = data.get('id')
+    if type(volume_id) is not str:
         return  # refused by the checks
-    _upgrade_volume_type(data, volume_id)
+    if data.get('volume_type_id') != volume_id:  # else its own: as written
+        _upgrade_volume_type(data, volume_id)
     if data.get('status') == Status.IN_USE and (
             data.get('attach_status') == AttachStatus.DETACHED):
         data['attach_status'] = AttachStatus.ATTACHED
@@ -186,9 +186,12 @@ def _upgrade_volume(data: dict[str, Any]) -> None:
 
 def _upgrade_volume_type(data: dict[str, Any], volume_id: str) -> None:
     type_id = data.get('volume_type_id')
-    if type_id == volume_id or not (
-            type_id is None or isinstance(type_id, str)):
+    if not (type_id is None or isinstance(type_id, str)):
         return
+    try:
+        validation.resource_id(volume_id, True)
+    except exception.CinderlibError:
+        return  # refused by the checks
     if 'volume_type' not in data and type_id is not None:
         return  # the type's specs are unknown
     specs: dict[str, Any] = {}

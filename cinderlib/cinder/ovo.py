@@ -8,8 +8,10 @@ class load here as this release's version (``_local_versions``)."""
 from __future__ import annotations
 
 import datetime
+import math
+import operator
 import sys
-from typing import Any, Iterable, Optional, cast
+from typing import Any, Callable, Iterable, Optional, cast
 
 from cinderlib import exception
 from cinderlib import jsontext
@@ -490,23 +492,44 @@ class _Plan:
     behind each field (in the order of the fields), and the fields whose
     values may need more than being taken as they are."""
 
-    __slots__ = ('attributes', 'others')
+    __slots__ = ('attributes', 'others', 'set_names', 'read_set',
+                 'unset')
 
     def __init__(self, ovo_class: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         self.attributes = tuple((name, '_obj_' + name)
                                 for name in ovo_class.fields)
-        # Fields of these types hold None or a str, int, float or bool
+        self.learn({})
+        # Fields of these types hold None or a str, int or bool
         # (what their coercion or checks give), which their to_primitive
         # returns as it is.
+        # (Float fields are not among them: a float that is not finite
+        # is marked, see _check_nesting; Cinder's objects have none.)
         plain = (ovo_fields.String, ovo_fields.StringPattern,
-                 ovo_fields.Integer, ovo_fields.Float, ovo_fields.Boolean)
+                 ovo_fields.Integer, ovo_fields.Boolean)
         self.others = tuple(
             name for name, field in ovo_class.fields.items()
             if not isinstance(field._type, plain) or
             type(field._type).to_primitive is not
             ovo_fields.FieldType.to_primitive)
+
+    def learn(self, attributes: dict[str, Any]) -> None:
+        """Read the objects of the class at C speed when the fields set
+        are those set in ``attributes`` (a volume's lazy snapshots, for
+        one, are not): ``read_set`` gets their values, in the order of
+        the fields (raising KeyError if one is not set), ``unset`` holds
+        the other fields' attributes."""
+        fields = [(name, attribute) for name, attribute in self.attributes
+                  if attribute in attributes]
+        self.set_names = tuple(name for name, _ in fields)
+        keys = tuple(attribute for _, attribute in fields)
+        # (itemgetter of one key returns its value, not a tuple.)
+        self.read_set: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*keys) if len(keys) > 1 else
+            lambda attributes: tuple(attributes[key] for key in keys))
+        self.unset = tuple(attribute for _, attribute in self.attributes
+                           if attribute not in attributes)
 
 
 _plans: dict[type, _Plan] = {}
@@ -525,13 +548,24 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
         plan = _plans[cls] = _Plan(cls)
     attributes = ovo.__dict__
     # The attribute behind each field: reading it never lazy-loads.
-    data = {name: value for name, attribute in plan.attributes
-            if (value := attributes.get(attribute, _UNSET)) is not _UNSET}
+    data = None
+    if any(attribute in attributes for attribute in plan.unset):
+        plan.learn(attributes)  # other fields set than before: next time
+    else:
+        try:
+            data = dict(zip(plan.set_names, plan.read_set(attributes)))
+        except KeyError:  # other fields set than before: next time
+            plan.learn(attributes)
+    if data is None:
+        data = {name: value for name, attribute in plan.attributes
+                if (value := attributes.get(attribute, _UNSET)) is not _UNSET}
     for name in skip:
         data.pop(name, None)
     for name in plan.others:
         value = data.get(name)
         if value is None or type(value) in _SCALARS:
+            if type(value) is float:
+                data[name] = jsontext.finite_or_marked(value)
             continue
         kind = _value_kinds.get(type(value))
         if kind is None:
@@ -546,7 +580,8 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
             if copy:
                 data[name] = _plain_copy(value, validation.MAX_NESTING, name)
             elif value:
-                _check_nesting(value, validation.MAX_NESTING, name)
+                data[name] = _check_nesting(value, validation.MAX_NESTING,
+                                            name)
         elif kind == _LIST:
             data[name] = _list_primitive(value, path + (ovo,), copy)
         elif kind == _OBJECT_VALUE:
@@ -595,13 +630,27 @@ def _plain_copy(value: Any, limit: int, field: str) -> Any:
 
 
 def _check_nesting(value: Any, limit: int, field: str) -> Any:
-    """``value`` itself, refused as ``_plain_copy`` refuses it."""
+    """``value`` itself, refused as ``_plain_copy`` refuses it; if it
+    holds floats that are not finite, a copy where they are
+    ``jsontext.NonFinite`` (as ``jsontext.dumps_acyclic`` needs them)."""
     if limit <= 0:
         raise _too_deep(field)
     for item in value.values() if isinstance(value, dict) else value:
         if isinstance(item, (dict, list)):
-            _check_nesting(item, limit - 1, field)
-    return value
+            if _check_nesting(item, limit - 1, field) is not item:
+                break
+        elif type(item) is float and not math.isfinite(item):
+            break
+    else:
+        return value
+    marked = dict(value) if isinstance(value, dict) else list(value)
+    for key, item in (marked.items() if isinstance(marked, dict)
+                      else enumerate(marked)):
+        if isinstance(item, (dict, list)):
+            marked[key] = _check_nesting(item, limit - 1, field)
+        elif type(item) is float:
+            marked[key] = jsontext.finite_or_marked(item)
+    return marked
 
 
 def _too_deep(field: str) -> Exception:

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Collection, Optional, cast
 
 from cinderlib import exception
+from cinderlib import jsontext
 from cinderlib import validation
 from cinderlib.cinder.config import load
 
@@ -45,7 +46,8 @@ class _ClassInfo:
     to rebuild each field and how to check its value."""
 
     __slots__ = ('cls', 'namespace', 'kinds', 'nested', 'allowed',
-                 'checkers', 'defaults', 'filled', 'required', 'shapes')
+                 'checkers', 'defaults', 'filled', 'required', 'shapes',
+                 'last_shape', 'versions')
 
     def __init__(self, cls: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
@@ -99,6 +101,10 @@ class _ClassInfo:
         # What _check_fields found of data of each shape seen (see there).
         self.shapes: dict[tuple[tuple[Any, ...], tuple[type, ...]],
                           _Shape] = {}
+        self.last_shape: tuple[Any, _Shape] = (None, _NO_SHAPE)
+        # The versions of this class found well-formed and of its major
+        # version (_check_version).
+        self.versions: set[str] = set()
 
 
 _classes_by_name: dict[str, _ClassInfo] = {}
@@ -107,7 +113,10 @@ _classes_by_name: dict[str, _ClassInfo] = {}
 def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     """Raise ``InvalidSerializedData`` unless ``primitive`` is shaped as
     ``to_primitive`` writes it: an envelope naming a Cinder object class
-    (``expected`` if given), whose fields hold values of their types (no
+    (``expected`` if given) and a version of its major version here (an
+    older or newer minor version is this Cinder's once built, its added
+    fields ignored, as ``from_primitive`` takes it), whose fields hold
+    values of their types (no
     coercion: a size is an integer, not a string of digits), nested
     objects included.  When ``expected`` is ``Volume``, ``Snapshot`` or
     ``VolumeAttachment``, the fields cinderlib relies on must also be
@@ -132,34 +141,6 @@ def check_primitive(primitive: Any, expected: Optional[str] = None) -> bool:
     return exact
 
 
-def check_versions(primitive: Primitive) -> None:
-    """Raise ``InvalidSerializedData`` if ``primitive`` (which
-    ``check_primitive`` accepted) or an object it holds is of another major
-    version than this Cinder's class, as ``from_primitive`` refuses it; an
-    older or newer minor version (a newer Cinder's, its added fields
-    ignored) is this Cinder's version once built."""
-    name = primitive['versioned_object.name']
-    info = _class_info(name)
-    version = primitive['versioned_object.version']
-    local = info.cls.VERSION
-    if version != local and (int(version.partition('.')[0]) !=
-                             int(local.partition('.')[0])):
-        raise exception.InvalidSerializedData(
-            f'bad {name} object: version {version} of {name} is not '
-            f'supported (this Cinder has {local})')
-    data = primitive[DATA]
-    for field in info.nested:
-        value = data.get(field)
-        if value is None:
-            continue
-        if info.kinds[field] is _OBJECT:
-            check_versions(value)
-        else:
-            for item in value:
-                if item is not None:
-                    check_versions(item)
-
-
 _ENVELOPE = frozenset(('versioned_object.name', 'versioned_object.namespace',
                        'versioned_object.version', 'versioned_object.data',
                        'versioned_object.changes'))
@@ -178,7 +159,7 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
     if expected is not None and name != expected:
         raise _invalid(path, f'holds a {_brief(name)} where a {expected} '
                              f'belongs')
-    info = _class_info(name, path)
+    info = _classes_by_name.get(name) or _class_info(name, path)
     if depth > _MAX_DEPTH:
         raise _invalid(path, 'objects nest too deeply')
     namespace = primitive.get('versioned_object.namespace')
@@ -186,8 +167,8 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
         raise _invalid(path, f'"versioned_object.namespace" must be '
                              f'{info.namespace!r}, got {_brief(namespace)}')
     version = primitive.get('versioned_object.version')
-    if type(version) is not str or version not in _versions_seen:
-        _check_version_format(version, path)
+    if type(version) is not str or version not in info.versions:
+        _check_version(info, name, version, path)
     data = primitive.get(DATA)
     if not isinstance(data, dict):
         raise _invalid(path, f'"{DATA}" must be an object, got '
@@ -204,16 +185,23 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
     # The hot loop of reading rows.  What is checked of the fields but
     # for their values' own checks (``info.checkers``) depends on the data's
     # keys and its values' types alone: its shape, checked once.
+    # The last shape seen is compared first (comparing tuples of the same
+    # keys is cheaper than hashing them).
     shape_key = (tuple(data), tuple(map(type, data.values())))
-    shape = info.shapes.get(shape_key)
-    if shape is None:
-        shape = _check_fields(info, data, path)
-        if len(info.shapes) >= _MAX_SHAPES:
-            info.shapes.clear()  # any input cannot grow it without bound
-        info.shapes[shape_key] = shape
+    last_key, shape = info.last_shape
+    if shape_key != last_key:
+        found = info.shapes.get(shape_key)
+        if found is None:
+            found = _check_fields(info, data, path)
+            if len(info.shapes) >= _MAX_SHAPES:
+                info.shapes.clear()  # any input cannot grow it unbounded
+            info.shapes[shape_key] = found
+        shape = found
+        info.last_shape = (shape_key, shape)
     unknown = shape.inexact
     for key, check in shape.checks:
-        if check(data[key], _join(path, key), depth):
+        # (_join, written out: the hot loop)
+        if check(data[key], f'{path}.{key}' if path else key, depth):
             unknown = True
     return unknown
 
@@ -231,6 +219,9 @@ class _Shape:
         self.inexact = inexact
         self.checks = checks
 
+
+# The last shape of a class before any was seen (its key None is none's).
+_NO_SHAPE = _Shape(True, ())
 
 # How many shapes of each class's data are kept (few occur: fields are
 # left out or null in a few ways).
@@ -269,18 +260,24 @@ def _check_fields(info: _ClassInfo, data: dict[str, Any],
                   not info.filled <= data.keys(), tuple(checks))
 
 
-# Versions found well-formed ("1.2"): the few of Cinder's classes.
-_versions_seen: set[str] = set()
-
-
-def _check_version_format(version: Any, path: str) -> None:
+def _check_version(info: _ClassInfo, name: str, version: Any,
+                   path: str) -> None:
+    """Refuse a version that is not "1.2"-like, or of another major
+    version than this Cinder's class, as ``from_primitive`` refuses it; an
+    older or newer minor version (a newer Cinder's, its added fields
+    ignored) is this Cinder's version once built."""
     if not isinstance(version, str) or not _VERSION_FORMAT.fullmatch(
             version):
         raise _invalid(path, f'"versioned_object.version" must be a '
                              f'version such as "1.2", got {_brief(version)}')
-    if len(_versions_seen) >= _MAX_SHAPES:
-        _versions_seen.clear()  # any input cannot grow it without bound
-    _versions_seen.add(version)
+    local = info.cls.VERSION
+    if int(version.partition('.')[0]) != int(local.partition('.')[0]):
+        raise _invalid(path, f'bad {name} object: version {version} of '
+                             f'{name} is not supported (this Cinder has '
+                             f'{local})')
+    if len(info.versions) >= _MAX_SHAPES:
+        info.versions.clear()  # any input cannot grow it without bound
+    info.versions.add(version)
 
 
 def _refuse_null(value: Any, path: str, depth: int) -> None:
@@ -294,7 +291,7 @@ def _join(path: str, key: str) -> str:
 _STRINGS = frozenset((str,))
 _DESCRIPTIONS = {str: 'a string', int: 'an integer', bool: 'true or false'}
 _JSON_TYPES: frozenset[type] = frozenset((dict, list, str, int, float, bool,
-                                          type(None)))
+                                          type(None), jsontext.NonFinite))
 
 
 def _plain_type(field_type: Any) -> Optional[type]:
@@ -474,6 +471,8 @@ def _container_checker(python_type: type, description: str,
         if not is_container:
             raise _invalid(path, f'must be {description}, got '
                                  f'{_brief(value)}')
+        if not value:
+            return False
         if free_form:
             _check_nesting(value, path)
         if item_types is not None and item_types.issuperset(map(
@@ -542,6 +541,9 @@ def _check_text(data: dict[str, Any], field: str, what: str,
                 required: bool = False,
                 max_length: int = validation.MAX_NAME_LENGTH) -> None:
     value = data.get(field)
+    if type(value) is str and len(value) <= max_length and (
+            value.isascii() and '\x00' not in value):
+        return  # what validation.text accepts, found sooner
     if value is None and required:
         raise _invalid(what, f'has no {field}')
     try:

@@ -8,7 +8,6 @@ readable (``vol.size``, ``vol.status``, ``vol.provider_location``...).
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
@@ -186,7 +185,7 @@ class StoredState:
 
     def _checked_primitive(self) -> dict[str, Any]:
         try:
-            primitive: dict[str, Any] = json.loads(self.text)
+            primitive: dict[str, Any] = jsontext.loads(self.text)
         except (ValueError, TypeError, RecursionError) as exc:
             raise self._invalid(f'its data is not JSON: {exc}') from None
         if self.expected is None:
