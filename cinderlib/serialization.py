@@ -90,14 +90,14 @@ def backend_for(config: Any) -> AnyBackend:
         raise exception.InvalidSerializedData(
             f'"backend" must be a dict with a volume_backend_name, got '
             f'{config!r:.200}')
+    name = config['volume_backend_name']
+    backend = _runtime.backends.get(name)
+    if backend is not None:
+        return backend  # the rest of the entry is not read
     try:
         validation.nesting(config, 'backend')
     except exception.CinderlibError as exc:
         raise exception.InvalidSerializedData(str(exc)) from None
-    name = config['volume_backend_name']
-    backend = _runtime.backends.get(name)
-    if backend is not None:
-        return backend
     try:
         cinder_config.check_backend_name(name)
     except exception.CinderlibError as exc:
