@@ -42,17 +42,13 @@ volumes = Table(
     Column('backend_name', String(255), nullable=False),
     Column('status', String(MAX_STATUS_LENGTH), index=True),
     *_state_columns(),
+    # The JSON text of the primitive of the volume's own volume type (each
+    # volume has one, with its id; NULL: none), beside the volume's data
+    # so that listing reads no other table (revision 0005).
+    Column('type_data', TEXT),
     # A backend's volumes, oldest first (Backend.volumes), in index order.
     Index('ix_cinderlib_volumes_backend_listing', 'backend_name',
           'created_at', 'id'))
-
-volume_types = Table(
-    'cinderlib_volume_types', metadata,
-    Column('id', String(ID), primary_key=True),
-    Column('volume_id', String(ID), nullable=False, index=True),
-    Column('extra_specs', TEXT, nullable=False),
-    Column('qos_specs', TEXT),
-    Column('data', TEXT, nullable=False))
 
 snapshots = Table(
     'cinderlib_snapshots', metadata,
