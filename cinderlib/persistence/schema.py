@@ -4,8 +4,9 @@ Each object's full state is the JSON text of its Cinder object primitive
 (``data``); the columns beside it are the ones queries filter on, all
 indexed.  A volume's row also holds its volume type's primitive
 (``type_data``): each volume has a type of its own, read with it, so that
-listing volumes reads one table (revision 0005; a table of types before).  ``version`` counts the writes of a row, so that a write based on
-an outdated copy is detected instead of silently undoing another one.
+listing volumes reads one table (revision 0005; a table of types before).
+``version`` counts the writes of a row, so that a write based on an
+outdated copy is detected instead of silently undoing another one.
 Changing a table means adding an Alembic revision under ``migrations/``.
 """
 
