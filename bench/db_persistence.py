@@ -66,25 +66,20 @@ def bulk_fill(plugin, backend_name, count, template):
     with plugin.engine.connect() as conn:
         row = conn.execute(schema.volumes.select().where(
             schema.volumes.c.id == template.id)).one()._asdict()
-        type_row = conn.execute(schema.volume_types.select().where(
-            schema.volume_types.c.volume_id == template.id)).one()._asdict()
-    volumes, types = [], []
+    volumes = []
     for number in range(count):
         new_id = str(uuid.uuid4())
         volumes.append(dict(row, id=new_id, name=f'bulk-{number}',
                             backend_name=backend_name,
                             data=row['data'].replace(template.id, new_id)
                             .replace('"display_name":"template"',
-                                     f'"display_name":"bulk-{number}"')))
-        types.append(dict(type_row, id=new_id, volume_id=new_id,
-                          data=type_row['data'].replace(template.id,
-                                                        new_id)))
+                                     f'"display_name":"bulk-{number}"'),
+                            type_data=row['type_data'].replace(template.id,
+                                                               new_id)))
     with plugin.engine.begin() as conn:
         for start in range(0, count, 5000):
             conn.execute(schema.volumes.insert(),
                          volumes[start:start + 5000])
-            conn.execute(schema.volume_types.insert(),
-                         types[start:start + 5000])
     # What the database's own maintenance (autovacuum...) does over time:
     # statistics for the planner about the rows just added.
     with plugin.engine.begin() as conn:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import gc
-import json
 import logging
 import os
 import sqlite3
@@ -30,8 +29,8 @@ from typing import Any, Iterator, Optional, cast
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy
-from sqlalchemy import (BigInteger, Integer, Table, bindparam, event,
-                        exc as sa_exc, literal_column, pool, select)
+from sqlalchemy import (BigInteger, Table, bindparam, event, exc as sa_exc,
+                        literal_column, pool, select)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection as DBConnection
 
@@ -50,7 +49,8 @@ from cinderlib.persistence.prepared import Prepared
 
 LOG = logging.getLogger(__name__)
 
-# Relationships stored in their own tables, not in an object's ``data``.
+# Relationships not stored in an object's ``data``: in their own tables, or
+# (a volume's type) in a column of its own.
 _SKIP = {'volume': ('snapshots', 'volume_attachment', 'volume_type'),
          'snapshot': ('volume',), 'connection': ('volume',)}
 
@@ -366,16 +366,16 @@ class DBPersistence(base.PersistenceDriverBase):
         ovo = volume._ovo
         values = {'name': ovo.display_name,
                   'backend_name': volume.backend_name, 'status': ovo.status}
-        # A copy that never read the row (load(save=True)) may bring
-        # another type; else a volume's type never changes once stored.
-        unread = _version(volume) is None
+        # The type in every write (9 us to serialize): whatever changed
+        # it (a copy loaded with load(save=True), extra specs changed in
+        # place), the row holds the volume's type.  One not set is not
+        # loaded (a lazy load through this plugin): the row keeps its own.
+        if ovo.obj_attr_is_set('volume_type'):
+            volume_type = ovo.volume_type
+            values['type_data'] = (
+                None if volume_type is None
+                else cinder_ovo.to_primitive_text(volume_type))
         self._write(conn, 'volume', schema.volumes, volume, values, written)
-        if written.inserted:
-            self._write_volume_type(conn, volume)
-        elif unread:
-            conn.execute(schema.volume_types.delete().where(
-                schema.volume_types.c.volume_id == volume.id))
-            self._write_volume_type(conn, volume)
 
     def _store_snapshot(self, conn: Any, snapshot: Any,
                         written: '_Written') -> None:
@@ -414,7 +414,7 @@ class DBPersistence(base.PersistenceDriverBase):
     def _write(self, conn: Any, kind: str, table: Any, obj: Any,
                values: dict[str, Any], written: '_Written') -> None:
         """Insert or update ``obj``'s row, telling ``written`` the row's
-        new version and data and whether it was inserted."""
+        new version and data."""
         ovo = obj._ovo
         written.data = cinder_ovo.to_primitive_text(ovo, _SKIP[kind])
         values = dict(values, created_at=_naive(ovo.created_at),
@@ -429,7 +429,6 @@ class DBPersistence(base.PersistenceDriverBase):
             if insert_new is not None and insert_new.rowcount(conn, dict(
                     values, id=obj.id, version=1)):
                 written.version = 1
-                written.inserted = True
                 return
             row = statements['version'].first(conn, {'b_id': obj.id})
             version = row[0] if row is not None else None
@@ -447,7 +446,6 @@ class DBPersistence(base.PersistenceDriverBase):
         statements['insert'].rowcount(conn, dict(values, id=obj.id,
                                                  version=1))
         written.version = 1
-        written.inserted = True
 
     @staticmethod
     def _committed_unconfirmed(conn: Any, statements: dict[str, Any],
@@ -460,19 +458,6 @@ class DBPersistence(base.PersistenceDriverBase):
             return False
         row = statements['current'].first(conn, {'b_id': obj.id})
         return row is not None and tuple(row) == unconfirmed
-
-    @staticmethod
-    def _write_volume_type(conn: DBConnection, volume: Volume) -> None:
-        """Store a new volume's type (a type never outlives its volume)."""
-        volume_type = volume._ovo.volume_type
-        if volume_type is None:
-            return
-        qos = volume_type.qos_specs
-        _statements(schema.volume_types)['insert'].rowcount(conn, {
-            'id': volume_type.id, 'volume_id': volume.id,
-            'extra_specs': json.dumps(dict(volume_type.extra_specs or {})),
-            'qos_specs': json.dumps(dict(qos.specs or {})) if qos else None,
-            'data': cinder_ovo.to_primitive_text(volume_type)})
 
     shared = True
 
@@ -507,9 +492,6 @@ class DBPersistence(base.PersistenceDriverBase):
     def delete_volume(self, volume: Volume) -> None:
         with self._begin(f'deleting volume {volume.id}', volume) as conn:
             self._delete(conn, schema.volumes, volume)
-            if not self.soft_deletes:
-                conn.execute(schema.volume_types.delete().where(
-                    schema.volume_types.c.volume_id == volume.id))
         self._forget('volume', volume)
         super().delete_volume(volume)
 
@@ -589,12 +571,11 @@ class _LiveObjects:
 class _Written:
     """What a write put in a row: its new version and data."""
 
-    __slots__ = ('version', 'data', 'inserted')
+    __slots__ = ('version', 'data')
 
     def __init__(self) -> None:
         self.version: Optional[int] = None
         self.data: Optional[str] = None
-        self.inserted = False
 
 
 class MemoryDBPersistence(DBPersistence):
@@ -833,19 +814,12 @@ def _query(table: Table, filtered: tuple[str, ...],
     query = _query_cache.get(key)
     if query is None:
         kind = _KINDS[table.name]
-        type_data: Any = sqlalchemy.null()
-        if kind == 'volume':
-            # The type's data by a subquery per row rather than a join:
-            # the rows then come in the order of the backend's listing
-            # index, where PostgreSQL joined, then sorted every row with
-            # its data (on disk with its default work_mem).  LIMIT 1: a
-            # type row per volume, as one written here; of rows edited by
-            # hand into two, one is read (the join listed the volume
-            # twice), where PostgreSQL and MySQL would refuse the query.
-            types = schema.volume_types
-            type_data = select(types.c.data).where(
-                types.c.volume_id == table.c.id).limit(_ONE).offset(
-                    _ZERO).correlate(table).scalar_subquery()
+        # A volume's type is in its row: one table read, in the order of
+        # the backend's listing index (a subquery per row into a table of
+        # types took half of the query's time on PostgreSQL, a join had
+        # it sort every row with its data).
+        type_data: Any = (table.c.type_data if kind == 'volume'
+                          else sqlalchemy.null())
         columns = [table.c[name] for name in _ROW_START] + [
             type_data.label('type_data')] + [
                 table.c[name] for name in _FIELDS[kind]]
@@ -869,11 +843,8 @@ def _query(table: Table, filtered: tuple[str, ...],
 
 
 _query_cache: dict[tuple[str, tuple[str, ...], str], Prepared] = {}
-# LIMIT 1 OFFSET 0 written in the SQL, not bound parameters: planned
-# knowing the limit, and the statement's only parameters are its filters
-# (Prepared).  OFFSET, as SQLite's compiler adds one when none is given.
-_ONE = literal_column('1', Integer)
-_ZERO = literal_column('0', Integer)
+# Written in the SQL, not a bound parameter: the statement's only
+# parameters are its filters (Prepared).
 _NO_LIMIT = literal_column(str(2 ** 63 - 1), BigInteger)
 
 

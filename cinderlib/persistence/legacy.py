@@ -275,25 +275,37 @@ def _read_source(url: Any, report: MigrationReport) -> legacy_rows.LegacyRows:
 
 # -- deciding, against what the target holds ----------------------------------
 
+# Where volume types were stored before schema revision 0005.
+_OLD_TYPES_TABLE = 'cinderlib_volume_types'
+
+
 class _Target:
-    """What the target holds: its rows by kind and id, volume types by
-    volume id, and the import records."""
+    """What the target holds: its rows by kind and id, the data of
+    volume types by volume id, and the import records.  A dry run reads a
+    target at an older schema, as it is."""
 
     def __init__(self, conn: Any = None) -> None:
         self.rows: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
-        self.types: dict[str, Any] = {}
+        self.types: dict[str, Optional[str]] = {}
         self.imported: set[tuple[str, str]] = set()
         if conn is None:
             return
-        names = set(sqlalchemy.inspect(conn).get_table_names())
+        inspector = sqlalchemy.inspect(conn)
+        names = set(inspector.get_table_names())
         for kind, table in _OUR_TABLES.items():
             if table.name in names:
                 key = 'key' if kind == 'key_value' else 'id'
+                present = {column['name'] for column in
+                           inspector.get_columns(table.name)}
                 self.rows[kind] = {getattr(row, key): row for row in
-                                   conn.execute(table.select())}
-        if schema.volume_types.name in names:
-            self.types = {row.volume_id: row for row in conn.execute(
-                schema.volume_types.select())}
+                                   conn.execute(sqlalchemy.select(*(
+                                       column for column in table.c
+                                       if column.name in present)))}
+        self.types = {volume_id: getattr(row, 'type_data', None)
+                      for volume_id, row in self.rows['volume'].items()}
+        if _OLD_TYPES_TABLE in names:  # a schema before revision 0005
+            self.types.update(conn.execute(sqlalchemy.text(
+                f'SELECT volume_id, data FROM {_OLD_TYPES_TABLE}')).all())
         if schema.legacy_imports.name in names:
             table = schema.legacy_imports
             self.imported = {(row.kind, row.id) for row in conn.execute(
@@ -313,7 +325,7 @@ class _Target:
         try:
             return bool(json.loads(row.data) == _data(kind, obj) and (
                 kind != 'volume' or stored_type is not None and json.loads(
-                    stored_type.data) == _type_data(obj)))
+                    stored_type) == _type_data(obj)))
         except (TypeError, ValueError):  # a damaged row: not the same
             return False
 

@@ -2,8 +2,11 @@
 
 Each object's full state is the JSON text of its Cinder object primitive
 (``data``); the columns beside it are the ones queries filter on, all
-indexed.  ``version`` counts the writes of a row, so that a write based on
-an outdated copy is detected instead of silently undoing another one.
+indexed.  A volume's row also holds its volume type's primitive
+(``type_data``): each volume has a type of its own, read with it, so that
+listing volumes reads one table (revision 0005; a table of types before).
+``version`` counts the writes of a row, so that a write based on an
+outdated copy is detected instead of silently undoing another one.
 Changing a table means adding an Alembic revision under ``migrations/``.
 """
 
@@ -42,17 +45,13 @@ volumes = Table(
     Column('backend_name', String(255), nullable=False),
     Column('status', String(MAX_STATUS_LENGTH), index=True),
     *_state_columns(),
+    # The JSON text of the primitive of the volume's own volume type (each
+    # volume has one, with its id; NULL: none), beside the volume's data
+    # so that listing reads no other table (revision 0005).
+    Column('type_data', TEXT),
     # A backend's volumes, oldest first (Backend.volumes), in index order.
     Index('ix_cinderlib_volumes_backend_listing', 'backend_name',
           'created_at', 'id'))
-
-volume_types = Table(
-    'cinderlib_volume_types', metadata,
-    Column('id', String(ID), primary_key=True),
-    Column('volume_id', String(ID), nullable=False, index=True),
-    Column('extra_specs', TEXT, nullable=False),
-    Column('qos_specs', TEXT),
-    Column('data', TEXT, nullable=False))
 
 snapshots = Table(
     'cinderlib_snapshots', metadata,

@@ -17,6 +17,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 import cinderlib
 from cinderlib import exception
@@ -509,6 +510,24 @@ def test_a_second_run_changes_nothing(old):
         'volume': 6 if old.kind == 'sqlite' else 5, 'snapshot': 1,
         'connection': 3, 'key_value': 2}
     assert report.skipped == [] and report.notes == []
+
+
+def test_a_dry_run_reads_a_target_at_an_older_schema(old):
+    """A dry run does not upgrade the target: one imported into before
+    revision 0005 holds its volumes' types in their own table."""
+    legacy.migrate_database(old.url, old.url)
+    engine = sa.create_engine(old.url)
+    with engine.connect() as connection:
+        command.downgrade(migrations._config(connection), '0004')
+        connection.commit()
+    engine.dispose()
+    before = dump(old.url)
+    assert 'cinderlib_volume_types' in before
+    report = legacy.migrate_database(old.url, old.url, dry_run=True)
+    assert dump(old.url) == before
+    assert report.ok and sum(report.imported.values()) == 0
+    assert report.unchanged['volume'] == (6 if old.kind == 'sqlite' else 5)
+    assert report.skipped == [] and report.refused == []
 
 
 def test_objects_changed_or_deleted_since_the_import_stay_so(

@@ -47,7 +47,7 @@ def contents(plugin):
     if isinstance(plugin, dbms.DBPersistence):
         tables = {'volume': schema.volumes, 'snapshot': schema.snapshots,
                   'connection': schema.connections,
-                  'type': schema.volume_types, 'key': schema.key_values}
+                  'key': schema.key_values}
         with plugin.engine.connect() as conn:
             for kind, table in tables.items():
                 for row in conn.execute(table.select()):
