@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional, Protocol, cast
 
 from cinderlib import directories
 from cinderlib import exception
+from cinderlib import jsontext
 
 DEFAULT_PROJECT_ID = 'cinderlib'
 DEFAULT_USER_ID = 'cinderlib'
@@ -140,6 +141,9 @@ class LoadedBackend(Protocol):
     def config(self) -> dict[str, Any]: ...
 
     @property
+    def config_text(self) -> str: ...  # config as JSON text
+
+    @property
     def availability_zone(self) -> str: ...
 
     def check_pool_name(self, pool_name: Optional[str]) -> str: ...
@@ -183,6 +187,10 @@ class UnloadedBackend:
     def __init__(self, config: dict[str, Any]) -> None:
         self.id: str = config['volume_backend_name']
         self.config = config
+
+    @property
+    def config_text(self) -> str:
+        return jsontext.dumps(self.config)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith('_'):

@@ -88,6 +88,8 @@ class Backend(metaclass=_ProcessState):
             options = _runtime.options()
             _apply_cinder_options()
             self.id = cinder_config.check_backend_name(volume_backend_name)
+            # config_text of the default serialization: written once.
+            self._name_text = jsontext.dumps({'volume_backend_name': self.id})
             self._driver_cfg = dict(driver_cfg)
             driver_class = cinder_drivers.import_driver_class(
                 driver_cfg.get('volume_driver'))
@@ -275,6 +277,13 @@ class Backend(metaclass=_ProcessState):
         config['volume_backend_name'] = self.id
         return config
 
+    @property
+    def config_text(self) -> str:
+        """``config`` as JSON text."""
+        if not self.global_options().output_all_backend_info:
+            return self._name_text
+        return jsontext.dumps(self.config)
+
     def _complete_stats(
             self, stats: Optional[dict[str, Any]]) -> dict[str, Any]:
         stats = dict(stats or {})
@@ -446,7 +455,7 @@ class Backend(metaclass=_ProcessState):
             self._load_children(volumes)
         return jsontext.compose((
             ('class', jsontext.dumps('Backend')),
-            ('backend', jsontext.dumps(self.config)),
+            ('backend', self.config_text),
             ('volumes', jsontext.array(volume.to_jsons()
                                        for volume in volumes))))
 

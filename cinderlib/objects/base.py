@@ -597,7 +597,7 @@ class Resource:
                                                              copy=False))
         return jsontext.compose((
             ('class', jsontext.dumps(type(self).__name__)),
-            ('backend', jsontext.dumps(self.backend.config)), ('ovo', text)))
+            ('backend', self.backend.config_text), ('ovo', text)))
 
     def _primitive_text(self, simplified: bool) -> Optional[str]:
         """The primitive's JSON text from stored state, if the object was
