@@ -143,18 +143,22 @@ def storage_name_field(value: Any, field: str) -> str:
 def nesting(value: Any, field: str, limit: int = MAX_NESTING) -> Any:
     """Return ``value`` (JSON-like data) if it nests at most ``limit``
     levels of dicts and lists (``MAX_NESTING``).  It is walked depth
-    first without recursion, so any depth is measured safely; a value
+    first, at most ``limit`` calls deep whatever its depth; a value
     holding itself is found too deep within ``limit`` steps."""
-    stack = [(value, 1)] if isinstance(value, _CONTAINERS) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            raise InvalidArgument(field, f'nests more than {limit} levels '
-                                         f'of dicts and lists')
-        for item in node.values() if isinstance(node, dict) else node:
-            if isinstance(item, _CONTAINERS):
-                stack.append((item, depth + 1))
+    if isinstance(value, _CONTAINERS) and not _nests_within(value, limit):
+        raise InvalidArgument(field, f'nests more than {limit} levels '
+                                     f'of dicts and lists')
     return value
+
+
+def _nests_within(node: Any, levels: int) -> bool:
+    if levels <= 0:
+        return False
+    for item in node.values() if isinstance(node, dict) else node:
+        if isinstance(item, _CONTAINERS) and not _nests_within(item,
+                                                               levels - 1):
+            return False
+    return True
 
 
 _CONTAINERS = (dict, list, tuple)
