@@ -350,6 +350,21 @@ def damaged(url, tmp_path, table, object_id, **values):
     return dbms.DBPersistence(url)
 
 
+def row_data(table, object_id):
+    """The decoded ``data`` of a stored row."""
+    with cinderlib.Backend.persistence.engine.connect() as conn:
+        return json.loads(conn.execute(table.select().where(
+            table.c.id == object_id)).one().data)
+
+
+def reading_edited(url, tmp_path, table, object_id, data):
+    """A new plugin, made the storage, after ``data`` replaced a row's."""
+    other = damaged(url, tmp_path, table, object_id, data=json.dumps(data))
+    cinderlib.setup(state_path=str(tmp_path), persistence_config={
+        'storage': other})
+    return other
+
+
 @pytest.fixture
 def stored(url, tmp_path):
     use_db(url, tmp_path)
@@ -561,15 +576,11 @@ def test_metadata_left_out_is_none_not_a_lazy_load(url, tmp_path, stored):
     them never lazy-loads through the DB shim, which found the same
     object again and again (the fuzz test hit a RecursionError)."""
     backend, volume, snapshot = stored
-    with cinderlib.Backend.persistence.engine.connect() as conn:
-        data = json.loads(conn.execute(dbms.schema.volumes.select().where(
-            dbms.schema.volumes.c.id == volume.id)).one().data)
+    data = row_data(dbms.schema.volumes, volume.id)
     for name in ('metadata', 'admin_metadata', 'glance_metadata'):
         del data['versioned_object.data'][name]
-    other = damaged(url, tmp_path, dbms.schema.volumes, volume.id,
-                    data=json.dumps(data))
-    cinderlib.setup(state_path=str(tmp_path), persistence_config={
-        'storage': other})
+    other = reading_edited(url, tmp_path, dbms.schema.volumes, volume.id,
+                           data)
     [found] = other.get_volumes(volume_id=volume.id)
     unbuilt = found.json
     assert (found.metadata, found._ovo.admin_metadata,
@@ -589,19 +600,15 @@ def test_snapshot_type_id_not_its_volumes_reads_as_load_gives_it(
     upgrades its serialized copy: the round trip keeps it (the fuzz test
     found the snapshot read with null and loaded back with the id)."""
     backend, volume, snapshot = stored
-    with cinderlib.Backend.persistence.engine.connect() as conn:
-        data = json.loads(conn.execute(dbms.schema.snapshots.select().where(
-            dbms.schema.snapshots.c.id == snapshot.id)).one().data)
+    data = row_data(dbms.schema.snapshots, snapshot.id)
     fields = data['versioned_object.data']
     if type_id == 'left out':
         del fields['volume_type_id']
     else:
         fields['volume_type_id'] = (
             None if type_id is None else backend.create_volume(1).id)
-    other = damaged(url, tmp_path, dbms.schema.snapshots, snapshot.id,
-                    data=json.dumps(data))
-    cinderlib.setup(state_path=str(tmp_path), persistence_config={
-        'storage': other})
+    other = reading_edited(url, tmp_path, dbms.schema.snapshots,
+                           snapshot.id, data)
     [found] = other.get_snapshots(snapshot_id=snapshot.id)
     unbuilt = found.json
     assert unbuilt['ovo']['versioned_object.data'][
