@@ -492,8 +492,7 @@ class _Plan:
     behind each field (in the order of the fields), and the fields whose
     values may need more than being taken as they are."""
 
-    __slots__ = ('attributes', 'others', 'set_names', 'read_set',
-                 'unset')
+    __slots__ = ('attributes', 'others', 'fast_read')
 
     def __init__(self, ovo_class: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
@@ -517,19 +516,21 @@ class _Plan:
     def learn(self, attributes: dict[str, Any]) -> None:
         """Read the objects of the class at C speed when the fields set
         are those set in ``attributes`` (a volume's lazy snapshots, for
-        one, are not): ``read_set`` gets their values, in the order of
-        the fields (raising KeyError if one is not set), ``unset`` holds
-        the other fields' attributes."""
+        one, are not).  ``fast_read``: the attributes of the other
+        fields, the names of those set, and what gets their values in
+        that order (raising KeyError if one is not set); replaced at once,
+        so that a thread reads one consistent triple."""
         fields = [(name, attribute) for name, attribute in self.attributes
                   if attribute in attributes]
-        self.set_names = tuple(name for name, _ in fields)
         keys = tuple(attribute for _, attribute in fields)
         # (itemgetter of one key returns its value, not a tuple.)
-        self.read_set: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+        read: Callable[[dict[str, Any]], tuple[Any, ...]] = (
             operator.itemgetter(*keys) if len(keys) > 1 else
             lambda attributes: tuple(attributes[key] for key in keys))
-        self.unset = tuple(attribute for _, attribute in self.attributes
-                           if attribute not in attributes)
+        self.fast_read = (
+            tuple(attribute for _, attribute in self.attributes
+                  if attribute not in attributes),
+            tuple(name for name, _ in fields), read)
 
 
 _plans: dict[type, _Plan] = {}
@@ -549,11 +550,12 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
     attributes = ovo.__dict__
     # The attribute behind each field: reading it never lazy-loads.
     data = None
-    if any(attribute in attributes for attribute in plan.unset):
+    unset, names, read = plan.fast_read
+    if any(attribute in attributes for attribute in unset):
         plan.learn(attributes)  # other fields set than before: next time
     else:
         try:
-            data = dict(zip(plan.set_names, plan.read_set(attributes)))
+            data = dict(zip(names, read(attributes)))
         except KeyError:  # other fields set than before: next time
             plan.learn(attributes)
     if data is None:

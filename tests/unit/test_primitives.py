@@ -205,3 +205,26 @@ def test_shapes_remembered_are_bounded(volume):
         primitives.check_primitive(primitive, 'Volume')
     assert 0 < len(primitives._class_info('Volume').shapes) <= (
         primitives._MAX_SHAPES)
+
+
+def test_objects_with_other_fields_set_serialize_their_own(backend):
+    """The primitive holds the fields an object has set, whatever the
+    objects of its class serialized before had set (``_Plan`` reads the
+    fields it last saw set at once)."""
+    plain, other = backend.create_volume(1), backend.create_volume(1)
+    other._ovo.display_name = 'other'
+    cinder_ovo.forget_field(other._ovo, 'display_description')
+    assert not cinder_ovo.is_set(plain._ovo, 'snapshots')
+    snapshots = cinder_ovo.objects_module().SnapshotList(objects=[])
+    with_snapshots = backend.create_volume(1)
+    with_snapshots._ovo.snapshots = snapshots
+    for ovo in (plain._ovo, other._ovo, with_snapshots._ovo, plain._ovo,
+                with_snapshots._ovo, other._ovo, other._ovo):
+        data = cinder_ovo.to_primitive(ovo)['versioned_object.data']
+        expected = {name for name in ovo.fields
+                    if cinder_ovo.is_set(ovo, name)}
+        assert set(data) == expected
+        assert data['id'] == ovo.id
+        assert data['display_name'] == ovo.display_name
+        assert list(data) == [name for name in ovo.fields
+                              if name in expected]
