@@ -45,7 +45,7 @@ class _ClassInfo:
     """What checking and rebuilding need to know of an object class: how
     to rebuild each field and how to check its value."""
 
-    __slots__ = ('cls', 'namespace', 'kinds', 'nested', 'allowed',
+    __slots__ = ('cls', 'namespace', 'kinds', 'allowed',
                  'checkers', 'defaults', 'filled', 'required', 'shapes',
                  'last_shape', 'versions')
 
@@ -82,9 +82,6 @@ class _ClassInfo:
                     field_type._element_type._type, ovo_fields.Object):
                 kind = _OBJECTS
             self.kinds[name] = kind
-        # The fields holding objects, or lists of objects.
-        self.nested = tuple(name for name, kind in self.kinds.items()
-                            if kind in (_OBJECT, _OBJECTS))
         # {field: the types of its JSON values}; fields whose values need
         # more than their type checked allow any, and have a checker.
         self.allowed: dict[str, Collection[type]] = {}
