@@ -18,11 +18,25 @@ import json
 import math
 from typing import Any, Iterable
 
-_orjson: Any
-try:  # optional (``cinderlib[fast]``): see loads() and dumps_acyclic()
-    import orjson as _orjson
-except ImportError:  # the tests run both ways
-    _orjson = None
+# orjson, optional (``cinderlib[fast]``; see loads() and dumps_acyclic()):
+# None when it is not installed, imported on first use.
+_UNLOADED: Any = object()
+_orjson: Any = _UNLOADED
+
+
+def _load_orjson() -> Any:
+    global _orjson
+    # Its import takes 15 ms or more, which import cinderlib (a CLI, a
+    # process per operation) should not pay unless it serializes.
+    try:
+        # lazy: see above
+        import orjson
+    except ImportError:  # the tests run both ways
+        _orjson = None
+    else:
+        _orjson = orjson
+    return _orjson
+
 
 #: How the text of every primitive ends (see the module docstring).
 PRIMITIVE_END = '}}'
@@ -69,9 +83,10 @@ def dumps_acyclic(value: Any) -> str:
     and no key that is not a string (orjson refuses them, and
     ``NonFinite``).
     """
-    if _orjson is not None:
+    codec = _load_orjson() if _orjson is _UNLOADED else _orjson
+    if codec is not None:
         try:
-            text = _orjson.dumps(value)
+            text = codec.dumps(value)
         except TypeError:  # JSONEncodeError is one
             pass
         else:
@@ -90,11 +105,12 @@ def loads(text: str | bytes | bytearray) -> Any:
     64 bits as a float.  Text it refuses (``NaN``, a lone surrogate, a
     deeper nesting than it reads) goes to ``json``.
     """
-    if _orjson is not None and type(text) is str and _LONG_NUMBER not in (
+    codec = _load_orjson() if _orjson is _UNLOADED else _orjson
+    if codec is not None and type(text) is str and _LONG_NUMBER not in (
             text.encode('utf-8', 'surrogatepass').translate(_DIGITS)):
         try:
-            return _orjson.loads(text)
-        except _orjson.JSONDecodeError:
+            return codec.loads(text)
+        except codec.JSONDecodeError:
             pass
     return json.loads(text, parse_constant=_constant,
                       parse_float=_parse_float)
