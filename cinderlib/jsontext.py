@@ -126,8 +126,8 @@ def _parse_float(text: str) -> float:
 
 # Every digit as '0', every other byte as ' ': a run of 19 zeros then
 # marks a number orjson may not read as json does.
-_DIGITS = bytes(ord('0') if chr(byte).isdigit() and byte < 128 else
-                ord(' ') for byte in range(256))
+_DIGITS = bytes(ord('0') if ord('0') <= byte <= ord('9') else ord(' ')
+                for byte in range(256))
 _LONG_NUMBER = b'0' * 19
 
 
