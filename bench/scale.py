@@ -178,7 +178,7 @@ def explain_listing(cinderlib):
     import sqlalchemy
     from cinderlib.persistence import dbms, schema
     query = dbms._query(schema.volumes, ('backend_name',), 'postgresql')
-    statement = getattr(query, 'statement', query).params(
+    statement = query.statement.params(
         backend_name='scale')
     engine = cinderlib.Backend.persistence.engine
     sql = str(statement.compile(dialect=engine.dialect,
