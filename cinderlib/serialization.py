@@ -10,7 +10,7 @@ built from the checked input when first used (see ``_Group``).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, TypeVar, cast
+from typing import Any, Callable, Optional, TypeVar
 
 from cinderlib import _runtime
 from cinderlib import exception
@@ -112,10 +112,10 @@ backend_or_placeholder = _runtime.backend_or_placeholder
 
 def _checked(data: dict[str, Any], expected: str) -> Primitive:
     """The checked primitive of a serialized object (its ``ovo``)."""
-    primitive = data['ovo']
+    primitive: Primitive = data['ovo']  # a dict: checked below
     upgrade_retired_format(primitive, expected)
     primitives.check_primitive(primitive, expected)
-    return cast(Primitive, primitive)  # a dict: checked
+    return primitive
 
 
 # -- what the retired cinderlib 5.x wrote -------------------------------------
@@ -263,23 +263,22 @@ class _Group:
     snapshots and connections; a snapshot or connection with its volume),
     whose Cinder objects are built together on the first use of any."""
 
-    __slots__ = ('_build', 'members')
+    __slots__ = ('_build', '_primitive', 'members')
 
-    def __init__(self, build: Callable[[Any], list[Any]]) -> None:
-        # The Cinder objects of the members, in their order, from a
-        # request context; None once built.
-        self._build: Optional[Callable[[Any], list[Any]]] = build
+    def __init__(self, build: Callable[[Primitive, Any], list[Any]],
+                 primitive: Primitive) -> None:
+        # The Cinder objects of the members, in their order, from the
+        # primitive and a request context; None once built.
+        self._build: Optional[Callable[[Primitive, Any], list[Any]]] = build
+        self._primitive = primitive
         self.members: list[Resource] = []
-
-    def state(self, primitive: Primitive) -> _Loaded:
-        return _Loaded(primitive, self)
 
     def build(self) -> None:
         """Build and hand out the members' Cinder objects (with
         ``base._BUILDING`` held: see ``Resource._build_ovo``)."""
         if self._build is None:
             return
-        ovos = self._build(_runtime.context())
+        ovos = self._build(self._primitive, _runtime.context())
         # The members still to build (others took other state meanwhile:
         # refresh()), with their Cinder objects.
         built = {id(member): (member, ovo)
@@ -313,6 +312,7 @@ class _Group:
             member.__dict__['_ovo'] = ovo
             del member.__dict__['_stored']
         self.members, self._build = [], None
+        del self._primitive
 
     @staticmethod
     def _ovo_of(obj: Resource, built: dict[int, tuple[Resource, Any]]) -> Any:
@@ -331,9 +331,15 @@ class _Loaded(base.StoredState):
     reusable = False  # the caller's primitive: serialized once built
 
     def __init__(self, primitive: Primitive, group: _Group) -> None:
-        super().__init__(primitive[primitives.DATA]['id'], '',
-                         _built_by_group)
+        # (StoredState.__init__'s work, written out: one per object loaded)
+        self.id = primitive[primitives.DATA]['id']
+        self._text = ''
+        self._added = ()
         self._primitive = primitive
+        self._build = _built_by_group
+        self.kind = 'object'
+        self.expected = None
+        self.fields = base.NO_FIELDS
         self.group = group
 
     def build_into(self, resource: Resource) -> Any:
@@ -350,8 +356,8 @@ def load_volume(data: dict[str, Any],
     backend_config = _check_class(Volume, data)
     primitive = _checked(data, Volume.OVO_NAME)
     backend = backend_for(backend_config)
-    group = _Group(lambda context: _build_volume(primitive, context))
-    volume = Volume._from_ovo(backend, group.state(primitive))
+    group = _Group(_build_volume, primitive)
+    volume = Volume._from_ovo(backend, _Loaded(primitive, group))
     fields = primitive[primitives.DATA]
     # Snapshots and attachments left out (simplified form) load lazily
     # from persistence.
@@ -359,11 +365,11 @@ def load_volume(data: dict[str, Any],
     attachments = _list_items(fields, 'volume_attachment')
     if snapshots is not None:
         volume._snapshots = [
-            Snapshot._from_ovo(backend, group.state(item), volume)
+            Snapshot._from_ovo(backend, _Loaded(item, group), volume)
             for item in snapshots]
     if attachments is not None:
         volume._connections = [
-            Connection._from_ovo(backend, group.state(item), volume)
+            Connection._from_ovo(backend, _Loaded(item, group), volume)
             for item in attachments]
     group.members = [volume, *(volume._snapshots or []),
                      *(volume._connections or [])]
@@ -381,8 +387,8 @@ def _list_items(fields: dict[str, Any],
     value = fields[name]
     if value is None:
         return []
-    return cast('list[Primitive]',
-                value[primitives.DATA]['objects'])  # checked
+    items: list[Primitive] = value[primitives.DATA]['objects']  # checked
+    return items
 
 
 def _build_volume(primitive: Primitive, context: Any) -> list[Any]:
@@ -422,13 +428,14 @@ def _load_child(cls: type[_Child]
         backend_config = _check_class(cls, data)
         primitive = _checked(data, cls.OVO_NAME)
         backend = backend_for(backend_config)
-        group = _Group(lambda context: _build_child(primitive, context))
+        group = _Group(_build_child, primitive)
         volume = None
         volume_primitive = primitive[primitives.DATA].get('volume')
         if volume_primitive is not None:
-            volume = Volume._from_ovo(backend, group.state(volume_primitive))
+            volume = Volume._from_ovo(backend,
+                                      _Loaded(volume_primitive, group))
             group.members.append(volume)
-        obj = cls._from_ovo(backend, group.state(primitive), volume)
+        obj = cls._from_ovo(backend, _Loaded(primitive, group), volume)
         group.members.append(obj)
         if loaded is not None:
             loaded.append(obj)

@@ -196,9 +196,11 @@ def _check_object(primitive: Any, expected: Optional[str], path: str,
         shape = found
         info.last_shape = (shape_key, shape)
     unknown = shape.inexact
-    for key, check in shape.checks:
-        # (_join, written out: the hot loop)
-        if check(data[key], f'{path}.{key}' if path else key, depth):
+    checks = shape.placed.get(path)
+    if checks is None:
+        checks = shape.place(path)
+    for key, check, where in checks:
+        if check(data[key], where, depth):
             unknown = True
     return unknown
 
@@ -207,14 +209,30 @@ class _Shape:
     """What ``_check_fields`` found of data of one shape: whether it has
     keys that are not fields or lacks fields that are filled in, and the
     checks its values need (those of its fields' values that are not
-    null and need more than their type checked)."""
+    null and need more than their type checked).
 
-    __slots__ = ('inexact', 'checks')
+    ``placed``: by the path of data of this shape, its checks with the
+    paths of their values (errors name them): data of one shape is found
+    at the same few paths, whose values' paths are then not put together
+    again for every object.
+    """
+
+    __slots__ = ('inexact', 'checks', 'placed')
 
     def __init__(self, inexact: bool,
                  checks: tuple[tuple[str, Checker], ...]) -> None:
         self.inexact = inexact
         self.checks = checks
+        self.placed: dict[str, tuple[tuple[str, Checker, str], ...]] = {}
+
+    def place(self, path: str) -> tuple[tuple[str, Checker, str], ...]:
+        """The checks with the paths of their values in data at ``path``."""
+        checks = tuple((key, check, _join(path, key))
+                       for key, check in self.checks)
+        if len(self.placed) >= _MAX_SHAPES:
+            self.placed.clear()  # any input cannot grow it without bound
+        self.placed[path] = checks
+        return checks
 
 
 # The last shape of a class before any was seen (its key None is none's).
@@ -408,6 +426,10 @@ _ISO_FRACTION_AND_ZONE = re.compile(
     r'(?P<zone>[zZ]|[+-]\d\d:?\d\d)?$')
 
 
+_from_iso_format = datetime.datetime.fromisoformat
+_UTC = datetime.timezone.utc
+
+
 def parse_datetime(value: str) -> datetime.datetime:
     """``datetime.fromisoformat`` as of Python 3.11, on 3.10 too for the
     forms serialized objects hold: the retired library wrote
@@ -434,9 +456,11 @@ def parse_datetime(value: str) -> datetime.datetime:
 
 def _check_datetime(value: Any, path: str, depth: int) -> None:
     try:
-        parsed = parse_datetime(value)
-        if parsed.tzinfo is not None:  # what storing it does
-            parsed.astimezone(datetime.timezone.utc)
+        parsed = (_from_iso_format(value) if _FULL_ISO_8601
+                  else parse_datetime(value))
+        zone = parsed.tzinfo
+        if zone is not None and zone is not _UTC:
+            parsed.astimezone(_UTC)  # what storing it does: may overflow
     except (TypeError, ValueError, OverflowError):
         raise _invalid(path, f'must be an ISO 8601 date and time, got '
                              f'{_brief(value)}') from None
@@ -528,10 +552,9 @@ def _check_id(data: dict[str, Any], field: str, what: str) -> str:
     try:
         # Any usable id: a process without non_uuid_ids still reads the
         # objects of one with it.
-        validation.resource_id(value, True, field)
+        return validation.resource_id(value, True, field)
     except exception.CinderlibError as exc:
         raise _invalid(what, str(exc)) from None
-    return cast(str, value)  # resource_id checked it is a str
 
 
 def _check_text(data: dict[str, Any], field: str, what: str,
@@ -579,7 +602,8 @@ def _sound_volume(data: dict[str, Any], what: str) -> None:
     type_id = data.get('volume_type_id')
     volume_type = data.get('volume_type')
     own_id = None if volume_type is None else volume_type[DATA]['id']
-    if {type_id, own_id} not in ({None}, {volume_id}):
+    if not (type_id == own_id == volume_id or
+            type_id is None and own_id is None):
         raise _invalid(what, f'its volume_type_id is {type_id!r}, its '
                              f'volume_type\'s id {own_id!r}: both must be '
                              f'its id, or null')
@@ -640,7 +664,7 @@ def _sound_connection(data: dict[str, Any], what: str,
     if not isinstance(info, dict):
         raise _invalid(what, 'has no connection_info')
     for key in ('conn', 'connector', 'device'):
-        if not isinstance(info.get(key), (dict, type(None))):
+        if not isinstance(info.get(key), _DICT_OR_NONE):
             raise _invalid(what, f'connection_info[{key!r}] must be a '
                                  f'dict or null')
     if not isinstance((info.get('conn') or {}).get('data', {}), dict):
@@ -648,5 +672,6 @@ def _sound_connection(data: dict[str, Any], what: str,
                              "dict")
 
 
+_DICT_OR_NONE = (dict, type(None))
 _SOUND = {'Volume': _sound_volume, 'Snapshot': _sound_snapshot,
           'VolumeAttachment': _sound_connection}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
+import types
 from typing import (TYPE_CHECKING, Any, Callable, ClassVar, Iterator,
-                    Optional, TypeVar, cast)
+                    Mapping, Optional, TypeVar, cast)
 
 from cinderlib import _runtime
 from cinderlib import exception
@@ -127,6 +128,10 @@ def same_value(kwargs: dict[str, Any], field: str, value: Any) -> None:
                    f'got {given!r:.60}')
 
 
+# The fields stored beside a primitive when there are none (read only).
+NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})
+
+
 class StoredState:
     """An object's state as a persistence plugin stored it: its id, the
     JSON text of its primitive (simplified form), decoded and checked when
@@ -162,7 +167,7 @@ class StoredState:
         self._build = build
         self.kind = kind
         self.expected = expected
-        self.fields = fields or {}
+        self.fields = fields or NO_FIELDS
 
     @property
     def text(self) -> str:
@@ -310,7 +315,7 @@ class Resource:
         raise NotImplementedError
 
     def __init__(self, backend: AnyBackend, ovo: Any) -> None:
-        self.backend = backend
+        self._backend = backend  # (the setter's work: one per object)
         if isinstance(ovo, StoredState):
             self._stored = ovo
         else:
@@ -420,10 +425,12 @@ class Resource:
                 raise TypeError(f'get_by_id() takes one id, by position or '
                                 f'as {keyword}=')
             object_id = id_keyword[keyword]
-        found = cls._stored_copies(**{keyword: object_id})
+        # (_stored_copies, written out: lookups by id are most calls)
+        found: list[_R] = getattr(_runtime.persistence(), cls._GET)(
+            **{keyword: object_id})
         if not found:
             raise cls._not_found_error(cast(str, object_id))
-        return cast(_R, found[0])
+        return found[0]
 
     def refresh(self) -> None:
         """Reload this object from persistence: what is stored now, unsaved

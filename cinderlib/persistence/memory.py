@@ -52,12 +52,13 @@ class MemoryPersistence(base.PersistenceDriverBase):
                     volume_name: Optional[str] = None,
                     backend_name: Optional[str] = None) -> list[Volume]:
         if volume_id and not (volume_name or backend_name):
-            # By id alone (get_by_id, refresh): one lookup.
-            with self._lock:
-                try:
-                    volume = self.volumes.get(volume_id)
-                except TypeError:  # unhashable: no volume has that id
-                    volume = None
+            # By id alone (get_by_id, refresh): one lookup, which needs
+            # no lock (one dict read; what writers change together with
+            # it is not read).
+            try:
+                volume = self.volumes.get(volume_id)
+            except TypeError:  # unhashable: no volume has that id
+                volume = None
             return [] if volume is None else [volume]
         with self._lock:
             if volume_name and not volume_id:

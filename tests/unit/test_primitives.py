@@ -194,6 +194,34 @@ def test_errors_name_the_first_wrong_field_whatever_was_seen(volume):
             primitives.check_primitive(bad, 'Volume')
 
 
+def test_errors_name_where_the_value_is_whatever_was_seen(volume,
+                                                          connector):
+    """Data of one shape found at several places (a volume's
+    connections): an error names the place of the wrong value, whichever
+    place was checked before."""
+    import copy
+
+    import pytest
+
+    from cinderlib import exception
+    from cinderlib.cinder import primitives
+    volume.connect(connector)
+    volume.connect(dict(connector, host='other-node'))
+    good = volume.json['ovo']
+    primitives.check_primitive(good, 'Volume')
+    for index in (1, 0, 1):
+        bad = copy.deepcopy(good)
+        bad['versioned_object.data']['volume_attachment'][
+            'versioned_object.data']['objects'][index][
+                'versioned_object.data']['attach_time'] = 'yesterday'
+        with pytest.raises(exception.InvalidSerializedData) as error:
+            primitives.check_primitive(bad, 'Volume')
+        assert error.value.reason.startswith(
+            f'volume_attachment.objects[{index}].attach_time: must be an '
+            f'ISO 8601 date')
+        primitives.check_primitive(good, 'Volume')
+
+
 def test_shapes_remembered_are_bounded(volume):
     import copy
 
