@@ -228,7 +228,9 @@ backends: dict[str, LoadedBackend] = {}
 
 def persistence() -> Persistence:
     """The active persistence plugin (``Backend.persistence``)."""
-    return cast(Persistence, state.persistence)
+    # Set by the first setup(), before any object exists (no cast():
+    # a call on every lookup and save).
+    return state.persistence  # type: ignore[return-value]
 
 
 def options() -> GlobalOptions:
@@ -236,7 +238,7 @@ def options() -> GlobalOptions:
     first if it never ran."""
     if state.options is None and _first_setup is not None:
         _first_setup()
-    return cast(GlobalOptions, state.options)
+    return state.options  # type: ignore[return-value]  # set: see above
 
 
 def context() -> Any:
