@@ -14,6 +14,7 @@ with ``]}}`` (``fill_list``).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from typing import Any, Iterable
@@ -44,9 +45,22 @@ _LIST_END = ']}}'
 # What json.dumps(value, separators=(',', ':')) does, without building an
 # encoder on every call (the same output).
 _encode = json.JSONEncoder(separators=(',', ':')).encode
-# The same without the encoder's check for cycles (a fifth of its time).
+
+
+def _date_text(value: Any) -> str:
+    """A date in the value ``dumps_acyclic`` encodes, as orjson writes
+    it (for the dates it is given: see there)."""
+    if type(value) is not datetime.datetime:
+        raise TypeError(f'Object of type {type(value).__name__} is not '
+                        f'JSON serializable')
+    return value.isoformat()
+
+
+# The same without the encoder's check for cycles (a fifth of its time),
+# dates written as text.
 _encode_acyclic = json.JSONEncoder(separators=(',', ':'),
-                                   check_circular=False).encode
+                                   check_circular=False,
+                                   default=_date_text).encode
 
 
 class NonFinite(float):
@@ -74,7 +88,11 @@ def dumps_acyclic(value: Any) -> str:
     ``cinder.ovo`` made, whose dicts and lists were checked to nest at most
     ``validation.MAX_NESTING`` levels (a dict holding itself would not
     pass), and whose floats that are not finite are ``NonFinite`` (that
-    check does it, and ``loads`` reads them so).
+    check does it, and ``loads`` reads them so).  It may hold dates
+    (``datetime.datetime`` in ``datetime.timezone.utc``, the zone
+    Cinder's fields give them), written as ``isoformat()`` writes them:
+    orjson writes such dates the same, at C speed (not those of an
+    offset with seconds, which it cuts).
 
     The same text as ``dumps``, but for how a float is written (``1e-7``
     for ``1e-07``: the same number).  With orjson installed it writes

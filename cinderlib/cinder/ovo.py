@@ -492,13 +492,17 @@ class _Plan:
     behind each field (in the order of the fields), and the fields whose
     values may need more than being taken as they are."""
 
-    __slots__ = ('attributes', 'others', 'fast_read')
+    __slots__ = ('attributes', 'others', 'fast_read', 'envelope')
 
     def __init__(self, ovo_class: ObjectClass) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         self.attributes = tuple((name, '_obj_' + name)
                                 for name in ovo_class.fields)
+        # The class's name, namespace and version, as the primitive's
+        # envelope holds them.
+        self.envelope = (ovo_class.obj_name(),
+                         ovo_class.OBJ_PROJECT_NAMESPACE, ovo_class.VERSION)
         self.learn({})
         # Fields of these types hold None or a str, int or bool
         # (what their coercion or checks give), which their to_primitive
@@ -551,7 +555,7 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
     # The attribute behind each field: reading it never lazy-loads.
     data = None
     unset, names, read = plan.fast_read
-    if any(attribute in attributes for attribute in unset):
+    if not attributes.keys().isdisjoint(unset):
         plan.learn(attributes)  # other fields set than before: next time
     else:
         try:
@@ -573,9 +577,11 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
         if kind is None:
             kind = _value_kinds[type(value)] = _value_kind(value)
         if kind == _DATE:
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.timezone.utc)
-            data[name] = value.isoformat()
+            # Encoded at once: the date as it is, in UTC (the text
+            # jsontext.dumps_acyclic writes for it is isoformat()'s).
+            data[name] = value if not copy and (
+                value.tzinfo is _UTC and type(value) is datetime.datetime
+            ) else _date_text(value)
         elif kind == _CONTAINER:
             # A copy: the object's dicts and lists (coerced ones) must not
             # change when the caller changes the primitive, or vice versa.
@@ -595,10 +601,31 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
         elif kind == _FIELD:
             data[name] = ovo.fields[name].to_primitive(ovo, name, value)
         # _AS_IS: what the field's to_primitive returns
-    return {'versioned_object.name': ovo.obj_name(),
-            'versioned_object.namespace': ovo.OBJ_PROJECT_NAMESPACE,
-            'versioned_object.version': ovo.VERSION,
+    name, namespace, version = plan.envelope
+    return {'versioned_object.name': name,
+            'versioned_object.namespace': namespace,
+            'versioned_object.version': version,
             'versioned_object.data': data}
+
+
+_UTC = datetime.timezone.utc
+# The last date written and its text (held: its id is not reused), a
+# tuple replaced at once: an object's dates are often one datetime (a
+# connection's attach_time and created_at).
+_last_date: tuple[Any, str] = (None, '')
+
+
+def _date_text(value: datetime.datetime) -> str:
+    """A date as ``to_primitive`` writes it: ISO 8601, in UTC when it has
+    no zone."""
+    global _last_date
+    last, text = _last_date
+    if value is not last:
+        aware = value if value.tzinfo is not None else value.replace(
+            tzinfo=datetime.timezone.utc)
+        text = aware.isoformat()
+        _last_date = (value, text)
+    return text
 
 
 def _value_kind(value: Any) -> int:

@@ -1,5 +1,9 @@
 """Cinder object primitives: the safe and the fast (trusted) rebuild."""
 
+import json
+
+import pytest
+
 from cinderlib.cinder import ovo as cinder_ovo
 
 
@@ -97,13 +101,55 @@ def test_primitive_text_is_that_of_the_primitive(backend, connector):
     for ovo in [obj._ovo for obj in objects] + [
             objects[0]._ovo.volume_type]:
         primitive = cinder_ovo.to_primitive(ovo)
-        assert cinder_ovo.to_primitive(ovo, copy=False) == primitive
+        # Dates left as they are (orjson writes them as isoformat()).
+        assert _dates_as_text(cinder_ovo.to_primitive(
+            ovo, copy=False)) == primitive
         assert cinder_ovo.to_primitive_text(ovo) == jsontext.dumps(
             primitive)
     for obj in objects:
         assert obj.dumps == jsontext.dumps(obj.dump)
         assert obj.jsons == jsontext.dumps(obj.json)
         assert obj.to_jsons() == jsontext.dumps(obj.to_json())
+
+
+def _dates_as_text(value):
+    import datetime
+    if isinstance(value, dict):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+@pytest.mark.parametrize('codec', ['orjson', 'json'])
+@pytest.mark.parametrize('offset', [
+    {}, {'hours': 5, 'minutes': 30}, {'hours': -5, 'seconds': 7},
+    {'hours': 1, 'seconds': 1, 'microseconds': 3}])
+@pytest.mark.parametrize('microsecond', [0, 1, 999999])
+def test_dates_are_written_as_isoformat_writes_them(
+        volume, monkeypatch, codec, offset, microsecond):
+    """Whichever the codec, dates of any zone and precision: the text of
+    the primitive with its dates as text (orjson writes dates in UTC
+    itself, and would cut an offset's seconds)."""
+    import datetime
+
+    from cinderlib import jsontext
+    if codec == 'json':
+        monkeypatch.setattr(jsontext, '_orjson', None)
+    zone = datetime.timezone(datetime.timedelta(**offset)) if offset else (
+        datetime.timezone.utc)
+    for field in ('created_at', 'launched_at'):
+        setattr(volume._ovo, field, datetime.datetime(
+            2026, 11, 26, 10, 9, 52, microsecond, zone))
+    volume._ovo.scheduled_at = datetime.datetime(1, 1, 1, microsecond=1)
+    text = cinder_ovo.to_primitive_text(volume._ovo)
+    assert text == jsontext.dumps(cinder_ovo.to_primitive(volume._ovo))
+    written = json.loads(text)['versioned_object.data']
+    assert written['created_at'] == volume._ovo.created_at.isoformat()
+    assert written['scheduled_at'] == '0001-01-01T00:00:00.000001+00:00'
+    assert volume.dumps == jsontext.dumps(volume.dump)
 
 
 def test_primitives_share_no_dict_with_the_object(backend, connector):
