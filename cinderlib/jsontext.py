@@ -47,7 +47,7 @@ _LIST_END = ']}}'
 _encode = json.JSONEncoder(separators=(',', ':')).encode
 
 
-def _date_text(value: Any) -> str:
+def _iso_date(value: Any) -> str:
     """A date in the value ``dumps_acyclic`` encodes, as orjson writes
     it (for the dates it is given: see there)."""
     if type(value) is not datetime.datetime:
@@ -60,7 +60,7 @@ def _date_text(value: Any) -> str:
 # dates written as text.
 _encode_acyclic = json.JSONEncoder(separators=(',', ':'),
                                    check_circular=False,
-                                   default=_date_text).encode
+                                   default=_iso_date).encode
 
 
 class NonFinite(float):

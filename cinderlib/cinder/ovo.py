@@ -470,7 +470,8 @@ def to_primitive(ovo: CinderObject, skip: Iterable[str] = (),
     attachment lists.  Its dicts and lists are copies of the object's;
     without ``copy``, for a primitive encoded at once
     (``jsontext.dumps_acyclic``), they are the object's own, checked to
-    nest no deeper than copying allows.
+    nest no deeper than copying allows, and its dates in UTC are left as
+    they are (that encoding writes them as the copy's text).
     """
     return _primitive(ovo, skip, (), copy)
 
