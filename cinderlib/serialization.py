@@ -331,15 +331,10 @@ class _Loaded(base.StoredState):
     reusable = False  # the caller's primitive: serialized once built
 
     def __init__(self, primitive: Primitive, group: _Group) -> None:
-        # (StoredState.__init__'s work, written out: one per object loaded)
-        self.id = primitive[primitives.DATA]['id']
-        self._text = ''
-        self._added = ()
+        # (Not super(): one per object loaded, it is slower.)
+        base.StoredState.__init__(self, primitive[primitives.DATA]['id'],
+                                  '', _built_by_group)
         self._primitive = primitive
-        self._build = _built_by_group
-        self.kind = 'object'
-        self.expected = None
-        self.fields = base.NO_FIELDS
         self.group = group
 
     def build_into(self, resource: Resource) -> Any:

@@ -50,8 +50,6 @@ ATTACH_MODES = ('rw', 'ro')
 def size(value: Any, field: str = 'size') -> int:
     """Return ``value`` as a stored size in GiB: an int from 1 to
     ``MAX_SIZE_GIB`` (bools refused)."""
-    if type(value) is int and 0 < value <= MAX_SIZE_GIB:
-        return value  # most calls: found at once
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentType(
             field, f'must be a positive integer (GiB), got {value!r:.60}')
@@ -109,11 +107,6 @@ def resource_id(value: Any, non_uuid_ids: bool, field: str = 'id') -> str:
     ``non_uuid_ids`` any string of at most 255 characters without ``/``
     or NUL, other than ``.`` and ``..``.
     """
-    if non_uuid_ids and type(value) is str and (
-            0 < len(value) <= MAX_NAME_LENGTH and value.isascii() and
-            '\x00' not in value and '/' not in value and
-            value not in ('.', '..')):
-        return value  # what the checks below accept, found at once
     if not isinstance(value, str):
         raise InvalidArgumentType(field, f'must be a string, got '
                                          f'{value!r:.60}')

@@ -623,7 +623,7 @@ def _date_text(value: datetime.datetime) -> str:
     last, text = _last_date
     if value is not last:
         aware = value if value.tzinfo is not None else value.replace(
-            tzinfo=datetime.timezone.utc)
+            tzinfo=_UTC)
         text = aware.isoformat()
         _last_date = (value, text)
     return text

@@ -129,7 +129,7 @@ def same_value(kwargs: dict[str, Any], field: str, value: Any) -> None:
 
 
 # The fields stored beside a primitive when there are none (read only).
-NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})
+_NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})
 
 
 class StoredState:
@@ -167,7 +167,7 @@ class StoredState:
         self._build = build
         self.kind = kind
         self.expected = expected
-        self.fields = fields or NO_FIELDS
+        self.fields = fields or _NO_FIELDS
 
     @property
     def text(self) -> str:
