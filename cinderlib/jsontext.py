@@ -101,17 +101,27 @@ def dumps_acyclic(value: Any) -> str:
     and no key that is not a string (orjson refuses them, and
     ``NonFinite``).
     """
+    text = _orjson_text(value, None)
+    return _encode_acyclic(value) if text is None else text
+
+
+def _orjson_text(value: Any, texts: Any) -> Any:
+    """orjson's text of ``value`` (with ``texts``, a dict of JSON texts,
+    as members put before its own), if that is ``dumps_acyclic``'s (see
+    there); None if not, or without orjson."""
     codec = _load_orjson() if _orjson is _UNLOADED else _orjson
-    if codec is not None:
-        try:
-            text = codec.dumps(value)
-        except TypeError:  # JSONEncodeError is one
-            pass
-        else:
-            if text.isascii() and b'\x7f' not in text:  # dumps escapes it
-                ascii_text: str = text.decode('ascii')
-                return ascii_text
-    return _encode_acyclic(value)
+    if codec is None:
+        return None
+    if texts is not None:
+        fragment = codec.Fragment
+        value = {**{key: fragment(text) for key, text in texts}, **value}
+    try:
+        text = codec.dumps(value)
+    except TypeError:  # JSONEncodeError is one
+        return None
+    if text.isascii() and b'\x7f' not in text:  # dumps escapes it
+        return text.decode('ascii')
+    return None
 
 
 def loads(text: str | bytes | bytearray) -> Any:
@@ -154,6 +164,15 @@ def compose(members: Iterable[tuple[str, str]]) -> str:
     value) pairs, in order.  Keys are cinderlib's own names, which JSON
     needs no escapes for."""
     return '{' + ','.join([f'"{key}":{text}' for key, text in members]) + '}'
+
+
+def compose_acyclic(members: tuple[tuple[str, str], ...], key: str,
+                    value: Any) -> str:
+    """``compose(members + ((key, dumps_acyclic(value)),))``, in one pass
+    with orjson."""
+    text = _orjson_text({key: value}, members)
+    return compose(members + ((key, _encode_acyclic(value)),)) if (
+        text is None) else text
 
 
 def array(item_texts: Iterable[str]) -> str:

@@ -11,7 +11,7 @@ import datetime
 import math
 import operator
 import sys
-from typing import Any, Callable, Iterable, Optional, cast
+from typing import Any, Callable, Collection, Iterable, Optional, cast
 
 from cinderlib import exception
 from cinderlib import jsontext
@@ -473,14 +473,20 @@ def to_primitive(ovo: CinderObject, skip: Iterable[str] = (),
     nest no deeper than copying allows, and its dates in UTC are left as
     they are (that encoding writes them as the copy's text).
     """
-    return _primitive(ovo, skip, (), copy)
+    return _primitive(ovo, _skip_key(skip), (), copy)
 
 
 def to_primitive_text(ovo: CinderObject, skip: Iterable[str] = ()) -> str:
     """``jsontext.dumps(to_primitive(ovo, skip))``, made faster: the text
     is written at once, so the object's dicts and lists go in as they are
     (only how deep they nest is checked, as copying checks it)."""
-    return jsontext.dumps_acyclic(_primitive(ovo, skip, (), False))
+    return jsontext.dumps_acyclic(_primitive(ovo, _skip_key(skip), (),
+                                             False))
+
+
+def _skip_key(skip: Iterable[str]) -> Collection[str]:
+    """``skip`` as a key of ``_plans``: a tuple or frozenset as it is."""
+    return skip if isinstance(skip, (tuple, frozenset)) else tuple(skip)
 
 
 _NESTED_SKIP = frozenset(('snapshots', 'volume_attachment'))
@@ -489,22 +495,23 @@ _UNSET = object()
 
 
 class _Plan:
-    """How ``_primitive`` reads the objects of a class: the attribute
-    behind each field (in the order of the fields), and the fields whose
-    values may need more than being taken as they are."""
+    """How ``_primitive`` reads the objects of a class, leaving out some
+    of their fields: the attribute behind each other field (in the order
+    of the fields), and the fields whose values may need more than being
+    taken as they are."""
 
     __slots__ = ('attributes', 'others', 'fast_read', 'envelope')
 
-    def __init__(self, ovo_class: ObjectClass) -> None:
+    def __init__(self, ovo_class: ObjectClass, skip: frozenset[str]) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
         from oslo_versionedobjects import fields as ovo_fields
         self.attributes = tuple((name, '_obj_' + name)
-                                for name in ovo_class.fields)
+                                for name in ovo_class.fields
+                                if name not in skip)
         # The class's name, namespace and version, as the primitive's
         # envelope holds them.
         self.envelope = (ovo_class.obj_name(),
                          ovo_class.OBJ_PROJECT_NAMESPACE, ovo_class.VERSION)
-        self.learn({})
         # Fields of these types hold None or a str, int or bool
         # (what their coercion or checks give), which their to_primitive
         # returns as it is.
@@ -512,19 +519,21 @@ class _Plan:
         # is marked, see _check_nesting; Cinder's objects have none.)
         plain = (ovo_fields.String, ovo_fields.StringPattern,
                  ovo_fields.Integer, ovo_fields.Boolean)
-        self.others = tuple(
+        self.others = frozenset(
             name for name, field in ovo_class.fields.items()
             if not isinstance(field._type, plain) or
             type(field._type).to_primitive is not
             ovo_fields.FieldType.to_primitive)
+        self.learn({})
 
-    def learn(self, attributes: dict[str, Any]) -> None:
+    def learn(self, attributes: dict[str, Any]) -> _FastRead:
         """Read the objects of the class at C speed when the fields set
         are those set in ``attributes`` (a volume's lazy snapshots, for
         one, are not).  ``fast_read``: the attributes of the other
-        fields, the names of those set, and what gets their values in
-        that order (raising KeyError if one is not set); replaced at once,
-        so that a thread reads one consistent triple."""
+        fields, the names of those set, what gets their values in that
+        order (raising KeyError if one is not set), and where the values
+        of the fields in ``others`` are among them; replaced at once, so
+        that a thread reads one consistent tuple.  Returns it."""
         fields = [(name, attribute) for name, attribute in self.attributes
                   if attribute in attributes]
         keys = tuple(attribute for _, attribute in fields)
@@ -532,13 +541,23 @@ class _Plan:
         read: Callable[[dict[str, Any]], tuple[Any, ...]] = (
             operator.itemgetter(*keys) if len(keys) > 1 else
             lambda attributes: tuple(attributes[key] for key in keys))
-        self.fast_read = (
+        names = tuple(name for name, _ in fields)
+        self.fast_read = fast_read = (
             tuple(attribute for _, attribute in self.attributes
                   if attribute not in attributes),
-            tuple(name for name, _ in fields), read)
+            names, read,
+            tuple((name, index) for index, name in enumerate(names)
+                  if name in self.others))
+        return fast_read
 
 
-_plans: dict[type, _Plan] = {}
+# _Plan.fast_read: unset attributes, names of the set fields, their
+# values' getter, (name, index) of the values in _Plan.others.
+_FastRead = tuple[tuple[str, ...], tuple[str, ...],
+                  Callable[[dict[str, Any]], tuple[Any, ...]],
+                  tuple[tuple[str, int], ...]]
+# By object class and the fields left out.
+_plans: dict[tuple[type, Collection[str]], _Plan] = {}
 # What _primitive does with a value that is not None or a scalar, by the
 # value's type (found once per type: isinstance() through oslo's abstract
 # classes is slow).
@@ -546,30 +565,27 @@ _LIST, _OBJECT_VALUE, _DATE, _CONTAINER, _AS_IS, _FIELD = range(6)
 _value_kinds: dict[type, int] = {}
 
 
-def _primitive(ovo: CinderObject, skip: Iterable[str],
+def _primitive(ovo: CinderObject, skip: Collection[str],
                path: tuple[CinderObject, ...], copy: bool) -> Primitive:
     cls = type(ovo)
-    plan = _plans.get(cls)
+    plan = _plans.get((cls, skip))
     if plan is None:
-        plan = _plans[cls] = _Plan(cls)
+        plan = _plan(cls, skip)
     attributes = ovo.__dict__
     # The attribute behind each field: reading it never lazy-loads.
-    data = None
-    unset, names, read = plan.fast_read
-    if not attributes.keys().isdisjoint(unset):
-        plan.learn(attributes)  # other fields set than before: next time
-    else:
+    unset, names, read, others = plan.fast_read
+    values = None
+    if attributes.keys().isdisjoint(unset):
         try:
-            data = dict(zip(names, read(attributes)))
-        except KeyError:  # other fields set than before: next time
-            plan.learn(attributes)
-    if data is None:
-        data = {name: value for name, attribute in plan.attributes
-                if (value := attributes.get(attribute, _UNSET)) is not _UNSET}
-    for name in skip:
-        data.pop(name, None)
-    for name in plan.others:
-        value = data.get(name)
+            values = read(attributes)
+        except KeyError:  # other fields set than before
+            pass
+    if values is None:
+        unset, names, read, others = plan.learn(attributes)
+        values = read(attributes)
+    data = dict(zip(names, values))
+    for name, index in others:
+        value = values[index]
         if value is None or type(value) in _SCALARS:
             if type(value) is float:
                 data[name] = jsontext.finite_or_marked(value)
@@ -609,6 +625,16 @@ def _primitive(ovo: CinderObject, skip: Iterable[str],
             'versioned_object.data': data}
 
 
+def _plan(cls: ObjectClass, skip: Collection[str]) -> _Plan:
+    """The plan of objects of ``cls`` leaving out ``skip``, made once."""
+    if len(_plans) >= _MAX_PLANS:
+        _plans.clear()  # skips a caller gives cannot grow it unbounded
+    plan = _plans[cls, skip] = _Plan(cls, frozenset(skip))
+    return plan
+
+
+# Few plans are made: one per class and skip this library passes.
+_MAX_PLANS = 256
 _UTC = datetime.timezone.utc
 # The last date written and its text (held: its id is not reused), a
 # tuple replaced at once: an object's dates are often one datetime (a
@@ -694,7 +720,7 @@ def _list_primitive(ovo_list: Any, path: tuple[CinderObject, ...],
     items = [_primitive(item, _NESTED_SKIP, path, copy)
              for item in ovo_list.objects
              if not any(item is seen for seen in path)]
-    return _envelope(ovo_list, {'objects': items})
+    return _envelope(type(ovo_list), {'objects': items})
 
 
 def list_primitive(list_class: str, items: list[Primitive]) -> Primitive:
@@ -709,11 +735,23 @@ def list_primitive_text(list_class: str, item_texts: list[str]) -> str:
         jsontext.dumps(list_primitive(list_class, [])), item_texts)
 
 
-def _envelope(ovo: Any, data: dict[str, Any]) -> Primitive:
-    return {'versioned_object.name': ovo.obj_name(),
-            'versioned_object.namespace': ovo.OBJ_PROJECT_NAMESPACE,
-            'versioned_object.version': ovo.VERSION,
+def _envelope(list_class: Any, data: dict[str, Any]) -> Primitive:
+    """The primitive of an object list of ``list_class`` holding
+    ``data``."""
+    envelope = _envelopes.get(list_class)
+    if envelope is None:
+        envelope = _envelopes[list_class] = (
+            list_class.obj_name(), list_class.OBJ_PROJECT_NAMESPACE,
+            list_class.VERSION)
+    name, namespace, version = envelope
+    return {'versioned_object.name': name,
+            'versioned_object.namespace': namespace,
+            'versioned_object.version': version,
             'versioned_object.data': data}
+
+
+# By object list class, its primitives' name, namespace and version.
+_envelopes: dict[Any, tuple[str, str, str]] = {}
 
 
 def from_primitive(primitive: Any, context: Any) -> Any:

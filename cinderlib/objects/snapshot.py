@@ -23,6 +23,11 @@ class Snapshot(base.VolumeChild):
     OVO_NAME = 'Snapshot'
     _SKIP_IN_JSON = ('volume',)
 
+    @staticmethod
+    def _stored_by_id(plugin: Any, object_id: Any) -> list[Any]:
+        found: list[Any] = plugin.get_snapshots(snapshot_id=object_id)
+        return found
+
     def __init__(self, volume: Volume, **kwargs: Any) -> None:
         """A snapshot of ``volume`` not yet created: call ``create()``.
 

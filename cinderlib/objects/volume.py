@@ -38,6 +38,11 @@ class Volume(base.Resource):
     OVO_NAME = 'Volume'
     _SKIP_IN_JSON = ('snapshots', 'volume_attachment')
 
+    @staticmethod
+    def _stored_by_id(plugin: Any, object_id: Any) -> list[Any]:
+        found: list[Any] = plugin.get_volumes(volume_id=object_id)
+        return found
+
     def __init__(self, backend_or_vol: LoadedBackend | Volume | str,
                  pool_name: Optional[str] = None, **kwargs: Any) -> None:
         """A volume not yet created: call ``create()``.
@@ -591,22 +596,29 @@ class Volume(base.Resource):
         snapshots and connections as loaded here (the Cinder object
         lazy-loads them, so it may not hold them)."""
         primitive = super()._to_primitive(True, copy)
-        data = primitive['versioned_object.data']
         if not simplified:
-            for field, list_class, children in (
-                    ('snapshots', 'SnapshotList', self._snapshots),
-                    ('volume_attachment', 'VolumeAttachmentList',
-                     self._connections)):
-                if children is not None:
-                    data[field] = cinder_ovo.list_primitive(
-                        list_class, [child._to_primitive(True, copy)
-                                     for child in children])
+            data = primitive['versioned_object.data']
+            if self._snapshots is not None:
+                data['snapshots'] = _children_primitive(
+                    'SnapshotList', self._snapshots, copy)
+            if self._connections is not None:
+                data['volume_attachment'] = _children_primitive(
+                    'VolumeAttachmentList', self._connections, copy)
         return primitive
 
     # -- queries --------------------------------------------------------------
     @classmethod
     def get_by_name(cls, volume_name: str) -> list[Volume]:
         return cls._stored_copies(volume_name=volume_name)
+
+
+def _children_primitive(list_class: str, children: list[Any],
+                        copy: bool) -> dict[str, Any]:
+    """The primitive of a Cinder object list of ``children``' objects."""
+    # (A slice is a plain list, walked without ChildList's Python
+    # __iter__: nothing here removes children.)
+    return cinder_ovo.list_primitive(list_class, [
+        child._to_primitive(True, copy) for child in children[:]])
 
 
 def _host(backend: AnyBackend, pool_name: Optional[str],

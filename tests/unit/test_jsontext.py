@@ -116,6 +116,19 @@ def test_dumps_acyclic_writes_what_json_reads_back_the_same(value):
         assert text == jsontext.dumps(value)
 
 
+@fuzzing.FUZZ_SETTINGS
+@given(json_values, st.sampled_from(['{}', '"x"', '{"a":[1,"\\u00e9"]}']))
+def test_compose_acyclic_writes_compose_of_dumps_acyclic(value, text):
+    """In one pass (orjson) or in pieces (json, or text orjson would not
+    write as dumps_acyclic does): the same text."""
+    marked = mark(value)
+    members = (('class', '"Volume"'), ('backend', text))
+    composed = jsontext.compose_acyclic(members, 'ovo', marked)
+    assert composed == jsontext.compose(
+        members + (('ovo', jsontext.dumps_acyclic(marked)),))
+    assert list(json.loads(composed)) == ['class', 'backend', 'ovo']
+
+
 def floats(value):
     """The floats ``value`` holds, at any depth."""
     if isinstance(value, dict):
