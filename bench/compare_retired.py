@@ -13,12 +13,13 @@ operation after ``--warmup`` untimed ones: create_volume, clone (of one
 source volume), connect (one connection on each created volume), ``dumps``
 of each of those volumes and ``cinderlib.load()`` of each result; then it
 creates volumes up to ``--volumes`` and times ``Volume.get_by_name`` and
-``Volume.get_by_id`` among them; then reports its peak RSS.  Then, for each
-persistence, fresh processes doing ``import cinderlib; setup(); Backend();
-create_volume(1)`` run ``--cold-runs`` times per side, after one untimed run
-each (it warms the page cache and creates the db schema), the sides taking
-turns.  The sides take turns for every scenario too, so that both see the
-same machine load.
+``Volume.get_by_id`` among them, and ``dumps`` of the volumes found (as
+a process per operation serializes a volume it looked up); then reports
+its peak RSS.  Then, for each persistence, fresh processes doing ``import
+cinderlib; setup(); Backend(); create_volume(1)`` run ``--cold-runs``
+times per side, after one untimed run each (it warms the page cache and
+creates the db schema), the sides taking turns.  The sides take turns
+for every scenario too, so that both see the same machine load.
 
 Figures are medians; the ratio is ours / retired, from this run only.
 
@@ -60,7 +61,8 @@ ROWS = (('create', 'create_volume'), ('clone', 'clone'),
         ('connect', 'connect'), ('load', 'load() per volume'),
         ('dumps', 'dumps per volume'),
         ('get_by_name', 'get by name among {volumes:,}'),
-        ('get_by_id', 'get by id among {volumes:,}'))
+        ('get_by_id', 'get by id among {volumes:,}'),
+        ('dumps_read', 'dumps per volume got by id'))
 
 
 def log(message):
