@@ -209,7 +209,7 @@ def versions():
                  sys.modules['cinderlib'].__file__)}
     for name in ('cinderlib', 'cinder', 'os-brick', 'oslo.db',
                  'oslo.versionedobjects', 'SQLAlchemy', 'psycopg',
-                 'psycopg2-binary', 'orjson'):
+                 'psycopg2-binary', 'orjson', 'msgspec'):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

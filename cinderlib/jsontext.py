@@ -19,15 +19,17 @@ import json
 import math
 from typing import Any, Iterable
 
-# orjson, optional (``cinderlib[fast]``; see loads() and dumps_acyclic()):
-# None when it is not installed, imported on first use.
+# The fast codecs, optional (``cinderlib[fast]``): orjson encodes (see
+# dumps_acyclic()), msgspec decodes (see loads()).  Each is imported on
+# first use, None when it is not installed.
 _UNLOADED: Any = object()
 _orjson: Any = _UNLOADED
+_decode: Any = _UNLOADED
 
 
 def _load_orjson() -> Any:
     global _orjson
-    # Its import takes 15 ms or more, which import cinderlib (a CLI, a
+    # Its import takes 10 ms or more, which import cinderlib (a CLI, a
     # process per operation) should not pay unless it serializes.
     try:
         # lazy: see above
@@ -37,6 +39,19 @@ def _load_orjson() -> Any:
     else:
         _orjson = orjson
     return _orjson
+
+
+def _load_decoder() -> Any:
+    global _decode
+    # Its import takes 15 ms (2 ms once Cinder is imported): on first use.
+    try:
+        # lazy: see above
+        import msgspec.json
+    except ImportError:  # the tests run both ways
+        _decode = None
+    else:
+        _decode = msgspec.json.decode
+    return _decode
 
 
 #: How the text of every primitive ends (see the module docstring).
@@ -106,9 +121,9 @@ def dumps_acyclic(value: Any) -> str:
 
 
 def _orjson_text(value: Any, texts: Any) -> Any:
-    """orjson's text of ``value`` (with ``texts``, a dict of JSON texts,
-    as members put before its own), if that is ``dumps_acyclic``'s (see
-    there); None if not, or without orjson."""
+    """orjson's text of ``value`` (a dict if ``texts`` are given: (key,
+    JSON text) pairs, written as its first members), if that is
+    ``dumps_acyclic``'s (see there); None if not, or without orjson."""
     codec = _load_orjson() if _orjson is _UNLOADED else _orjson
     if codec is None:
         return None
@@ -128,17 +143,18 @@ def loads(text: str | bytes | bytearray) -> Any:
     """``json.loads(text)``: the same values, or the same error; floats
     that are not finite (``NaN``, ``1e999``) are ``NonFinite``.
 
-    With orjson installed it decodes the text, twice as fast, unless the
-    text holds a run of 19 digits or more: orjson reads an integer beyond
-    64 bits as a float.  Text it refuses (``NaN``, a lone surrogate, a
-    deeper nesting than it reads) goes to ``json``.
+    With msgspec installed it decodes the text, twice as fast, giving
+    what ``json`` gives for what it reads (integers beyond 64 bits
+    included).  What it refuses and ``json`` may read (``NaN``, numbers
+    beyond the floats' range, lone surrogates, other encodings than
+    UTF-8 in bytes) goes to ``json``, as does a deeper nesting than it
+    reads.
     """
-    codec = _load_orjson() if _orjson is _UNLOADED else _orjson
-    if codec is not None and type(text) is str and _LONG_NUMBER not in (
-            text.encode('utf-8', 'surrogatepass').translate(_DIGITS)):
+    decode = _load_decoder() if _decode is _UNLOADED else _decode
+    if decode is not None:
         try:
-            return codec.loads(text)
-        except codec.JSONDecodeError:
+            return decode(text)
+        except (ValueError, RecursionError):  # msgspec.DecodeError is one
             pass
     return json.loads(text, parse_constant=_constant,
                       parse_float=_parse_float)
@@ -150,13 +166,6 @@ def _constant(name: str) -> float:
 
 def _parse_float(text: str) -> float:
     return finite_or_marked(float(text))
-
-
-# Every digit as '0', every other byte as ' ': a run of 19 zeros then
-# marks a number orjson may not read as json does.
-_DIGITS = bytes(ord('0') if ord('0') <= byte <= ord('9') else ord(' ')
-                for byte in range(256))
-_LONG_NUMBER = b'0' * 19
 
 
 def compose(members: Iterable[tuple[str, str]]) -> str:

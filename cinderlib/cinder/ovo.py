@@ -491,7 +491,6 @@ def _skip_key(skip: Iterable[str]) -> Collection[str]:
 
 _NESTED_SKIP = frozenset(('snapshots', 'volume_attachment'))
 _SCALARS = frozenset((str, int, float, bool))
-_UNSET = object()
 
 
 class _Plan:

@@ -1,12 +1,12 @@
-"""jsontext's codec: the same values and text as the json module, with
-orjson installed or not.
+"""jsontext's codecs: the same values and text as the json module, with
+the fast codecs (orjson, msgspec) installed or not.
 
 ``loads`` must give what ``json.loads`` gives (same types: an integer
 beyond 64 bits stays an integer, ``NaN`` a float) or fail as it does;
 ``dumps_acyclic`` must write text that ``json.loads`` reads as it reads
 ``json.dumps``'s (``NaN`` stays ``NaN``, not ``null``), ASCII only, and
 the same text when the value holds no float.  Each test runs with the
-json module alone and with orjson.
+json module alone and with the fast codecs.
 """
 
 import json
@@ -21,14 +21,16 @@ from cinderlib import jsontext
 from tests import fuzzing
 
 orjson = pytest.importorskip('orjson')
+msgspec = pytest.importorskip('msgspec')
 
 MEMORY_DRIVER = 'tests.memory_driver.MemoryVolumeDriver'
 
 
-@pytest.fixture(params=['orjson', 'json'], autouse=True)
+@pytest.fixture(params=['fast', 'json'], autouse=True)
 def codec(request, monkeypatch):
     if request.param == 'json':
         monkeypatch.setattr(jsontext, '_orjson', None)
+        monkeypatch.setattr(jsontext, '_decode', None)
     return request.param
 
 
@@ -138,6 +140,23 @@ def floats(value):
             yield from floats(item)
     elif isinstance(value, float):
         yield value
+
+
+@pytest.mark.parametrize('text', [
+    '"\\ud800"', '{"\\udfff":1}', '[-1e400,1e999,NaN,-Infinity]',
+    '{"a":1,"a":2}', '[' * 3000 + ']' * 3000, '-0', '-0.0', '1E5',
+    '{"a":"\\u00e9"}'.encode('utf-16'), '{"a":2}'.encode('utf-32-le'),
+    b'\xef\xbb\xbf{"a":3}', '\ufeff{}', b'{"a":"\xff"}', '[1,]', ''])
+def test_what_msgspec_refuses_is_read_as_json_reads_it(text):
+    """Lone surrogates, numbers beyond the floats' range, other encodings:
+    the same value as json's, or the same error."""
+    try:
+        expected = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        with pytest.raises(type(exc)):
+            jsontext.loads(text)
+    else:
+        assert same(jsontext.loads(text), expected)
 
 
 def test_integers_beyond_64_bits_and_nan_are_kept():
