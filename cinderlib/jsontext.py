@@ -15,6 +15,7 @@ with ``]}}`` (``fill_list``).
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import math
 from typing import Any, Iterable
@@ -31,27 +32,26 @@ def _load_orjson() -> Any:
     global _orjson
     # Its import takes 10 ms or more, which import cinderlib (a CLI, a
     # process per operation) should not pay unless it serializes.
-    try:
-        # lazy: see above
-        import orjson
-    except ImportError:  # the tests run both ways
-        _orjson = None
-    else:
-        _orjson = orjson
+    _orjson = _installed('orjson')
     return _orjson
 
 
 def _load_decoder() -> Any:
     global _decode
     # Its import takes 15 ms (2 ms once Cinder is imported): on first use.
-    try:
-        # lazy: see above
-        import msgspec.json
-    except ImportError:  # the tests run both ways
-        _decode = None
-    else:
-        _decode = msgspec.json.decode
+    module = _installed('msgspec.json')
+    _decode = None if module is None else module.decode
     return _decode
+
+
+def _installed(name: str) -> Any:
+    """The module ``name``, or None if it is not installed (the tests run
+    both ways)."""
+    try:
+        # lazy: see _load_orjson and _load_decoder
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 #: How the text of every primitive ends (see the module docstring).
