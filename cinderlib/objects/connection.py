@@ -40,16 +40,16 @@ class Connection(base.VolumeChild):
     STATUS_FIELD = 'attach_status'
     _SKIP_IN_JSON = ('volume',)
 
-    @staticmethod
-    def _stored_by_id(plugin: Any, object_id: Any) -> list[Any]:
-        found: list[Any] = plugin.get_connections(connection_id=object_id)
-        return found
-
     # Whether disconnect() already terminated the export on the driver.
     _unexported = False
     # What save() last checked of the fields callers may change in place
     # (see _checked_form).
     _checked: Optional[bytes] = None
+
+    @staticmethod
+    def _stored_by_id(plugin: Any, object_id: Any) -> list[Any]:
+        found: list[Any] = plugin.get_connections(connection_id=object_id)
+        return found
 
     def __init__(self, backend: AnyBackend | str | None,
                  volume: Optional[Volume] = None,
