@@ -154,7 +154,9 @@ def loads(text: str | bytes | bytearray) -> Any:
     if decode is not None:
         try:
             return decode(text)
-        except (ValueError, RecursionError):  # msgspec.DecodeError is one
+        except Exception:
+            # What msgspec refuses, json answers (msgspec's errors are
+            # not ValueErrors in every version).
             pass
     return json.loads(text, parse_constant=_constant,
                       parse_float=_parse_float)

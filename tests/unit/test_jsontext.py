@@ -149,7 +149,7 @@ def floats(value):
 
 @pytest.mark.parametrize('text', [
     '"\\ud800"', '{"\\udfff":1}', '[-1e400,1e999,NaN,-Infinity]',
-    '{"a":1,"a":2}', '[' * 3000 + ']' * 3000, '-0', '-0.0', '1E5',
+    '{"a":1,"a":2}', '-0', '-0.0', '1E5', '9' * 400,
     '{"a":"\\u00e9"}'.encode('utf-16'), '{"a":2}'.encode('utf-32-le'),
     b'\xef\xbb\xbf{"a":3}', '\ufeff{}', b'{"a":"\xff"}', '[1,]', ''])
 def test_what_msgspec_refuses_is_read_as_json_reads_it(text):
