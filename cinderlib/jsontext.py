@@ -18,7 +18,7 @@ import datetime
 import importlib
 import json
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 # The fast codecs, optional (``cinderlib[fast]``): orjson encodes (see
 # dumps_acyclic()), msgspec decodes (see loads()).  Each is imported on
@@ -120,7 +120,8 @@ def dumps_acyclic(value: Any) -> str:
     return _encode_acyclic(value) if text is None else text
 
 
-def _orjson_text(value: Any, texts: Any) -> Any:
+def _orjson_text(value: Any,
+                 texts: Optional[tuple[tuple[str, str], ...]]) -> Any:
     """orjson's text of ``value`` (a dict if ``texts`` are given: (key,
     JSON text) pairs, written as its first members), if that is
     ``dumps_acyclic``'s (see there); None if not, or without orjson."""

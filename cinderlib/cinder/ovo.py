@@ -499,7 +499,7 @@ class _Plan:
     of the fields), and the fields whose values may need more than being
     taken as they are."""
 
-    __slots__ = ('attributes', 'others', 'fast_read', 'envelope')
+    __slots__ = ('attributes', 'others', 'fast_read')
 
     def __init__(self, ovo_class: ObjectClass, skip: frozenset[str]) -> None:
         # lazy: it imports oslo.config and eventlet (with Cinder)
@@ -507,10 +507,6 @@ class _Plan:
         self.attributes = tuple((name, '_obj_' + name)
                                 for name in ovo_class.fields
                                 if name not in skip)
-        # The class's name, namespace and version, as the primitive's
-        # envelope holds them.
-        self.envelope = (ovo_class.obj_name(),
-                         ovo_class.OBJ_PROJECT_NAMESPACE, ovo_class.VERSION)
         # Fields of these types hold None or a str, int or bool
         # (what their coercion or checks give), which their to_primitive
         # returns as it is.
@@ -617,11 +613,7 @@ def _primitive(ovo: CinderObject, skip: Collection[str],
         elif kind == _FIELD:
             data[name] = ovo.fields[name].to_primitive(ovo, name, value)
         # _AS_IS: what the field's to_primitive returns
-    name, namespace, version = plan.envelope
-    return {'versioned_object.name': name,
-            'versioned_object.namespace': namespace,
-            'versioned_object.version': version,
-            'versioned_object.data': data}
+    return _envelope(cls, data)
 
 
 def _plan(cls: ObjectClass, skip: Collection[str]) -> _Plan:
@@ -734,14 +726,13 @@ def list_primitive_text(list_class: str, item_texts: list[str]) -> str:
         jsontext.dumps(list_primitive(list_class, [])), item_texts)
 
 
-def _envelope(list_class: Any, data: dict[str, Any]) -> Primitive:
-    """The primitive of an object list of ``list_class`` holding
-    ``data``."""
-    envelope = _envelopes.get(list_class)
+def _envelope(ovo_class: Any, data: dict[str, Any]) -> Primitive:
+    """The primitive of an object of ``ovo_class`` holding ``data``."""
+    envelope = _envelopes.get(ovo_class)
     if envelope is None:
-        envelope = _envelopes[list_class] = (
-            list_class.obj_name(), list_class.OBJ_PROJECT_NAMESPACE,
-            list_class.VERSION)
+        envelope = _envelopes[ovo_class] = (
+            ovo_class.obj_name(), ovo_class.OBJ_PROJECT_NAMESPACE,
+            ovo_class.VERSION)
     name, namespace, version = envelope
     return {'versioned_object.name': name,
             'versioned_object.namespace': namespace,
@@ -749,7 +740,7 @@ def _envelope(list_class: Any, data: dict[str, Any]) -> Primitive:
             'versioned_object.data': data}
 
 
-# By object list class, its primitives' name, namespace and version.
+# By object class, its primitives' name, namespace and version.
 _envelopes: dict[Any, tuple[str, str, str]] = {}
 
 

@@ -1,10 +1,17 @@
 """Cinder object primitives: the safe and the fast (trusted) rebuild."""
 
+import copy
+import datetime
 import json
+import re
 
 import pytest
 
+from cinderlib import exception
+from cinderlib import jsontext
+from cinderlib import validation
 from cinderlib.cinder import ovo as cinder_ovo
+from cinderlib.cinder import primitives
 
 
 def test_trusted_rebuild_equals_the_checked_one(backend, connector):
@@ -66,9 +73,6 @@ def nested(levels):
 
 def test_values_too_deep_to_serialize_are_refused(volume, connector):
     """Not a RecursionError: a clear error naming the field."""
-    import pytest
-
-    from cinderlib import exception, validation
     attachment = volume.connect(connector)._ovo
     limit = validation.MAX_NESTING
     attachment.connection_info = nested(limit)
@@ -96,7 +100,6 @@ def _objects_with_every_kind_of_field(backend, connector):
 
 def test_primitive_text_is_that_of_the_primitive(backend, connector):
     """Made without copies (to be encoded at once), the same text."""
-    from cinderlib import jsontext
     objects = _objects_with_every_kind_of_field(backend, connector)
     for ovo in [obj._ovo for obj in objects] + [
             objects[0]._ovo.volume_type]:
@@ -113,7 +116,6 @@ def test_primitive_text_is_that_of_the_primitive(backend, connector):
 
 
 def _dates_as_text(value):
-    import datetime
     if isinstance(value, dict):
         return {key: _dates_as_text(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -133,9 +135,6 @@ def test_dates_are_written_as_isoformat_writes_them(
     """Whichever the codec, dates of any zone and precision: the text of
     the primitive with its dates as text (orjson writes dates in UTC
     itself, and would cut an offset's seconds)."""
-    import datetime
-
-    from cinderlib import jsontext
     if codec == 'json':
         monkeypatch.setattr(jsontext, '_orjson', None)
     zone = datetime.timezone(datetime.timedelta(**offset)) if offset else (
@@ -168,9 +167,6 @@ def test_primitives_share_no_dict_with_the_object(backend, connector):
 
 def test_a_cycle_in_a_field_is_refused_by_every_serialization(
         volume, connector):
-    import pytest
-
-    from cinderlib import exception
     connection = volume.connect(connector)
     cycle: dict = {}
     cycle['self'] = cycle
@@ -186,13 +182,6 @@ def test_a_cycle_in_a_field_is_refused_by_every_serialization(
 def test_values_are_checked_whatever_shapes_were_seen(volume, connector):
     """What the keys and the types of values tell is checked once per
     shape of data; values are checked every time."""
-    import copy
-    import re
-
-    import pytest
-
-    from cinderlib import exception
-    from cinderlib.cinder import primitives
     volume.connect(connector)
     good = volume.json['ovo']
     primitives.check_primitive(good, 'Volume')
@@ -224,12 +213,6 @@ def test_values_are_checked_whatever_shapes_were_seen(volume, connector):
 def test_errors_name_the_first_wrong_field_whatever_was_seen(volume):
     """The first of several wrong fields is reported, as it was before
     shapes were remembered: first data of that shape or not."""
-    import copy
-
-    import pytest
-
-    from cinderlib import exception
-    from cinderlib.cinder import primitives
     bad = copy.deepcopy(volume.json['ovo'])
     fields = bad['versioned_object.data']
     fields['attach_status'] = 'glued'  # its check comes first
@@ -245,12 +228,6 @@ def test_errors_name_where_the_value_is_whatever_was_seen(volume,
     """Data of one shape found at several places (a volume's
     connections): an error names the place of the wrong value, whichever
     place was checked before."""
-    import copy
-
-    import pytest
-
-    from cinderlib import exception
-    from cinderlib.cinder import primitives
     volume.connect(connector)
     volume.connect(dict(connector, host='other-node'))
     good = volume.json['ovo']
@@ -269,9 +246,6 @@ def test_errors_name_where_the_value_is_whatever_was_seen(volume,
 
 
 def test_shapes_remembered_are_bounded(volume):
-    import copy
-
-    from cinderlib.cinder import primitives
     primitive = copy.deepcopy(volume.json['ovo'])
     fields = primitive['versioned_object.data']
     for number in range(primitives._MAX_SHAPES + 10):
